@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Sourced by run.sh, test.sh, bench.sh and faults.sh. Makes sure a PostgreSQL is reachable and exports
+# APPSERVICE_PG (a Npgsql connection string to the server, database "postgres" for admin work) and
+# APPSERVICE_PG_DB (the application database).
+#
+# - ConnectionStrings__AppService set: that server is used as it is; nothing is started.
+# - Otherwise: a private cluster under .data/pg (or a temp dir if the postgres user cannot reach the
+#   checkout) is created with the machine's PostgreSQL binaries (installed with apt-get when missing),
+#   listening on 127.0.0.1:${APPSERVICE_PG_PORT:-55432} only, run as the postgres user when we are root.
+
+set -euo pipefail
+
+_pg_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+APPSERVICE_PG_PORT="${APPSERVICE_PG_PORT:-55432}"
+
+_pg_log() { echo "[postgres] $*" >&2; }
+
+_pg_find_bin() {
+  local name="$1"
+  if command -v "$name" >/dev/null 2>&1; then command -v "$name"; return 0; fi
+  local candidate
+  for candidate in /usr/lib/postgresql/*/bin/"$name"; do
+    [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+  done
+  return 1
+}
+
+_pg_install() {
+  if _pg_find_bin initdb >/dev/null && _pg_find_bin pg_ctl >/dev/null; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    _pg_log "PostgreSQL server binaries (initdb, pg_ctl) not found and we are not root: install the 'postgresql' package or set ConnectionStrings__AppService."
+    return 1
+  fi
+  _pg_log "installing PostgreSQL with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq postgresql >/dev/null
+  _pg_find_bin initdb >/dev/null
+}
+
+# Run a command as the cluster owner: postgres when we are root, ourselves otherwise.
+_pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+_pg_data_dir() {
+  local dir="$_pg_root/.data/pg"
+  if [ "$(id -u)" -eq 0 ]; then
+    mkdir -p "$_pg_root/.data"
+    # The postgres user must be able to reach the data directory through every parent.
+    if ! runuser -u postgres -- test -x "$_pg_root/.data" 2>/dev/null; then
+      chmod o+x "$_pg_root/.data" 2>/dev/null || true
+    fi
+    if ! runuser -u postgres -- test -x "$_pg_root/.data" 2>/dev/null; then
+      dir="${TMPDIR:-/tmp}/appservice-pg-$(echo "$_pg_root" | md5sum | cut -c1-12)"
+    fi
+  fi
+  echo "$dir"
+}
+
+ensure_postgres() {
+  if [ -n "${ConnectionStrings__AppService:-}" ]; then
+    _pg_log "using ConnectionStrings__AppService from the environment"
+    export APPSERVICE_PG_DB="$ConnectionStrings__AppService"
+    export APPSERVICE_PG="$ConnectionStrings__AppService"
+    return 0
+  fi
+
+  _pg_install
+  local initdb pg_ctl pg_isready data sock
+  initdb="$(_pg_find_bin initdb)"; pg_ctl="$(_pg_find_bin pg_ctl)"
+  pg_isready="$(_pg_find_bin pg_isready || true)"
+  data="$(_pg_data_dir)"
+  sock="$data/run"
+
+  if [ ! -s "$data/PG_VERSION" ]; then
+    _pg_log "creating a private cluster in $data"
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
+    chmod 700 "$data"
+    _pg_as_owner "$initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
+    cat >> "$data/postgresql.conf" <<CONF
+# appservice private cluster
+listen_addresses = '127.0.0.1'
+port = $APPSERVICE_PG_PORT
+unix_socket_directories = '$sock'
+max_connections = 200
+shared_buffers = 256MB
+CONF
+  fi
+
+  if ! _pg_as_owner "$pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    _pg_log "starting PostgreSQL on 127.0.0.1:$APPSERVICE_PG_PORT"
+    mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
+    _pg_as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+  fi
+  if [ -n "$pg_isready" ]; then
+    local i
+    for i in $(seq 1 60); do
+      "$pg_isready" -q -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" && break
+      sleep 0.5
+    done
+  fi
+  export APPSERVICE_PG_DATA="$data"
+  export APPSERVICE_PG="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=postgres"
+  export APPSERVICE_PG_DB="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=appservice;Maximum Pool Size=4"
+}
+
+stop_postgres() {
+  [ -n "${APPSERVICE_PG_DATA:-}" ] || return 0
+  _pg_as_owner "$(_pg_find_bin pg_ctl)" -D "$APPSERVICE_PG_DATA" -m fast stop >/dev/null 2>&1 || true
+}

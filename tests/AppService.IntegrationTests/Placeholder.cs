@@ -1,0 +1,1 @@
+namespace AppService.IntegrationTests; public class Placeholder { [Fact] public void Builds() { } }

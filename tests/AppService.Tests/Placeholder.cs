@@ -1,0 +1,1 @@
+namespace AppService.Tests; public class Placeholder { [Fact] public void Builds() { } }
