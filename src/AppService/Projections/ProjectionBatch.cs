@@ -2,12 +2,15 @@ using AppService.Matrix;
 
 namespace AppService.Projections;
 
+/// <summary>A pushed state event whose <c>unsigned.replaces_state</c> is not the event we hold for its key.</summary>
+public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string ReplacesEventId, string EventId);
+
 /// <summary>
 /// The projection state one transaction touches, loaded from the database, then changed event by event in
 /// transaction order. No I/O: the caller loads it, applies the new events and writes back <see cref="DirtyRooms"/>,
-/// <see cref="DirtyMembers"/>, <see cref="StateWrites"/> and <see cref="PurgedRooms"/>.
+/// <see cref="DirtyMembers"/>, <see cref="StateWrites"/>, <see cref="PurgedRooms"/> and <see cref="Jobs"/>.
 /// </summary>
-public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
+public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool autoJoin = true)
 {
     private readonly Dictionary<string, RoomInfo> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, RoomMember>> _members = new(StringComparer.Ordinal);
@@ -16,6 +19,15 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
     private readonly HashSet<string> _purgedRooms = new(StringComparer.Ordinal);
     private readonly Dictionary<(string RoomId, string Type, string StateKey), string> _stateWrites = [];
     private readonly List<(MatrixEvent Event, MembershipChange Change)> _membershipChanges = [];
+
+    // The current state event id per key, as far as this batch knows it (loaded rows, then every applied event),
+    // and the reverse map, so a redaction finds what its target currently sets.
+    private readonly Dictionary<(string RoomId, string Type, string StateKey), string> _state = [];
+    private readonly Dictionary<string, (string RoomId, string Type, string StateKey)> _stateByEventId = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, JobRequest> _jobs = new(StringComparer.Ordinal);
+    private readonly List<StateMismatch> _mismatches = [];
+    private readonly List<(string RoomId, string Type, string StateKey, string EventId)> _redactions = [];
 
     public string BotUserId { get; } = botUserId;
 
@@ -38,6 +50,25 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
     /// <summary>Every membership event applied, with what it meant (for logs and metrics).</summary>
     public IReadOnlyList<(MatrixEvent Event, MembershipChange Change)> MembershipChanges => _membershipChanges;
 
+    /// <summary>Homeserver work the batch calls for, one per dedup key, in dedup-key order.</summary>
+    public IEnumerable<JobRequest> Jobs => _jobs.OrderBy(j => j.Key, StringComparer.Ordinal).Select(j => j.Value);
+
+    /// <summary>
+    /// Rooms whose running resync (if any) must fetch again, without queuing one if none runs: a redaction changed
+    /// a projection, and a snapshot fetched before it may still show the unredacted content.
+    /// </summary>
+    public IEnumerable<string> RerunResyncRooms => _redactions
+        .Select(r => r.RoomId)
+        .Where(roomId => !_jobs.ContainsKey(JobRequest.DedupKeyOf(JobKinds.Resync, roomId)))
+        .Distinct(StringComparer.Ordinal)
+        .Order(StringComparer.Ordinal);
+
+    /// <summary>State events whose replaces_state did not match what we held (the room is marked suspect).</summary>
+    public IReadOnlyList<StateMismatch> Mismatches => _mismatches;
+
+    /// <summary>Redactions that hit the current state event of a key (and so changed a projection).</summary>
+    public IReadOnlyList<(string RoomId, string Type, string StateKey, string EventId)> Redactions => _redactions;
+
     public bool HasRoom(string roomId) => _rooms.ContainsKey(roomId);
 
     public RoomInfo? Room(string roomId) => _rooms.GetValueOrDefault(roomId);
@@ -51,29 +82,92 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
     /// <summary>Seeds the batch with a stored member row.</summary>
     public void LoadMember(RoomMember member) => MembersOf(member.RoomId)[member.UserId] = member;
 
+    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key.</summary>
+    public void LoadState(string roomId, string type, string stateKey, string eventId) => SetCurrent((roomId, type, stateKey), eventId);
+
     /// <summary>Applies one new (never before processed) event.</summary>
     public void Apply(MatrixEvent e)
     {
-        var room = EnsureRoom(e.RoomId);
+        EnsureRoom(e.RoomId);
+        if (e.Type == EventTypes.Redaction && e.Redacts is { } redacts)
+        {
+            ApplyRedaction(e.RoomId, redacts);
+        }
+
         if (!e.IsState)
         {
             return;
         }
 
-        string stateKey = e.StateKey!;
-        _stateWrites[(e.RoomId, e.Type, stateKey)] = e.EventId;
+        var key = (e.RoomId, e.Type, e.StateKey!);
+        CheckReplacesState(key, e);
+        SetCurrent(key, e.EventId);
+        _stateWrites[key] = e.EventId;
 
         if (e.Type == EventTypes.Member)
         {
-            ApplyMember(room, e);
+            ApplyMember(e);
         }
-        else if (stateKey.Length == 0 && RoomInfoProjector.Handles(e.Type))
+        else if (e.StateKey!.Length == 0 && RoomInfoProjector.Handles(e.Type))
         {
-            SetRoom(RoomInfoProjector.Apply(room, e, Now));
+            SetRoom(RoomInfoProjector.Apply(_rooms[e.RoomId], e, Now));
         }
     }
 
-    private void ApplyMember(RoomInfo room, MatrixEvent e)
+    /// <summary>
+    /// The spec's reconciliation hint (facts 4.3): a state event names the event it replaced. If we hold a different
+    /// one for that key we missed or misordered something, so the whole room is suspect and gets a resync. A key we
+    /// hold nothing for (first sight, or a room we never synced) says nothing about drift.
+    /// </summary>
+    private void CheckReplacesState((string RoomId, string Type, string StateKey) key, MatrixEvent e)
+    {
+        if (e.ReplacesState is not { } replaces || !_state.TryGetValue(key, out string? held) || held == replaces)
+        {
+            return;
+        }
+
+        _mismatches.Add(new StateMismatch(key.RoomId, key.Type, key.StateKey, held, replaces, e.EventId));
+        SetRoom(_rooms[key.RoomId] with { Suspect = true, UpdatedAt = Now });
+        AddJob(JobKinds.Resync, key.RoomId, JobReasons.ReplacesState);
+    }
+
+    /// <summary>
+    /// A redaction changes a projection only if its target is the current state event of some key; applies to
+    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike.
+    /// </summary>
+    private void ApplyRedaction(string roomId, string redactedEventId)
+    {
+        if (!_stateByEventId.TryGetValue(redactedEventId, out var key) || key.RoomId != roomId)
+        {
+            return;
+        }
+
+        if (key.Type == EventTypes.Member)
+        {
+            if (Member(roomId, key.StateKey) is { } member && member.EventId == redactedEventId)
+            {
+                var redacted = Redaction.Apply(member, Now);
+                if (!ReferenceEquals(redacted, member))
+                {
+                    MembersOf(roomId)[key.StateKey] = redacted;
+                    _dirtyMembers.Add((roomId, key.StateKey));
+                }
+            }
+        }
+        else if (key.StateKey.Length == 0)
+        {
+            var room = _rooms[roomId];
+            var redacted = Redaction.Apply(room, key.Type, Now);
+            if (!ReferenceEquals(redacted, room))
+            {
+                SetRoom(redacted);
+            }
+        }
+
+        _redactions.Add((key.RoomId, key.Type, key.StateKey, redactedEventId));
+    }
+
+    private void ApplyMember(MatrixEvent e)
     {
         var members = MembersOf(e.RoomId);
         var (next, change) = MembershipProjector.Apply(members.GetValueOrDefault(e.StateKey!), e, Now);
@@ -86,14 +180,38 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
             return;
         }
 
-        SetRoom(room with { BotMembership = next.Membership, UpdatedAt = Now });
-        if (next.Membership is Memberships.Leave or Memberships.Ban)
+        var room = _rooms[e.RoomId] with { BotMembership = next.Membership, UpdatedAt = Now };
+        switch (next.Membership)
         {
-            Purge(e.RoomId);
+            case Memberships.Invite:
+                room = StrippedState.Seed(room, e, Now);
+                if (autoJoin)
+                {
+                    AddJob(JobKinds.Join, e.RoomId, JobReasons.Invite);
+                }
+
+                break;
+
+            // Pushed events start at the invite: everything before it (and everything while the bot was out) is
+            // only in the homeserver's state, so every (re)join resyncs; so does any bot join event in a room we
+            // never synced (deployed into rooms the bot was already in).
+            case Memberships.Join when change != MembershipChange.ProfileChanged || room.LastSyncedAt is null:
+                AddJob(JobKinds.Resync, e.RoomId, JobReasons.BotJoined);
+                break;
+
+            case Memberships.Leave or Memberships.Ban:
+                Purge(e.RoomId);
+                break;
         }
+
+        SetRoom(room);
     }
 
-    /// <summary>The bot is out of the room: its member data goes, RoomInfo stays (with bot_membership).</summary>
+    /// <summary>
+    /// The bot is out of the room: its member data goes, RoomInfo and the other state ids stay (with bot_membership).
+    /// Those ids go stale while the bot is out; after a re-join the resync replaces them, and until then a
+    /// replaces_state mismatch against them rightly marks the room suspect.
+    /// </summary>
     private void Purge(string roomId)
     {
         _purgedRooms.Add(roomId);
@@ -109,18 +227,37 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now)
         {
             _stateWrites.Remove(key);
         }
+
+        foreach (var key in _state.Keys.Where(k => k.RoomId == roomId && k.Type == EventTypes.Member).ToList())
+        {
+            _stateByEventId.Remove(_state[key]);
+            _state.Remove(key);
+        }
     }
 
-    private RoomInfo EnsureRoom(string roomId)
+    private void SetCurrent((string RoomId, string Type, string StateKey) key, string eventId)
     {
-        if (_rooms.TryGetValue(roomId, out var room))
+        if (_state.TryGetValue(key, out string? previous))
         {
-            return room;
+            _stateByEventId.Remove(previous);
         }
 
-        room = new RoomInfo(roomId) { UpdatedAt = Now };
-        SetRoom(room);
-        return room;
+        _state[key] = eventId;
+        _stateByEventId[eventId] = key;
+    }
+
+    private void AddJob(string kind, string roomId, string reason)
+    {
+        var job = new JobRequest(kind, roomId, reason);
+        _jobs.TryAdd(job.DedupKey, job);
+    }
+
+    private void EnsureRoom(string roomId)
+    {
+        if (!_rooms.ContainsKey(roomId))
+        {
+            SetRoom(new RoomInfo(roomId) { UpdatedAt = Now });
+        }
     }
 
     private void SetRoom(RoomInfo room)

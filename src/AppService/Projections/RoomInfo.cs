@@ -21,6 +21,28 @@ public sealed record RoomInfo(string RoomId)
     /// <summary>The bot's own membership in the room, from its latest member event.</summary>
     public string? BotMembership { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>
+    /// Where the room-info fields were last set from as a whole: null while only pushed events have been applied,
+    /// <see cref="StateSources.Stripped"/> after an invite's stripped state (unverified), <see cref="StateSources.Homeserver"/>
+    /// after a resync from the homeserver's <c>/state</c>. Pushed events keep the source as it is.
+    /// </summary>
+    public string? StateSource { get; init; }
+
+    /// <summary>Set when a pushed event showed that our view of the room is stale (replaces_state mismatch); a resync clears it.</summary>
+    public bool Suspect { get; init; }
+
+    /// <summary>When the snapshot of the last resync was taken (its fetch started); null if the room was never resynced.</summary>
+    public DateTimeOffset? LastSyncedAt { get; init; }
+}
+
+public static class StateSources
+{
+    /// <summary>From an invite's <c>unsigned.invite_room_state</c>: informational, "SHOULD NOT be trusted" (spec).</summary>
+    public const string Stripped = "stripped";
+
+    /// <summary>From the homeserver's own <c>/members</c> and <c>/state</c>, by a resync.</summary>
+    public const string Homeserver = "homeserver";
 }
 
 /// <summary>One member row (table <c>room_members</c>), keyed by (room_id, user_id = the event's state_key).</summary>

@@ -5,10 +5,29 @@ namespace AppService.Projections;
 
 public static class RoomInfoProjector
 {
+    private static readonly JsonElement EmptyContent = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>The state event types (with state_key "") that set RoomInfo fields.</summary>
+    public static readonly IReadOnlyList<string> Types =
+    [
+        EventTypes.Create, EventTypes.Name, EventTypes.Topic, EventTypes.CanonicalAlias, EventTypes.Avatar,
+        EventTypes.JoinRules, EventTypes.HistoryVisibility, EventTypes.Encryption, EventTypes.Tombstone,
+    ];
+
     /// <summary>Whether a state event of this type (with state_key "") sets a RoomInfo field.</summary>
     public static bool Handles(string type) => type is EventTypes.Create or EventTypes.Name or EventTypes.Topic
         or EventTypes.CanonicalAlias or EventTypes.Avatar or EventTypes.JoinRules or EventTypes.HistoryVisibility
         or EventTypes.Encryption or EventTypes.Tombstone;
+
+    /// <summary>
+    /// The room as if the <paramref name="type"/> event's content had none of the keys we read: the field(s) it sets
+    /// are cleared. Used when that state is absent from a snapshot, or its event was redacted. The create event is
+    /// never absent from a real room, so its fields are left alone.
+    /// </summary>
+    public static RoomInfo Absent(RoomInfo room, string type, DateTimeOffset now) =>
+        type == EventTypes.Create || !Handles(type)
+            ? room
+            : Apply(room, new MatrixEvent("", room.RoomId, type, "", "", null, EmptyContent, null, null), now);
 
     /// <summary>
     /// The room after a room-state event with state_key "". Empty, null or absent content clears the field (spec: an

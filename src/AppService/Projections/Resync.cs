@@ -1,0 +1,149 @@
+using AppService.Matrix;
+
+namespace AppService.Projections;
+
+/// <summary>A stored member row and when the event that set it was processed (null: unknown, e.g. set by a resync).</summary>
+public sealed record SeenMember(RoomMember Member, DateTimeOffset? SetAt);
+
+/// <summary>A stored room_state row and when the event it names was processed (null: unknown, e.g. set by a resync).</summary>
+public sealed record SeenState(string Type, string StateKey, string EventId, DateTimeOffset? SetAt);
+
+/// <summary>What a resync writes: only rows that change, and the deletions. Rows newer than the snapshot are not in it.</summary>
+public sealed record ResyncPlan(
+    RoomInfo Room,
+    IReadOnlyList<RoomMember> MemberUpserts,
+    IReadOnlyList<string> MemberDeletes,
+    IReadOnlyList<KeyValuePair<(string RoomId, string Type, string StateKey), string>> StateUpserts,
+    IReadOnlyList<(string Type, string StateKey)> StateDeletes,
+    int KeptNewer);
+
+/// <summary>
+/// Replaces a room's projection with a snapshot of the homeserver's state (<c>/members</c> and <c>/state</c>), as a
+/// pure function of the snapshot and the rows we hold.
+/// <para>
+/// The race rule: the snapshot is fetched outside any transaction, while pushed events keep being applied. A row
+/// whose setting event was processed at or after <c>keepSetSince</c> (the moment the fetch started, less a
+/// clock-skew allowance) may be newer than the snapshot, so it is kept as it is; every other row is replaced or
+/// deleted by the snapshot. Both sides write under the room's advisory lock, so this is decided on rows that
+/// cannot change underneath. Keeping a row the snapshot already covers costs nothing: the event that made the
+/// snapshot differ (if any) is on its way to us, pushed after the one we hold.
+/// </para>
+/// </summary>
+public static class Resync
+{
+    public static ResyncPlan Plan(
+        RoomInfo room,
+        IReadOnlyList<MatrixEvent> snapshotMembers,
+        IReadOnlyList<MatrixEvent> snapshotState,
+        IReadOnlyList<SeenMember> members,
+        IReadOnlyList<SeenState> state,
+        string botUserId,
+        DateTimeOffset keepSetSince,
+        DateTimeOffset snapshotAt,
+        DateTimeOffset now)
+    {
+        bool Newer(DateTimeOffset? setAt) => setAt >= keepSetSince;
+        string roomId = room.RoomId;
+        int keptNewer = 0;
+
+        // Members: newer rows stay, the snapshot decides the rest.
+        var current = members.ToDictionary(m => m.Member.UserId, StringComparer.Ordinal);
+        var final = new Dictionary<string, RoomMember>(StringComparer.Ordinal);
+        foreach (var seen in members.Where(m => Newer(m.SetAt)))
+        {
+            final[seen.Member.UserId] = seen.Member;
+            keptNewer++;
+        }
+
+        var memberUpserts = new Dictionary<string, RoomMember>(StringComparer.Ordinal);
+        foreach (var e in snapshotMembers)
+        {
+            if (e.Type != EventTypes.Member || e.StateKey is null || (current.TryGetValue(e.StateKey, out var held) && Newer(held.SetAt)))
+            {
+                continue;
+            }
+
+            var (row, _) = MembershipProjector.Apply(null, e, now);
+            final[row.UserId] = row;
+            if (held is null || !SameMember(held.Member, row))
+            {
+                memberUpserts[row.UserId] = row;
+            }
+            else
+            {
+                memberUpserts.Remove(row.UserId);
+            }
+        }
+
+        var memberDeletes = current.Keys.Where(u => !final.ContainsKey(u)).Order(StringComparer.Ordinal).ToList();
+
+        // State ids: member keys mirror the final member rows; other keys follow the snapshot unless newer.
+        var heldState = state.ToDictionary(s => (s.Type, s.StateKey));
+        var finalState = new Dictionary<(string Type, string StateKey), string>();
+        foreach (var s in state.Where(s => s.Type != EventTypes.Member && Newer(s.SetAt)))
+        {
+            finalState[(s.Type, s.StateKey)] = s.EventId;
+            keptNewer++;
+        }
+
+        foreach (var e in snapshotState)
+        {
+            if (e.Type != EventTypes.Member && e.StateKey is not null && !IsNewer((e.Type, e.StateKey)))
+            {
+                finalState[(e.Type, e.StateKey)] = e.EventId;
+            }
+        }
+
+        foreach (var m in final.Values)
+        {
+            finalState[(EventTypes.Member, m.UserId)] = m.EventId;
+        }
+
+        var stateUpserts = finalState
+            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value)
+            .Select(s => KeyValuePair.Create((roomId, s.Key.Type, s.Key.StateKey), s.Value))
+            .ToList();
+        var stateDeletes = heldState.Keys.Where(k => !finalState.ContainsKey(k)).ToList();
+
+        // RoomInfo: per event type, the newer pushed value stays; otherwise the snapshot's, or nothing if absent.
+        var snapshotInfo = snapshotState
+            .Where(e => e.StateKey == "" && RoomInfoProjector.Handles(e.Type))
+            .GroupBy(e => e.Type, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        var next = room;
+        foreach (string type in RoomInfoProjector.Types)
+        {
+            if (IsNewer((type, "")))
+            {
+                continue;
+            }
+
+            next = snapshotInfo.TryGetValue(type, out var e)
+                ? RoomInfoProjector.Apply(next, e, now)
+                : RoomInfoProjector.Absent(next, type, now);
+        }
+
+        next = next with
+        {
+            BotMembership = final.TryGetValue(botUserId, out var bot) ? bot.Membership : next.BotMembership,
+            StateSource = StateSources.Homeserver,
+            Suspect = false,
+            LastSyncedAt = snapshotAt,
+            UpdatedAt = now,
+        };
+
+        return new ResyncPlan(
+            next,
+            memberUpserts.Values.OrderBy(m => m.UserId, StringComparer.Ordinal).ToList(),
+            memberDeletes,
+            stateUpserts,
+            stateDeletes,
+            keptNewer);
+
+        bool IsNewer((string Type, string StateKey) key) => heldState.TryGetValue(key, out var h) && Newer(h.SetAt);
+    }
+
+    private static bool SameMember(RoomMember a, RoomMember b) =>
+        a.Membership == b.Membership && a.DisplayName == b.DisplayName && a.AvatarUrl == b.AvatarUrl
+        && a.EventId == b.EventId && a.Sender == b.Sender;
+}

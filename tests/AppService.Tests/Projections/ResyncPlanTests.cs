@@ -1,0 +1,153 @@
+using System.Text.Json.Nodes;
+using AppService.Matrix;
+using AppService.Projections;
+using static AppService.Tests.BotLifecycleEvents;
+
+namespace AppService.Tests.Projections;
+
+/// <summary>The resync as a pure function: what replaces what, and the race rule for rows newer than the snapshot.</summary>
+public sealed class ResyncPlanTests : IDisposable
+{
+    private static readonly DateTimeOffset FetchStarted = Now.AddSeconds(-5);
+    private static readonly DateTimeOffset Before = FetchStarted.AddMinutes(-1);
+    private static readonly DateTimeOffset After = FetchStarted.AddMilliseconds(1);
+
+    private readonly BotLifecycleEvents _events = new();
+
+    public void Dispose() => _events.Dispose();
+
+    private static ResyncPlan Plan(RoomInfo room, MatrixEvent[] members, MatrixEvent[] state, SeenMember[] seenMembers, SeenState[]? seenState = null) =>
+        Resync.Plan(room, members, state, seenMembers, seenState ?? [], Bot, keepSetSince: FetchStarted, snapshotAt: FetchStarted, Now);
+
+    [Fact]
+    public void The_snapshot_replaces_the_member_list_writing_only_rows_that_change()
+    {
+        var room = new RoomInfo(Room) { BotMembership = Memberships.Join };
+        var plan = Plan(
+            room,
+            [
+                _events.Member(Bot, Memberships.Join, eventId: "$bot"),
+                _events.Member(Alice, Memberships.Join, displayname: "Alice", eventId: "$alice"),
+                _events.Member(Bob, Memberships.Leave, eventId: "$bob-left"),
+            ],
+            [],
+            [
+                new SeenMember(Row(Bot, Memberships.Join, "$bot") with { Sender = Bot }, Before),
+                new SeenMember(Row(Carol, Memberships.Join, "$carol-stale"), Before),
+                new SeenMember(Row(Bob, Memberships.Join, "$bob-joined"), null),
+            ],
+            [
+                new SeenState(EventTypes.Member, Bot, "$bot", Before),
+                new SeenState(EventTypes.Member, Carol, "$carol-stale", Before),
+                new SeenState(EventTypes.Member, Bob, "$bob-joined", null),
+            ]);
+
+        Assert.Equal([(Alice, Memberships.Join, "Alice"), (Bob, Memberships.Leave, null)],
+            plan.MemberUpserts.Select(m => (m.UserId, m.Membership, m.DisplayName)));
+        Assert.Equal([Carol], plan.MemberDeletes);
+        Assert.Equal(0, plan.KeptNewer);
+        Assert.Equal(
+            [(EventTypes.Member, Alice, "$alice"), (EventTypes.Member, Bob, "$bob-left")],
+            plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)).Order());
+        Assert.Equal([(EventTypes.Member, Carol)], plan.StateDeletes);
+    }
+
+    [Fact]
+    public void A_member_row_set_by_an_event_processed_after_the_fetch_started_survives()
+    {
+        var plan = Plan(
+            new RoomInfo(Room) { BotMembership = Memberships.Join },
+            [
+                _events.Member(Alice, Memberships.Join, displayname: "Old name", eventId: "$alice-1"),
+                _events.Member(Bob, Memberships.Join, eventId: "$bob-1"),
+            ],
+            [],
+            [
+                new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "New name"), After),
+                new SeenMember(Row(Carol, Memberships.Join, "$carol-joined"), FetchStarted),
+                new SeenMember(Row(Bob, Memberships.Join, "$bob-0"), FetchStarted.AddTicks(-1)),
+            ],
+            [new SeenState(EventTypes.Member, Alice, "$alice-2", After), new SeenState(EventTypes.Member, Carol, "$carol-joined", FetchStarted)]);
+
+        Assert.Equal([Bob], plan.MemberUpserts.Select(m => m.UserId));
+        Assert.Empty(plan.MemberDeletes);
+        Assert.Equal(2, plan.KeptNewer);
+        Assert.DoesNotContain(plan.StateUpserts, s => s.Key.StateKey == Alice || s.Key.StateKey == Carol);
+        Assert.Empty(plan.StateDeletes);
+    }
+
+    [Fact]
+    public void Room_info_comes_from_the_snapshot_and_absent_state_clears_its_field()
+    {
+        var room = new RoomInfo(Room)
+        {
+            Name = "Stripped name",
+            Topic = "Old topic",
+            BotMembership = Memberships.Join,
+            StateSource = StateSources.Stripped,
+            Suspect = true,
+        };
+        var plan = Plan(
+            room,
+            [_events.Member(Bot, Memberships.Join, eventId: "$bot")],
+            [
+                _events.State(EventTypes.Create, new JsonObject { ["room_version"] = "11" }, sender: Alice, eventId: "$create"),
+                _events.State(EventTypes.Name, new JsonObject { ["name"] = "Real name" }, eventId: "$name"),
+                _events.State("m.room.power_levels", new JsonObject { ["users_default"] = 0 }, eventId: "$pl"),
+                _events.Member(Alice, Memberships.Join, eventId: "$ignored-members-come-from-members"),
+            ],
+            []);
+
+        var next = plan.Room;
+        Assert.Equal(("Real name", null, "11", Alice), (next.Name, next.Topic, next.RoomVersion, next.Creator));
+        Assert.Equal((StateSources.Homeserver, false, FetchStarted, Now), (next.StateSource, next.Suspect, next.LastSyncedAt, next.UpdatedAt));
+        Assert.Equal(
+            [(EventTypes.Create, "", "$create"), (EventTypes.Member, Bot, "$bot"), (EventTypes.Name, "", "$name"), ("m.room.power_levels", "", "$pl")],
+            plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)).Order());
+    }
+
+    [Fact]
+    public void A_room_info_field_set_by_an_event_newer_than_the_snapshot_survives()
+    {
+        var room = new RoomInfo(Room) { Name = "Pushed after the fetch", Topic = "Stale topic", BotMembership = Memberships.Join };
+        var plan = Plan(
+            room,
+            [],
+            [
+                _events.State(EventTypes.Name, new JsonObject { ["name"] = "Snapshot name" }, eventId: "$name-old"),
+                _events.State(EventTypes.Topic, new JsonObject { ["topic"] = "Snapshot topic" }, eventId: "$topic"),
+            ],
+            [],
+            [new SeenState(EventTypes.Name, "", "$name-new", After), new SeenState(EventTypes.Topic, "", "$topic-old", Before)]);
+
+        Assert.Equal(("Pushed after the fetch", "Snapshot topic"), (plan.Room.Name, plan.Room.Topic));
+        Assert.Equal([(EventTypes.Topic, "", "$topic")], plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)));
+        Assert.Equal(1, plan.KeptNewer);
+    }
+
+    [Fact]
+    public void State_ids_missing_from_the_snapshot_are_deleted_unless_newer()
+    {
+        var plan = Plan(
+            new RoomInfo(Room) { BotMembership = Memberships.Join },
+            [],
+            [],
+            [],
+            [new SeenState("m.room.pinned_events", "", "$pins", Before), new SeenState("m.custom", "k", "$custom", After)]);
+
+        Assert.Equal([("m.room.pinned_events", "")], plan.StateDeletes);
+    }
+
+    [Fact]
+    public void The_bots_membership_follows_the_snapshot()
+    {
+        var plan = Plan(
+            new RoomInfo(Room) { BotMembership = Memberships.Join },
+            [_events.Member(Bot, Memberships.Join, displayname: "Bot", eventId: "$bot")],
+            [],
+            []);
+
+        Assert.Equal(Memberships.Join, plan.Room.BotMembership);
+        Assert.Equal(Bot, Assert.Single(plan.MemberUpserts).UserId);
+    }
+}
