@@ -16,6 +16,10 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     public DbSet<ProcessedEvent> ProcessedEvents => Set<ProcessedEvent>();
     public DbSet<RejectedEventRecord> RejectedEvents => Set<RejectedEventRecord>();
     public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
+    public DbSet<Job> Jobs => Set<Job>();
+
+    /// <summary>Shadow column of <c>rooms</c>: when the periodic drift check last picked the room (not part of RoomInfo).</summary>
+    public const string DriftCheckedAt = "DriftCheckedAt";
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -38,6 +42,12 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.Property(r => r.TombstoneSuccessor).HasColumnName("tombstone_successor");
             b.Property(r => r.BotMembership).HasColumnName("bot_membership");
             b.Property(r => r.UpdatedAt).HasColumnName("updated_at");
+            b.Property(r => r.StateSource).HasColumnName("state_source");
+            b.Property(r => r.Suspect).HasColumnName("suspect");
+            b.Property(r => r.LastSyncedAt).HasColumnName("last_synced_at");
+
+            // Written only by the drift scheduler, never by the ingest's upsert: kept out of the projection record.
+            b.Property<DateTimeOffset?>(DriftCheckedAt).HasColumnName("drift_checked_at");
         });
 
         modelBuilder.Entity<RoomMember>(b =>
@@ -108,6 +118,32 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.Property(t => t.FirstSeenAt).HasColumnName("first_seen_at");
             b.Property(t => t.LastProcessedAt).HasColumnName("last_processed_at");
             b.HasIndex(t => t.LastProcessedAt).HasDatabaseName("ix_txn_ledger_last_processed_at");
+        });
+
+        modelBuilder.Entity<Job>(b =>
+        {
+            b.ToTable("jobs");
+            b.HasKey(j => j.Id);
+            b.Property(j => j.Id).HasColumnName("id").UseIdentityAlwaysColumn();
+            b.Property(j => j.Kind).HasColumnName("kind").IsRequired();
+            Id(b.Property(j => j.RoomId), "room_id");
+            Id(b.Property(j => j.DedupKey), "dedup_key");
+            b.Property(j => j.Reason).HasColumnName("reason").IsRequired();
+            b.Property(j => j.Attempts).HasColumnName("attempts");
+            b.Property(j => j.RunAfter).HasColumnName("run_after");
+            b.Property(j => j.LockedUntil).HasColumnName("locked_until");
+            b.Property(j => j.Rerun).HasColumnName("rerun");
+            b.Property(j => j.LastError).HasColumnName("last_error");
+            b.Property(j => j.Outcome).HasColumnName("outcome");
+            b.Property(j => j.Detail).HasColumnName("detail");
+            b.Property(j => j.CreatedAt).HasColumnName("created_at");
+            b.Property(j => j.CompletedAt).HasColumnName("completed_at");
+
+            // At most one open job per dedup key: a second request for the same work is folded into it
+            // (INSERT ... ON CONFLICT), so duplicates are harmless.
+            b.HasIndex(j => j.DedupKey).IsUnique().HasFilter("completed_at IS NULL").HasDatabaseName("ux_jobs_open_dedup_key");
+            b.HasIndex(j => j.RunAfter).HasFilter("completed_at IS NULL").HasDatabaseName("ix_jobs_open_run_after");
+            b.HasIndex(j => j.CompletedAt).HasFilter("completed_at IS NOT NULL").HasDatabaseName("ix_jobs_completed_at");
         });
     }
 

@@ -35,32 +35,64 @@ public static class IngestSql
 
     public const string SelectRooms = """
         SELECT room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
-               room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at
+               room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at,
+               state_source, suspect, last_synced_at
         FROM rooms WHERE room_id = ANY($1::text[])
         """;
 
+    /// <summary>
+    /// The member rows the events touch: those named by member events ($1, $2), and those whose current member
+    /// event is being redacted ($3, found through room_state's event_id index, so a redaction of a message costs
+    /// one empty index probe).
+    /// </summary>
     public const string SelectMembers = """
         SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
         FROM room_members m
         JOIN unnest($1::text[], $2::text[]) AS k(room_id, user_id) ON m.room_id = k.room_id AND m.user_id = k.user_id
+        UNION ALL
+        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
+        FROM room_state s
+        JOIN room_members m ON m.room_id = s.room_id AND m.user_id = s.state_key
+        WHERE s.event_id = ANY($3::text[]) AND s.event_type = 'm.room.member'
+        """;
+
+    /// <summary>
+    /// The current state event ids a batch needs to compare or redact: rows whose event is the target of a
+    /// redaction ($1), and rows for the keys of incoming state events that carry <c>unsigned.replaces_state</c>
+    /// ($2, $3, $4). The one statement the bot lifecycle adds to batch 1, and only when there is something to ask.
+    /// </summary>
+    public const string SelectState = """
+        SELECT s.room_id, s.event_type, s.state_key, s.event_id FROM room_state s WHERE s.event_id = ANY($1::text[])
+        UNION ALL
+        SELECT s.room_id, s.event_type, s.state_key, s.event_id
+        FROM room_state s
+        JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(room_id, event_type, state_key)
+          ON s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key
         """;
 
     public const string PurgeMembers = "DELETE FROM room_members WHERE room_id = ANY($1::text[])";
 
     public const string PurgeMemberState = "DELETE FROM room_state WHERE room_id = ANY($1::text[]) AND event_type = 'm.room.member'";
 
+    /// <summary>
+    /// Writes whole room rows as the caller read them under the room's advisory lock (the ingest and the resync
+    /// both hold it), so writing every column back loses nothing. drift_checked_at is not ours to write.
+    /// </summary>
     public const string UpsertRooms = """
         INSERT INTO rooms (room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
-                           room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at)
+                           room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at,
+                           state_source, suspect, last_synced_at)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[])
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
+                             $16::text[], $17::boolean[], $18::timestamptz[])
         ON CONFLICT (room_id) DO UPDATE SET
             name = excluded.name, topic = excluded.topic, canonical_alias = excluded.canonical_alias,
             avatar_url = excluded.avatar_url, join_rule = excluded.join_rule,
             history_visibility = excluded.history_visibility, encryption = excluded.encryption,
             room_version = excluded.room_version, creator = excluded.creator, room_type = excluded.room_type,
             predecessor_room_id = excluded.predecessor_room_id, tombstone_successor = excluded.tombstone_successor,
-            bot_membership = excluded.bot_membership, updated_at = excluded.updated_at
+            bot_membership = excluded.bot_membership, updated_at = excluded.updated_at,
+            state_source = excluded.state_source, suspect = excluded.suspect, last_synced_at = excluded.last_synced_at
         """;
 
     public const string UpsertMembers = """
@@ -117,6 +149,16 @@ public static class IngestSql
     public static NpgsqlParameter TimestampArray(IEnumerable<DateTimeOffset> values) =>
         new() { Value = values.Select(v => v.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
 
+    public static NpgsqlParameter NullableTimestampArray(IEnumerable<DateTimeOffset?> values) =>
+        new() { Value = values.Select(v => v?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
+
+    public static NpgsqlParameter BoolArray(IEnumerable<bool> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean };
+
+    public static NpgsqlParameter Bool(bool value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Boolean };
+
+    public static NpgsqlParameter Bigint(long value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bigint };
+
     public static NpgsqlBatchCommand UpsertRoomsCommand(IReadOnlyList<RoomInfo> rooms) => Command(
         UpsertRooms,
         TextArray(Column(rooms, r => r.RoomId)),
@@ -133,7 +175,26 @@ public static class IngestSql
         TextArray(Column(rooms, r => r.PredecessorRoomId)),
         TextArray(Column(rooms, r => r.TombstoneSuccessor)),
         TextArray(Column(rooms, r => r.BotMembership)),
-        TimestampArray(rooms.Select(r => r.UpdatedAt)));
+        TimestampArray(rooms.Select(r => r.UpdatedAt)),
+        TextArray(Column(rooms, r => r.StateSource)),
+        BoolArray(rooms.Select(r => r.Suspect)),
+        NullableTimestampArray(rooms.Select(r => r.LastSyncedAt)));
+
+    /// <summary>Upserts room_state rows (sorted by key, so concurrent writers lock in one order).</summary>
+    public static NpgsqlBatchCommand UpsertStateCommand(IEnumerable<KeyValuePair<(string RoomId, string Type, string StateKey), string>> rows)
+    {
+        var state = rows
+            .OrderBy(s => s.Key.RoomId, StringComparer.Ordinal)
+            .ThenBy(s => s.Key.Type, StringComparer.Ordinal)
+            .ThenBy(s => s.Key.StateKey, StringComparer.Ordinal)
+            .ToList();
+        return Command(
+            UpsertState,
+            TextArray(state.Select(s => s.Key.RoomId).ToArray()),
+            TextArray(state.Select(s => s.Key.Type).ToArray()),
+            TextArray(state.Select(s => s.Key.StateKey).ToArray()),
+            TextArray(state.Select(s => s.Value).ToArray()));
+    }
 
     public static NpgsqlBatchCommand UpsertMembersCommand(IReadOnlyList<RoomMember> members) => Command(
         UpsertMembers,
@@ -162,6 +223,9 @@ public static class IngestSql
         TombstoneSuccessor = NullableString(r, 12),
         BotMembership = NullableString(r, 13),
         UpdatedAt = r.GetFieldValue<DateTimeOffset>(14),
+        StateSource = NullableString(r, 15),
+        Suspect = r.GetBoolean(16),
+        LastSyncedAt = r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
     };
 
     public static RoomMember ReadMember(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2))

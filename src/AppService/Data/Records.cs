@@ -11,3 +11,27 @@ public sealed record LedgerEntry(string TxnId, byte[] ContentHash, int EventCoun
 
 /// <summary>The id of the current state event per (room, type, state_key) (table <c>room_state</c>).</summary>
 public sealed record RoomStateEntry(string RoomId, string EventType, string StateKey, string EventId);
+
+/// <summary>
+/// One unit of homeserver work (table <c>jobs</c>), written in the same commit as the event that caused it and run by
+/// the job worker. Open while <see cref="CompletedAt"/> is null; claimed while <see cref="LockedUntil"/> is in the future.
+/// </summary>
+/// <param name="Attempts">Runs since the last success (a claim counts, so a crash mid-run counts too); drives the backoff.</param>
+/// <param name="LockedUntil">The claim's lease; also the fencing token a worker's completion must match.</param>
+/// <param name="Rerun">The same work was asked for while this job was running: run it once more after it finishes.</param>
+/// <param name="Outcome">What the last run did: done, skipped, stale, drift, or failed (gave up; see <see cref="LastError"/>).</param>
+public sealed record Job(
+    long Id,
+    string Kind,
+    string RoomId,
+    string DedupKey,
+    string Reason,
+    int Attempts,
+    DateTimeOffset RunAfter,
+    DateTimeOffset? LockedUntil,
+    bool Rerun,
+    string? LastError,
+    string? Outcome,
+    string? Detail,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? CompletedAt);

@@ -11,8 +11,14 @@ public sealed class AppServiceOptions
     [Required]
     public string RegistrationFile { get; set; } = "registration.yaml";
 
-    /// <summary>Base URL of the homeserver's client-server API, e.g. http://localhost:8008.</summary>
+    /// <summary>
+    /// Base URL of the homeserver's client-server API, e.g. http://localhost:8008. Optional: without it the ingest
+    /// works as usual and homeserver jobs (join, resync, drift checks) wait in the jobs table.
+    /// </summary>
     public Uri? HomeserverUrl { get; set; }
+
+    /// <summary>Join rooms the bot is invited to.</summary>
+    public bool AutoJoin { get; set; } = true;
 
     /// <summary>The homeserver's server name; the bot is <c>@{sender_localpart}:{ServerName}</c>.</summary>
     [Required]
@@ -34,4 +40,104 @@ public sealed class AppServiceOptions
     /// <summary>Largest single event accepted, in bytes of JSON excluding <c>unsigned</c> (spec: 65536).</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxEventBytes { get; set; } = 65536;
+}
+
+/// <summary>The <c>AppService:Jobs</c> section: the durable queue of homeserver work and its worker.</summary>
+public sealed class JobOptions
+{
+    public const string SectionName = "AppService:Jobs";
+
+    /// <summary>How long an idle worker waits before looking for due jobs (it is also woken by the ingest).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Jobs run at once by one worker (one replica).</summary>
+    [Range(1, 64)]
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>The first retry delay; it doubles per attempt, with jitter, up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a claimed job is reserved for its worker; a job whose worker died is retried after it.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Attempts after which a job that keeps failing with a permanent error (a 4xx other than 429, e.g. M_FORBIDDEN)
+    /// is given up and marked failed. Transient errors (unreachable, 5xx, 429, timeouts) retry forever.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>
+    /// The resync's race rule keeps every row set by an event processed after the snapshot fetch started, less
+    /// this allowance: with several replicas, the ingest's and the resync's clocks may differ by this much.
+    /// Keeping a row the snapshot already covered is harmless, so err on the large side.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ClockSkewAllowance { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Completed jobs are deleted after this long.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>The <c>AppService:DriftCheck</c> section: the periodic sampled comparison with <c>/joined_members</c>.</summary>
+public sealed class DriftCheckOptions
+{
+    public const string SectionName = "AppService:DriftCheck";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time between two samples.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "7.00:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Joined rooms checked per sample: those synced or checked longest ago.</summary>
+    [Range(1, 10000)]
+    public int SampleSize { get; set; } = 10;
+}
+
+/// <summary>The <c>AppService:HomeserverClient</c> section: timeouts and in-call retries of client-server API calls.</summary>
+public sealed class HomeserverClientOptions : IValidatableObject
+{
+    public const string SectionName = "AppService:HomeserverClient";
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The whole call, retries included; must exceed <see cref="AttemptTimeout"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.200", "00:30:00")]
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>In-call retries of idempotent calls (GET, PUT); POST (join) is retried by the job's own backoff.</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 3;
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest 429 wait (retry_after_ms / Retry-After) honoured inside a call; a longer one ends the call and
+    /// the job waits that long instead, holding no connection.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan MaxInlineRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Open the circuit for this long after at least half of 5+ calls failed within the sampling window.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (TotalTimeout <= AttemptTimeout)
+        {
+            yield return new ValidationResult(
+                "AppService:HomeserverClient:TotalTimeout must be longer than AttemptTimeout.", [nameof(TotalTimeout), nameof(AttemptTimeout)]);
+        }
+    }
 }

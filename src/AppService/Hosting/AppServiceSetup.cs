@@ -1,5 +1,6 @@
 using AppService.Admin;
 using AppService.Data;
+using AppService.Homeserver;
 using AppService.Matrix;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
@@ -40,6 +41,7 @@ public static class AppServiceSetup
 
         services.AddSingleton<HomeserverAuth>();
         services.AddScoped<TransactionProcessor>();
+        services.AddSingleton<JobSignal>();
 
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);

@@ -31,4 +31,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Homeserver request to {Path} refused: {ErrCode}")]
     public static partial void HomeserverAuthFailed(ILogger logger, string path, string errCode);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Room {RoomId} is suspect: {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
+    public static partial void StateMismatch(ILogger logger, string roomId, string eventType, string stateKey, string eventId, string replacesEventId, string heldEventId);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Room {RoomId}: current state event {EventId} ({EventType}, '{StateKey}') redacted; projection cleared as the redaction algorithm says")]
+    public static partial void StateRedacted(ILogger logger, string roomId, string eventType, string stateKey, string eventId);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "Queued {JobKind} job for {RoomId} ({Reason})")]
+    public static partial void JobQueued(ILogger logger, string jobKind, string roomId, string reason);
 }

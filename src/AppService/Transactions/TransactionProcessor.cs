@@ -1,10 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 using AppService.Data;
+using AppService.Homeserver;
+using AppService.Hosting;
 using AppService.Matrix;
 using AppService.Projections;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using static AppService.Data.IngestSql;
 
@@ -17,8 +20,16 @@ public sealed record IngestResult(bool Replayed, int NewEvents, int DuplicateEve
 /// Applies one homeserver transaction in ONE database transaction: lock the txnId and its rooms, insert the event ids
 /// into <c>processed_events</c> (the unique key decides what is new), project only the new events in order, store
 /// rejected events, record the ledger row, commit. The caller answers 200 only after this returns.
+/// Homeserver work the events call for (join, resync) is only queued here, in the same commit, and run later by
+/// the job worker: no homeserver I/O inside the transaction, nothing that delays the 200.
 /// </summary>
-public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeProvider time, ILogger<TransactionProcessor> logger)
+public sealed class TransactionProcessor(
+    AppDbContext db,
+    BotIdentity bot,
+    TimeProvider time,
+    IOptions<AppServiceOptions> options,
+    JobSignal jobSignal,
+    ILogger<TransactionProcessor> logger)
 {
     public async Task<IngestResult> ProcessAsync(string txnId, ParsedTransaction transaction, CancellationToken cancellationToken)
     {
@@ -50,6 +61,13 @@ public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeP
             .Select(e => (e.RoomId, UserId: e.StateKey!))
             .Distinct()
             .ToArray();
+        var redactedIds = events.Where(e => e.Redacts is not null).Select(e => e.Redacts!).Distinct(StringComparer.Ordinal).ToArray();
+        var replacedKeys = events
+            .Where(e => e.IsState && e.ReplacesState is not null)
+            .Select(e => (e.RoomId, e.Type, StateKey: e.StateKey!))
+            .Distinct()
+            .ToArray();
+        bool selectState = redactedIds.Length > 0 || replacedKeys.Length > 0;
 
         // Batch 1: locks, ledger, the exactly-once insert, and the current state of everything the events touch.
         var batch = new NpgsqlBatch(connection, npgsqlTransaction);
@@ -68,9 +86,19 @@ public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeP
         batch.BatchCommands.Add(Command(
             SelectMembers,
             TextArray(memberKeys.Select(k => k.RoomId).ToArray()),
-            TextArray(memberKeys.Select(k => k.UserId).ToArray())));
+            TextArray(memberKeys.Select(k => k.UserId).ToArray()),
+            TextArray(redactedIds)));
+        if (selectState)
+        {
+            batch.BatchCommands.Add(Command(
+                SelectState,
+                TextArray(redactedIds),
+                TextArray(replacedKeys.Select(k => k.RoomId).ToArray()),
+                TextArray(replacedKeys.Select(k => k.Type).ToArray()),
+                TextArray(replacedKeys.Select(k => k.StateKey).ToArray())));
+        }
 
-        var projection = new ProjectionBatch(bot.UserId, now);
+        var projection = new ProjectionBatch(bot.UserId, now, options.Value.AutoJoin);
         var newIds = new HashSet<string>(StringComparer.Ordinal);
         byte[]? ledgerHash = null;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
@@ -97,6 +125,15 @@ public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeP
             while (await reader.ReadAsync(ct))
             {
                 projection.LoadMember(ReadMember(reader));
+            }
+
+            if (selectState)
+            {
+                await reader.NextResultAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    projection.LoadState(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+                }
             }
         }
 
@@ -144,17 +181,15 @@ public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeP
 
         if (projection.StateWrites.Count > 0)
         {
-            var state = projection.StateWrites
-                .OrderBy(s => s.Key.RoomId, StringComparer.Ordinal)
-                .ThenBy(s => s.Key.Type, StringComparer.Ordinal)
-                .ThenBy(s => s.Key.StateKey, StringComparer.Ordinal)
-                .ToList();
-            batch.BatchCommands.Add(Command(
-                UpsertState,
-                TextArray(state.Select(s => s.Key.RoomId).ToArray()),
-                TextArray(state.Select(s => s.Key.Type).ToArray()),
-                TextArray(state.Select(s => s.Key.StateKey).ToArray()),
-                TextArray(state.Select(s => s.Value).ToArray())));
+            batch.BatchCommands.Add(UpsertStateCommand(projection.StateWrites));
+        }
+
+        // The homeserver work these events call for, durable with them: a crash after commit loses no job.
+        var jobs = projection.Jobs.ToList();
+        var rerunResyncRooms = projection.RerunResyncRooms.ToList();
+        if (jobs.Count > 0 || rerunResyncRooms.Count > 0)
+        {
+            batch.BatchCommands.Add(JobSql.InsertJobsCommand(jobs, now, rerunResyncRooms));
         }
 
         var rejected = transaction.Rejected;
@@ -193,6 +228,26 @@ public sealed class TransactionProcessor(AppDbContext db, BotIdentity bot, TimeP
             {
                 Log.BotMembershipChanged(logger, e.RoomId, change, e.Sender);
             }
+        }
+
+        foreach (var m in projection.Mismatches)
+        {
+            Log.StateMismatch(logger, m.RoomId, m.Type, m.StateKey, m.EventId, m.ReplacesEventId, m.HeldEventId);
+        }
+
+        foreach (var r in projection.Redactions)
+        {
+            Log.StateRedacted(logger, r.RoomId, r.Type, r.StateKey, r.EventId);
+        }
+
+        if (jobs.Count > 0)
+        {
+            foreach (var job in jobs)
+            {
+                Log.JobQueued(logger, job.Kind, job.RoomId, job.Reason);
+            }
+
+            jobSignal.Notify();
         }
 
         return new IngestResult(Replayed: false, newIds.Count, events.Count - newIds.Count, rejected.Count);

@@ -22,6 +22,91 @@ namespace AppService.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("AppService.Data.Job", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DedupKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("dedup_key")
+                        .UseCollation("C");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("text")
+                        .HasColumnName("detail");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("locked_until");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<bool>("Rerun")
+                        .HasColumnType("boolean")
+                        .HasColumnName("rerun");
+
+                    b.Property<string>("RoomId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("room_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("RunAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("run_after");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CompletedAt")
+                        .HasDatabaseName("ix_jobs_completed_at")
+                        .HasFilter("completed_at IS NOT NULL");
+
+                    b.HasIndex("DedupKey")
+                        .IsUnique()
+                        .HasDatabaseName("ux_jobs_open_dedup_key")
+                        .HasFilter("completed_at IS NULL");
+
+                    b.HasIndex("RunAfter")
+                        .HasDatabaseName("ix_jobs_open_run_after")
+                        .HasFilter("completed_at IS NULL");
+
+                    b.ToTable("jobs", (string)null);
+                });
+
             modelBuilder.Entity("AppService.Data.LedgerEntry", b =>
                 {
                     b.Property<string>("TxnId")
@@ -210,6 +295,10 @@ namespace AppService.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("creator");
 
+                    b.Property<DateTimeOffset?>("DriftCheckedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("drift_checked_at");
+
                     b.Property<string>("Encryption")
                         .HasColumnType("text")
                         .HasColumnName("encryption");
@@ -221,6 +310,10 @@ namespace AppService.Data.Migrations
                     b.Property<string>("JoinRule")
                         .HasColumnType("text")
                         .HasColumnName("join_rule");
+
+                    b.Property<DateTimeOffset?>("LastSyncedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_synced_at");
 
                     b.Property<string>("Name")
                         .HasColumnType("text")
@@ -237,6 +330,14 @@ namespace AppService.Data.Migrations
                     b.Property<string>("RoomVersion")
                         .HasColumnType("text")
                         .HasColumnName("room_version");
+
+                    b.Property<string>("StateSource")
+                        .HasColumnType("text")
+                        .HasColumnName("state_source");
+
+                    b.Property<bool>("Suspect")
+                        .HasColumnType("boolean")
+                        .HasColumnName("suspect");
 
                     b.Property<string>("TombstoneSuccessor")
                         .HasColumnType("text")

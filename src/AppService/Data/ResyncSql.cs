@@ -1,0 +1,72 @@
+using AppService.Projections;
+using Npgsql;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Data;
+
+/// <summary>
+/// The statements of a resync and a drift check. A resync writes under the same room advisory lock as the ingest
+/// (<see cref="IngestSql.LockKeys"/>), so the rows it decides on cannot change until it commits.
+/// </summary>
+public static class ResyncSql
+{
+    /// <summary>A room's member rows, each with when the event that set it was processed (null if we never processed it).</summary>
+    public const string SelectMembersSeen = """
+        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at, p.processed_at
+        FROM room_members m LEFT JOIN processed_events p ON p.event_id = m.event_id
+        WHERE m.room_id = $1
+        """;
+
+    /// <summary>A room's state ids, each with when its event was processed (null if we never processed it).</summary>
+    public const string SelectStateSeen = """
+        SELECT s.event_type, s.state_key, s.event_id, p.processed_at
+        FROM room_state s LEFT JOIN processed_events p ON p.event_id = s.event_id
+        WHERE s.room_id = $1
+        """;
+
+    /// <summary>Whether the same work was asked for again while this run was fetching (see <see cref="JobSql"/>).</summary>
+    public const string SelectRerun = "SELECT rerun FROM jobs WHERE id = $1";
+
+    public const string DeleteMembers = "DELETE FROM room_members WHERE room_id = $1 AND user_id = ANY($2::text[])";
+
+    public const string DeleteState = """
+        DELETE FROM room_state s USING unnest($2::text[], $3::text[]) AS k(event_type, state_key)
+        WHERE s.room_id = $1 AND s.event_type = k.event_type AND s.state_key = k.state_key
+        """;
+
+    public static SeenMember ReadSeenMember(NpgsqlDataReader reader) =>
+        new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
+
+    public static SeenState ReadSeenState(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+
+    /// <summary>The writes of a resync plan, in lock-friendly order: deletes, then upserts sorted by key.</summary>
+    public static IEnumerable<NpgsqlBatchCommand> WritePlan(string roomId, ResyncPlan plan)
+    {
+        if (plan.MemberDeletes.Count > 0)
+        {
+            yield return Command(DeleteMembers, Text(roomId), TextArray(plan.MemberDeletes));
+        }
+
+        if (plan.StateDeletes.Count > 0)
+        {
+            yield return Command(
+                DeleteState,
+                Text(roomId),
+                TextArray(plan.StateDeletes.Select(k => k.Type).ToArray()),
+                TextArray(plan.StateDeletes.Select(k => k.StateKey).ToArray()));
+        }
+
+        if (plan.MemberUpserts.Count > 0)
+        {
+            yield return UpsertMembersCommand(plan.MemberUpserts);
+        }
+
+        if (plan.StateUpserts.Count > 0)
+        {
+            yield return UpsertStateCommand(plan.StateUpserts);
+        }
+
+        yield return UpsertRoomsCommand([plan.Room]);
+    }
+}
