@@ -5,6 +5,7 @@ using AppService.Matrix;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Npgsql;
@@ -41,7 +42,7 @@ public static class AppServiceSetup
 
         services.AddSingleton<HomeserverAuth>();
         services.AddScoped<TransactionProcessor>();
-        services.AddSingleton<JobSignal>();
+        services.AddHomeserverWork();
 
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
@@ -65,10 +66,47 @@ public static class AppServiceSetup
         return builder;
     }
 
+    /// <summary>
+    /// The outbound side: the typed <see cref="HomeserverClient"/> with its resilience pipeline, the durable job
+    /// queue's worker, and the drift check scheduler. Each piece is described where it is defined.
+    /// </summary>
+    private static void AddHomeserverWork(this IServiceCollection services)
+    {
+        services.AddOptions<JobOptions>().BindConfiguration(JobOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DriftCheckOptions>().BindConfiguration(DriftCheckOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HomeserverClientOptions>().BindConfiguration(HomeserverClientOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddHttpClient<HomeserverClient>((sp, http) =>
+            {
+                if (sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.HomeserverUrl is { } url)
+                {
+                    // A trailing slash, so relative API paths keep a base path (https://example.org/matrix/).
+                    http.BaseAddress = url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
+                }
+
+                // The as_token rides in this header only; header values are redacted from HttpClient's logs below.
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                    "Bearer", sp.GetRequiredService<Registration>().AsToken);
+                http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns the timeouts
+            })
+            .RedactLoggedHeaders(_ => true)
+            .AddStandardResilienceHandler()
+            .Configure((options, sp) => HomeserverResilience.Configure(
+                options, sp.GetRequiredService<IOptions<HomeserverClientOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton<JobSignal>();
+        services.AddScoped<RoomJobs>();
+        services.AddHostedService<JobWorker>();
+        services.AddHostedService<DriftScheduler>();
+    }
+
     /// <summary>Fails start with one clear line if the registration, options or connection string are wrong.</summary>
     public static void ValidateConfiguration(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<IOptions<AppServiceOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<JobOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<DriftCheckOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<HomeserverClientOptions>>().Value;
         _ = app.Services.GetRequiredService<Registration>();
         _ = app.Services.GetRequiredService<NpgsqlDataSource>();
     }

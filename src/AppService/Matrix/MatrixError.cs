@@ -17,5 +17,7 @@ public sealed record MatrixError(
         public const string TooLarge = "M_TOO_LARGE";
         public const string NotFound = "M_NOT_FOUND";
         public const string Unknown = "M_UNKNOWN";
+        public const string LimitExceeded = "M_LIMIT_EXCEEDED";
+        public const string UnknownToken = "M_UNKNOWN_TOKEN";
     }
 }

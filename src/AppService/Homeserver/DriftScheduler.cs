@@ -1,0 +1,63 @@
+using AppService.Data;
+using AppService.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Homeserver;
+
+/// <summary>
+/// Every <see cref="DriftCheckOptions.Interval"/>, queues a drift_check job for the <see cref="DriftCheckOptions.SampleSize"/>
+/// joined rooms synced or checked longest ago (round robin, so every room comes up in turn). The checks run in the job
+/// worker, with its retries and backoff. Dendrite pushes no redactions and may redeliver state in bulk, and any
+/// homeserver can lose events (facts 2.5): this is what notices.
+/// </summary>
+public sealed class DriftScheduler(
+    NpgsqlDataSource dataSource,
+    JobSignal signal,
+    IOptions<DriftCheckOptions> driftOptions,
+    IOptions<AppServiceOptions> appOptions,
+    TimeProvider time,
+    ILogger<DriftScheduler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var options = driftOptions.Value;
+        if (!options.Enabled || appOptions.Value.HomeserverUrl is null)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await ScheduleAsync(options.SampleSize, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ScheduleAsync(int sampleSize, CancellationToken ct)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand(JobSql.ScheduleDriftChecks);
+            command.Parameters.Add(Timestamp(time.GetUtcNow()));
+            command.Parameters.Add(Int(sampleSize));
+            int queued = await command.ExecuteNonQueryAsync(ct);
+            Log.DriftChecksScheduled(logger, queued);
+            if (queued > 0)
+            {
+                signal.Notify();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.DriftSchedulingFailed(logger, ex);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Net.Sockets;
+using AppService.Data;
+using AppService.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Homeserver;
+
+/// <summary>
+/// Runs the jobs table: claims due jobs (<see cref="JobSql.Claim"/>, safe with several replicas), runs up to
+/// <see cref="JobOptions.Concurrency"/> at once, and reschedules failures with <see cref="JobBackoff"/>. It never
+/// gives up on a transient failure (homeserver unreachable, 5xx, 429, timeouts): jobs wait as long as the
+/// homeserver is away. Permanent refusals (e.g. 403 M_FORBIDDEN) give up after <see cref="JobOptions.MaxAttempts"/>,
+/// logged at Error, kept in the table with their last error and counted by /admin/v1/stats.
+/// </summary>
+public sealed class JobWorker(
+    IServiceScopeFactory scopes,
+    NpgsqlDataSource dataSource,
+    JobSignal signal,
+    IOptions<JobOptions> jobOptions,
+    IOptions<AppServiceOptions> appOptions,
+    TimeProvider time,
+    ILogger<JobWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var options = jobOptions.Value;
+        if (appOptions.Value.HomeserverUrl is null)
+        {
+            // Logged once; the jobs stay in the table and run after a restart with the URL set.
+            Log.HomeserverNotConfigured(logger, await CountOpenJobsAsync(stoppingToken));
+            return;
+        }
+
+        var nextCleanup = time.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (time.GetUtcNow() >= nextCleanup)
+                {
+                    await DeleteCompletedAsync(options.Retention, stoppingToken);
+                    nextCleanup = time.GetUtcNow() + CleanupInterval;
+                }
+
+                var claimed = await ClaimAsync(options, stoppingToken);
+                if (claimed.Count == 0)
+                {
+                    await signal.WaitAsync(options.PollInterval, stoppingToken);
+                    continue;
+                }
+
+                Log.Claimed(logger, claimed.Count);
+                await Task.WhenAll(claimed.Select(job => RunAsync(job, options, stoppingToken)));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // The database is away (or a bug): keep the loop alive, jobs are safe in the table.
+                Log.WorkerLoopFailed(logger, ex, options.PollInterval);
+                await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task RunAsync(ClaimedJob job, JobOptions options, CancellationToken stoppingToken)
+    {
+        // A run must end well before its lease does, or another replica would start the same job.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(options.LeaseDuration * 0.8);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<RoomJobs>().RunAsync(job, timeout.Token);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: hand the job back so another replica (or the next start) runs it at once.
+            await ExecuteAsync(JobSql.Release, CancellationToken.None, Bigint(job.Id), Timestamp(job.LockedUntil));
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(job, options, ex);
+        }
+    }
+
+    private async Task FailAsync(ClaimedJob job, JobOptions options, Exception exception)
+    {
+        string error = Describe(exception);
+        var retryAfter = (exception as MatrixApiException)?.RetryAfter;
+        bool giveUp = exception is MatrixApiException { IsPermanent: true } && job.Attempts >= options.MaxAttempts;
+        var delay = JobBackoff.Delay(job.Attempts, options.RetryBaseDelay, options.MaxRetryDelay, Random.Shared.NextDouble(), retryAfter);
+        var now = time.GetUtcNow();
+        if (giveUp)
+        {
+            Log.JobGivenUp(logger, job.Kind, job.Id, job.RoomId, job.Attempts, error);
+        }
+        else
+        {
+            Log.JobRetrying(logger, job.Kind, job.Id, job.RoomId, job.Attempts, error, delay);
+        }
+
+        await ExecuteAsync(JobSql.Fail, CancellationToken.None,
+            Bigint(job.Id), Timestamp(job.LockedUntil), Timestamp(now + delay), Text(error), Bool(giveUp), Timestamp(now));
+    }
+
+    /// <summary>The last_error of a failed run: what went wrong, in one line, without request details.</summary>
+    public static string Describe(Exception exception) => exception switch
+    {
+        MatrixApiException m => m.Message,
+        HomeserverNotConfiguredException => "AppService:HomeserverUrl is not set",
+        BrokenCircuitException => "circuit open: the homeserver failed repeatedly, calls paused",
+        TimeoutRejectedException => "timed out waiting for the homeserver",
+        OperationCanceledException => "timed out (the job ran longer than its lease allows)",
+        HttpRequestException { InnerException: SocketException s } => $"homeserver unreachable: {s.SocketErrorCode}",
+        HttpRequestException h => $"homeserver unreachable: {h.HttpRequestError}",
+        _ => $"{exception.GetType().Name}: {exception.Message}",
+    };
+
+    private async Task<List<ClaimedJob>> ClaimAsync(JobOptions options, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await using var command = dataSource.CreateCommand(JobSql.Claim);
+        command.Parameters.Add(Timestamp(now));
+        command.Parameters.Add(Int(options.Concurrency));
+        command.Parameters.Add(Timestamp(now + options.LeaseDuration));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var jobs = new List<ClaimedJob>();
+        while (await reader.ReadAsync(ct))
+        {
+            jobs.Add(new ClaimedJob(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
+                reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+
+        return jobs;
+    }
+
+    private async Task DeleteCompletedAsync(TimeSpan retention, CancellationToken ct)
+    {
+        int deleted = await ExecuteAsync(JobSql.DeleteCompleted, ct, Timestamp(time.GetUtcNow() - retention));
+        if (deleted > 0)
+        {
+            Log.JobsDeleted(logger, deleted, retention);
+        }
+    }
+
+    private async Task<long> CountOpenJobsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT count(*) FROM jobs WHERE completed_at IS NULL");
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }
+        catch (NpgsqlException)
+        {
+            return -1;
+        }
+    }
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken ct, params NpgsqlParameter[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,238 @@
+using AppService.Data;
+using AppService.Hosting;
+using AppService.Matrix;
+using AppService.Projections;
+using AppService.Transactions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Homeserver;
+
+/// <summary>
+/// Runs one claimed job: join, resync or drift check. Homeserver calls happen with no transaction open; database
+/// writes come after, each in one short transaction that also completes the job. Any exception leaves the job to
+/// the worker's backoff (<see cref="JobWorker"/>).
+/// </summary>
+public sealed class RoomJobs(
+    AppDbContext db,
+    HomeserverClient homeserver,
+    BotIdentity bot,
+    TimeProvider time,
+    JobSignal signal,
+    IOptions<JobOptions> options,
+    ILogger<RoomJobs> logger)
+{
+    public Task RunAsync(ClaimedJob job, CancellationToken cancellationToken) => job.Kind switch
+    {
+        JobKinds.Join => JoinAsync(job, cancellationToken),
+        JobKinds.Resync => ResyncAsync(job, cancellationToken),
+        JobKinds.DriftCheck => CheckDriftAsync(job, cancellationToken),
+        _ => CompleteAsync(job, JobOutcomes.Skipped, $"unknown job kind '{job.Kind}'", cancellationToken),
+    };
+
+    /// <summary>Joins a room the bot is (still) invited to. The join event comes back pushed, and that queues the resync.</summary>
+    private async Task JoinAsync(ClaimedJob job, CancellationToken ct)
+    {
+        string? membership = await BotMembershipAsync(job.RoomId, ct);
+        if (membership != Memberships.Invite)
+        {
+            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not invite", ct);
+            return;
+        }
+
+        await homeserver.JoinRoomAsync(job.RoomId, ct);
+        Log.Joined(logger, job.RoomId, job.Attempts);
+        await CompleteAsync(job, JobOutcomes.Done, null, ct);
+    }
+
+    private async Task ResyncAsync(ClaimedJob job, CancellationToken ct)
+    {
+        string? membership = await BotMembershipAsync(job.RoomId, ct);
+        if (membership != Memberships.Join)
+        {
+            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
+            return;
+        }
+
+        // The snapshot, fetched with no transaction open. Whatever the ingest applies from here on is newer than
+        // (or as new as) the snapshot and survives it; see Resync.Plan.
+        var startedAt = time.GetUtcNow();
+        var members = await homeserver.GetMembersAsync(job.RoomId, ct);
+        var state = await homeserver.GetStateAsync(job.RoomId, ct);
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        var (outcome, plan) = await strategy.ExecuteAsync(
+            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, token), ct);
+
+        if (plan is null)
+        {
+            Log.ResyncNotApplied(logger, job.RoomId, outcome);
+            return;
+        }
+
+        Log.Resynced(logger, job.RoomId, job.Reason, members.Events.Count, state.Events.Count, members.Skipped + state.Skipped,
+            plan.MemberUpserts.Count, plan.MemberDeletes.Count, plan.KeptNewer);
+    }
+
+    private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
+        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, CancellationToken ct)
+    {
+        await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var npgsqlTransaction = (NpgsqlTransaction)dbTransaction.GetDbTransaction();
+
+        var batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        batch.BatchCommands.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])));
+        batch.BatchCommands.Add(Command(SelectRooms, TextArray([job.RoomId])));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)));
+
+        RoomInfo? room = null;
+        var seenMembers = new List<SeenMember>();
+        var seenState = new List<SeenState>();
+        bool rerun = false;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            await reader.NextResultAsync(ct); // lock
+            if (await reader.ReadAsync(ct))
+            {
+                room = ReadRoom(reader);
+            }
+
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                seenMembers.Add(ResyncSql.ReadSeenMember(reader));
+            }
+
+            await reader.NextResultAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                seenState.Add(ResyncSql.ReadSeenState(reader));
+            }
+
+            await reader.NextResultAsync(ct);
+            if (await reader.ReadAsync(ct))
+            {
+                rerun = reader.GetBoolean(0);
+            }
+        }
+
+        var now = time.GetUtcNow();
+        batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        string outcome;
+        ResyncPlan? plan = null;
+        if (room?.BotMembership != Memberships.Join)
+        {
+            // The bot left (or was kicked) while we fetched: the room is purged and must stay so.
+            outcome = JobOutcomes.Skipped;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync"));
+        }
+        else if (rerun)
+        {
+            // Something asked for this resync again while we fetched (a re-join after a kick, a replaces_state
+            // mismatch, a redaction of current state, an operator): the snapshot may predate it. Fetch again.
+            outcome = JobOutcomes.Stale;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "asked for again during the fetch", runAgain: true));
+        }
+        else
+        {
+            outcome = JobOutcomes.Done;
+            plan = Resync.Plan(room, members, state, seenMembers, seenState, bot.UserId,
+                keepSetSince: startedAt - options.Value.ClockSkewAllowance, snapshotAt: startedAt, now);
+            foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
+                $"{members.Count} members, {state.Count} state events; {plan.MemberUpserts.Count} member rows written, {plan.MemberDeletes.Count} deleted, {plan.KeptNewer} newer rows kept"));
+        }
+
+        await batch.ExecuteNonQueryAsync(ct);
+        await dbTransaction.CommitAsync(ct);
+        return (outcome, plan);
+    }
+
+    /// <summary>
+    /// Compares our joined members with <c>/joined_members</c>; a difference is logged, recorded (outcome 'drift',
+    /// counted by /admin/v1/stats) and repaired by a resync queued in the same commit.
+    /// </summary>
+    private async Task CheckDriftAsync(ClaimedJob job, CancellationToken ct)
+    {
+        string? membership = await BotMembershipAsync(job.RoomId, ct);
+        if (membership != Memberships.Join)
+        {
+            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
+            return;
+        }
+
+        var startedAt = time.GetUtcNow();
+        var joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
+        var ours = await LoadSeenMembersAsync(job.RoomId, ct);
+        var report = Drift.Compare(ours, joined, startedAt - options.Value.ClockSkewAllowance);
+        if (!report.Found)
+        {
+            await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members match", ct);
+            return;
+        }
+
+        string detail = report.Describe();
+        Log.DriftFound(logger, job.RoomId, detail);
+        await ExecuteAsync(
+            now =>
+            [
+                JobSql.InsertJobsCommand([new JobRequest(JobKinds.Resync, job.RoomId, JobReasons.Drift)], now),
+                JobSql.CompleteCommand(job, now, JobOutcomes.Drift, detail),
+            ],
+            ct);
+        signal.Notify();
+    }
+
+    private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>
+        db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => r.BotMembership).SingleOrDefaultAsync(ct);
+
+    private async Task<List<SeenMember>> LoadSeenMembersAsync(string roomId, CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand(ResyncSql.SelectMembersSeen, (NpgsqlConnection)db.Database.GetDbConnection());
+            command.Parameters.Add(Text(roomId));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var result = new List<SeenMember>();
+            while (await reader.ReadAsync(ct))
+            {
+                result.Add(ResyncSql.ReadSeenMember(reader));
+            }
+
+            return result;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private Task CompleteAsync(ClaimedJob job, string outcome, string? detail, CancellationToken ct) =>
+        ExecuteAsync(now => [JobSql.CompleteCommand(job, now, outcome, detail)], ct);
+
+    /// <summary>Runs the commands in one transaction (retried whole on a transient database fault).</summary>
+    private Task ExecuteAsync(Func<DateTimeOffset, NpgsqlBatchCommand[]> commands, CancellationToken ct) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
+        {
+            await using var dbTransaction = await db.Database.BeginTransactionAsync(token);
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)dbTransaction.GetDbTransaction());
+            foreach (var command in commands(time.GetUtcNow()))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(token);
+            await dbTransaction.CommitAsync(token);
+        }, ct);
+}
