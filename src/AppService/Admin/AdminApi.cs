@@ -1,5 +1,6 @@
 using System.Text;
 using AppService.Data;
+using AppService.Homeserver;
 using AppService.Matrix;
 using AppService.Projections;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -31,8 +32,14 @@ public static class AdminApi
             .WithSummary("The rooms a user has a member row in; filter by membership.");
         group.MapGet("/events/{eventId}", GetEventAsync)
             .WithSummary("Whether and when an event was processed, and in which transaction.");
+        group.MapPost("/rooms/{roomId}/resync", ResyncRoomAsync)
+            .WithSummary("Queue a resync of the room from the homeserver's /members and /state (202 with the job id).");
+        group.MapGet("/jobs", ListJobsAsync)
+            .WithSummary("Homeserver jobs (join, resync, drift_check), newest first; state open (default), failed or all.");
+        group.MapGet("/jobs/{jobId:long}", GetJobAsync)
+            .WithSummary("One homeserver job: attempts, outcome, last error.");
         group.MapGet("/stats", GetStatsAsync)
-            .WithSummary("Row counts of the ledger, the processed and rejected events and the projections.");
+            .WithSummary("Row counts of the ledger, the processed and rejected events, the projections and the jobs.");
         return group;
     }
 
@@ -123,6 +130,71 @@ public static class AdminApi
         return e is null ? NotFound("event", eventId) : TypedResults.Ok(e);
     }
 
+    /// <summary>
+    /// Queues a resync (or folds into the one already queued, making it due now). 409 when the bot is not joined:
+    /// the homeserver only shows a room's state to its members.
+    /// </summary>
+    internal static async Task<Results<Accepted<JobQueuedResponse>, ProblemHttpResult>> ResyncRoomAsync(
+        AppDbContext db, JobSignal signal, TimeProvider time, string roomId, CancellationToken ct)
+    {
+        var room = await db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => new { r.BotMembership }).SingleOrDefaultAsync(ct);
+        if (room is null)
+        {
+            return NotFound("room", roomId);
+        }
+
+        if (room.BotMembership != Memberships.Join)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The bot is not joined",
+                detail: $"The bot's membership in '{roomId}' is {room.BotMembership ?? "unknown"}; only a joined bot can read the room's state.");
+        }
+
+        long jobId = await JobSql.EnqueueNowAsync(db, new JobRequest(JobKinds.Resync, roomId, JobReasons.Admin), time.GetUtcNow(), ct);
+        signal.Notify();
+        return TypedResults.Accepted($"/admin/v1/jobs/{jobId}", new JobQueuedResponse(jobId, roomId, JobKinds.Resync));
+    }
+
+    internal static async Task<Results<Ok<JobsResponse>, ValidationProblem>> ListJobsAsync(
+        AppDbContext db, string? state, string? roomId, int? limit, CancellationToken ct)
+    {
+        int pageSize = limit ?? DefaultPageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            return Invalid("limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        var query = db.Jobs.AsNoTracking();
+        switch (state ?? "open")
+        {
+            case "open":
+                query = query.Where(j => j.CompletedAt == null);
+                break;
+            case "failed":
+                query = query.Where(j => j.Outcome == JobOutcomes.Failed);
+                break;
+            case "all":
+                break;
+            default:
+                return Invalid("state", "state must be one of open, failed, all.");
+        }
+
+        if (roomId is not null)
+        {
+            query = query.Where(j => j.RoomId == roomId);
+        }
+
+        var jobs = await ProjectJobs(query.OrderByDescending(j => j.Id).Take(pageSize)).ToListAsync(ct);
+        return TypedResults.Ok(new JobsResponse(jobs));
+    }
+
+    internal static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJobAsync(AppDbContext db, long jobId, CancellationToken ct)
+    {
+        var job = await ProjectJobs(db.Jobs.AsNoTracking().Where(j => j.Id == jobId)).SingleOrDefaultAsync(ct);
+        return job is null ? NotFound("job", jobId.ToString(System.Globalization.CultureInfo.InvariantCulture)) : TypedResults.Ok(job);
+    }
+
     internal static async Task<Ok<StatsResponse>> GetStatsAsync(AppDbContext db, CancellationToken ct) =>
         TypedResults.Ok(new StatsResponse(
             await db.ProcessedEvents.LongCountAsync(ct),
@@ -130,7 +202,10 @@ public static class AdminApi
             await db.Ledger.LongCountAsync(ct),
             await db.Rooms.LongCountAsync(ct),
             await db.RoomMembers.LongCountAsync(ct),
-            await db.RoomMembers.LongCountAsync(m => m.Membership == Memberships.Join, ct)));
+            await db.RoomMembers.LongCountAsync(m => m.Membership == Memberships.Join, ct),
+            await db.Jobs.LongCountAsync(j => j.CompletedAt == null, ct),
+            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Failed, ct),
+            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Drift, ct)));
 
     private static IQueryable<RoomInfoResponse> ProjectRooms(AppDbContext db, IQueryable<RoomInfo> rooms) =>
         rooms.Select(r => new RoomInfoResponse(
@@ -138,7 +213,12 @@ public static class AdminApi
             r.RoomVersion, r.Creator, r.RoomType, r.PredecessorRoomId, r.TombstoneSuccessor,
             db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Join),
             db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Invite),
-            r.BotMembership, r.UpdatedAt));
+            r.BotMembership, r.UpdatedAt, r.StateSource, r.Suspect, r.LastSyncedAt));
+
+    private static IQueryable<JobResponse> ProjectJobs(IQueryable<Job> jobs) =>
+        jobs.Select(j => new JobResponse(
+            j.Id, j.Kind, j.RoomId, j.Reason, j.Attempts, j.RunAfter, j.LockedUntil, j.Rerun, j.Outcome, j.Detail,
+            j.LastError, j.CreatedAt, j.CompletedAt));
 
     private static ProblemHttpResult NotFound(string what, string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No such {what}", detail: $"No {what} '{id}' is known.");

@@ -20,7 +20,10 @@ public sealed record RoomInfoResponse(
     [property: JsonPropertyName("joined_member_count")] int JoinedMemberCount,
     [property: JsonPropertyName("invited_member_count")] int InvitedMemberCount,
     [property: JsonPropertyName("bot_membership")] string? BotMembership,
-    [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
+    [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt,
+    [property: JsonPropertyName("state_source")] string? StateSource,
+    [property: JsonPropertyName("suspect")] bool Suspect,
+    [property: JsonPropertyName("last_synced_at")] DateTimeOffset? LastSyncedAt);
 
 public sealed record RoomsPage(
     [property: JsonPropertyName("rooms")] IReadOnlyList<RoomInfoResponse> Rooms,
@@ -55,4 +58,30 @@ public sealed record StatsResponse(
     [property: JsonPropertyName("transactions")] long Transactions,
     [property: JsonPropertyName("rooms")] long Rooms,
     [property: JsonPropertyName("members")] long Members,
-    [property: JsonPropertyName("joined_members")] long JoinedMembers);
+    [property: JsonPropertyName("joined_members")] long JoinedMembers,
+    [property: JsonPropertyName("jobs_pending")] long JobsPending,
+    [property: JsonPropertyName("jobs_failed")] long JobsFailed,
+    [property: JsonPropertyName("drift_detected")] long DriftDetected);
+
+/// <summary>A homeserver job: what, for which room, why, and how its runs went.</summary>
+public sealed record JobResponse(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("attempts")] int Attempts,
+    [property: JsonPropertyName("run_after")] DateTimeOffset RunAfter,
+    [property: JsonPropertyName("locked_until")] DateTimeOffset? LockedUntil,
+    [property: JsonPropertyName("rerun")] bool Rerun,
+    [property: JsonPropertyName("outcome")] string? Outcome,
+    [property: JsonPropertyName("detail")] string? Detail,
+    [property: JsonPropertyName("last_error")] string? LastError,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("completed_at")] DateTimeOffset? CompletedAt);
+
+public sealed record JobsResponse([property: JsonPropertyName("jobs")] IReadOnlyList<JobResponse> Jobs);
+
+public sealed record JobQueuedResponse(
+    [property: JsonPropertyName("job_id")] long JobId,
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("kind")] string Kind);
