@@ -129,7 +129,7 @@ public sealed class TransactionParserTests : IDisposable
         Assert.Equal(("$p", Room, "m.room.member"), (rejected!.EventId, rejected.RoomId, rejected.Type));
     }
 
-    [Fact(Skip = "bug: TransactionParser.ParseEvent keeps \"\" as RejectedEvent.EventId although Validate treats an empty event_id as missing")]
+    [Fact]
     public void A_rejected_event_with_an_empty_event_id_has_no_id()
     {
         // Validate treats "" as missing; the rejection should say so too, or the partial unique index on
@@ -140,7 +140,7 @@ public sealed class TransactionParserTests : IDisposable
         Assert.Null(rejected.EventId);
     }
 
-    [Fact(Skip = "bug: TransactionParser.Parse hashes \"\" instead of the raw JSON for a rejected event with an empty event_id")]
+    [Fact]
     public void Rejected_events_with_an_empty_event_id_are_hashed_by_their_raw_json()
     {
         // ContentHash is documented as "the ids (or raw JSON, for events without an id)"; "" is not an id.
@@ -170,7 +170,7 @@ public sealed class TransactionParserTests : IDisposable
     [InlineData("event_id")]
     [InlineData("room_id")]
     [InlineData("type")]
-    public void Ids_and_type_longer_than_255_characters_are_rejected(string key)
+    public void Ids_and_type_longer_than_255_bytes_are_rejected(string key)
     {
         string Json(int length)
         {
@@ -183,6 +183,18 @@ public sealed class TransactionParserTests : IDisposable
 
         Assert.Contains("255", rejected!.Reason, StringComparison.Ordinal);
         Assert.NotNull(_bodies.Event(Json(255)).Event);
+    }
+
+    [Fact]
+    public void Limits_count_utf8_bytes_not_characters_and_apply_to_state_key()
+    {
+        // 128 two-byte characters: 128 characters, 256 bytes.
+        string wide = new('é', 128);
+        var (_, typeRejected) = _bodies.Event($$$"""{"event_id":"$e","room_id":"!r:hs.test","type":"{{{wide}}}","content":{}}""");
+        var (_, keyRejected) = _bodies.Event($$$"""{"event_id":"$k","room_id":"!r:hs.test","type":"m.room.topic","state_key":"{{{wide}}}","content":{}}""");
+
+        Assert.Contains("255 bytes", typeRejected!.Reason, StringComparison.Ordinal);
+        Assert.Contains("'state_key' longer than 255 bytes", keyRejected!.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
