@@ -4,6 +4,7 @@ using AppService.Homeserver;
 using AppService.Matrix;
 using AppService.Projections;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace AppService.Admin;
@@ -163,7 +164,7 @@ public static class AdminApi
     }
 
     internal static async Task<Results<Ok<JobsResponse>, ValidationProblem>> ListJobsAsync(
-        AppDbContext db, string? state, string? roomId, int? limit, CancellationToken ct)
+        AppDbContext db, string? state, [FromQuery(Name = "room_id")] string? roomId, int? limit, CancellationToken ct)
     {
         int pageSize = limit ?? DefaultPageSize;
         if (pageSize is < 1 or > MaxPageSize)
