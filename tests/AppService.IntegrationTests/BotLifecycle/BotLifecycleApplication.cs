@@ -1,0 +1,159 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AppService.Admin;
+using AppService.IntegrationTests.Infrastructure;
+using static AppService.IntegrationTests.Infrastructure.Events;
+
+namespace AppService.IntegrationTests.BotLifecycle;
+
+/// <summary>
+/// The service with AppService:HomeserverUrl pointing at a <see cref="StubHomeserver"/>, and the job and client
+/// timings shortened so retries happen in milliseconds. ClockSkewAllowance is 0: in one process both sides read the
+/// same clock, and the tests check the race rule at its exact boundary (events pushed before the fetch are
+/// replaced by the snapshot, events pushed during it are kept).
+/// </summary>
+public class BotLifecycleApplication : AppServiceApplication
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    public StubHomeserver Stub { get; } = new(AsToken);
+
+    protected virtual IEnumerable<KeyValuePair<string, string?>> DriftSettings => [new("AppService:DriftCheck:Enabled", "false")];
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("AppService:HomeserverUrl", Stub.Url.ToString()),
+        new("AppService:Jobs:PollInterval", "00:00:00.200"),
+        new("AppService:Jobs:RetryBaseDelay", "00:00:00.100"),
+        new("AppService:Jobs:MaxRetryDelay", "00:00:01"),
+        new("AppService:Jobs:ClockSkewAllowance", "00:00:00"),
+        new("AppService:HomeserverClient:AttemptTimeout", "00:00:02"),
+        new("AppService:HomeserverClient:TotalTimeout", "00:00:05"),
+        new("AppService:HomeserverClient:RetryDelay", "00:00:00.050"),
+        new("AppService:HomeserverClient:BreakDuration", "00:00:00.500"),
+        .. DriftSettings,
+    ];
+
+    /// <summary>
+    /// The last hook the base fixture runs before it builds the host: the stub must listen (and know its port)
+    /// before the service reads AppService:HomeserverUrl.
+    /// </summary>
+    protected override async Task<string> CreateDatabaseAsync(PostgresServer postgres)
+    {
+        await Stub.StartAsync();
+        return await base.CreateDatabaseAsync(postgres);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Stub.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    public static string NewTxnId() => "bot-" + Guid.NewGuid().ToString("N");
+
+    public Task PushOkAsync(params JsonObject[] events) => PushOkAsync(NewTxnId(), events);
+
+    public async Task<IReadOnlyList<JobResponse>> JobsAsync(string roomId, string state = "all") =>
+        (await Admin().GetFromJsonAsync<JobsResponse>($"/admin/v1/jobs?state={state}&room_id={Uri.EscapeDataString(roomId)}"))!.Jobs;
+
+    /// <summary>Waits until the room has a job of <paramref name="kind"/> the predicate accepts (newest first), and returns it.</summary>
+    public async Task<JobResponse> WaitForJobAsync(string roomId, string kind, Func<JobResponse, bool> done, string what)
+    {
+        JobResponse? found = null;
+        await EventuallyAsync(async () => (found = (await JobsAsync(roomId)).FirstOrDefault(j => j.Kind == kind && done(j))) is not null, what);
+        return found!;
+    }
+
+    public Task<JobResponse> WaitForCompletedAsync(string roomId, string kind, long? after = null) =>
+        WaitForJobAsync(roomId, kind, j => j.CompletedAt is not null && j.Outcome == "done" && j.Id > (after ?? 0), $"a completed {kind} job for {roomId}");
+
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + Patience;
+        while (!await condition())
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                var jobs = string.Join("\n", Logs.Lines.Where(l => l.Contains("AppService.Homeserver", StringComparison.Ordinal)).TakeLast(20));
+                Assert.Fail($"Timed out waiting for {what}. Recent homeserver-work logs:\n{jobs}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Gives the stub a room (create, name, the given members, the bot joined), pushes the bot's invite and join as
+    /// Synapse would, and waits for the first resync. Returns the stub's state events by type/state_key.
+    /// </summary>
+    public async Task<Dictionary<string, JsonObject>> JoinedAndSyncedRoomAsync(string roomId, params JsonObject[] otherState)
+    {
+        var create = State(roomId, "m.room.create", new JsonObject { ["room_version"] = "11" });
+        var name = State(roomId, "m.room.name", new JsonObject { ["name"] = "Synced name" });
+        var alice = Member(roomId, Alice, "join", displayname: "Alice");
+        var invite = BotEvents.Invite(roomId);
+        var join = Member(roomId, BotUserId, "join");
+        Stub.SetState(roomId, [create, name, alice, join, .. otherState]);
+
+        await PushOkAsync(invite);
+        await WaitForCompletedAsync(roomId, "join");
+        await PushOkAsync(join);
+        await WaitForCompletedAsync(roomId, "resync");
+        return new[] { create, name, alice, join }.Concat(otherState)
+            .ToDictionary(e => $"{e["type"]}|{e["state_key"]}", e => e);
+    }
+}
+
+/// <summary>The bot-lifecycle fixture with the periodic drift check on, sampling every few hundred milliseconds.</summary>
+public sealed class DriftCheckApplication : BotLifecycleApplication
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> DriftSettings =>
+    [
+        new("AppService:DriftCheck:Enabled", "true"),
+        new("AppService:DriftCheck:Interval", "00:00:00.300"),
+        new("AppService:DriftCheck:SampleSize", "50"),
+    ];
+}
+
+/// <summary>Events of the bot's lifecycle, built like <see cref="Events"/>.</summary>
+public static class BotEvents
+{
+    /// <summary>The bot's invite with stripped state in <c>unsigned.invite_room_state</c>, as Synapse pushes it.</summary>
+    public static JsonObject Invite(string roomId, params JsonObject[] strippedState)
+    {
+        var invite = Member(roomId, AppServiceApplication.BotUserId, "invite", sender: Alice);
+        invite["unsigned"] = new JsonObject
+        {
+            ["age"] = 12,
+            ["invite_room_state"] = new JsonArray(strippedState.Select(s => (JsonNode)s).ToArray()),
+        };
+        return invite;
+    }
+
+    public static JsonObject Stripped(string type, JsonObject content, string stateKey = "") => new()
+    {
+        ["type"] = type,
+        ["state_key"] = stateKey,
+        ["sender"] = Alice,
+        ["content"] = content,
+    };
+
+    /// <summary>A redaction; <c>redacts</c> at the top level and in content, as Synapse writes both.</summary>
+    public static JsonObject Redaction(string roomId, string redacts) => new()
+    {
+        ["event_id"] = NewEventId(),
+        ["room_id"] = roomId,
+        ["type"] = "m.room.redaction",
+        ["sender"] = Alice,
+        ["redacts"] = redacts,
+        ["content"] = new JsonObject { ["redacts"] = redacts, ["reason"] = "test" },
+    };
+
+    public static JsonObject Replacing(this JsonObject stateEvent, string replacesState)
+    {
+        stateEvent["unsigned"] = new JsonObject { ["replaces_state"] = replacesState };
+        return stateEvent;
+    }
+}

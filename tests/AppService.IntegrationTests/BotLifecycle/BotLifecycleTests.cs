@@ -1,0 +1,356 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AppService.Admin;
+using AppService.IntegrationTests.Infrastructure;
+using static AppService.IntegrationTests.BotLifecycle.StubHomeserver;
+using static AppService.IntegrationTests.Infrastructure.Events;
+
+namespace AppService.IntegrationTests.BotLifecycle;
+
+public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixture<BotLifecycleApplication>
+{
+    private const string Bot = AppServiceApplication.BotUserId;
+
+    [Fact]
+    public async Task Invite_of_the_bot_makes_it_join_and_seeds_room_info_from_the_stripped_state()
+    {
+        string room = NewRoomId();
+
+        await app.PushOkAsync(BotEvents.Invite(room,
+            BotEvents.Stripped("m.room.create", new JsonObject { ["room_version"] = "10", ["creator"] = Alice }),
+            BotEvents.Stripped("m.room.name", new JsonObject { ["name"] = "Stripped name" }),
+            BotEvents.Stripped("m.room.join_rules", new JsonObject { ["join_rule"] = "invite" })));
+
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal(("Stripped name", "invite", "10", "stripped", "invite", (DateTimeOffset?)null),
+            (info.Name, info.JoinRule, info.RoomVersion, info.StateSource, info.BotMembership, info.LastSyncedAt));
+
+        var job = await app.WaitForCompletedAsync(room, "join");
+        Assert.Equal(("invite", 0), (job.Reason, job.Attempts));
+        var join = Assert.Single(app.Stub.RequestsTo("POST", RoomPath(room, "join")));
+        Assert.Equal($"Bearer {AppServiceApplication.AsToken}", join.Authorization);
+        Assert.Equal(("", "{}"), (join.Query, join.Body));
+    }
+
+    [Fact]
+    public async Task The_first_join_resyncs_and_replaces_the_member_list_and_room_info()
+    {
+        string room = NewRoomId();
+        var bob = Member(room, Bob, "join");
+        var carol = Member(room, Carol, "invite", sender: Alice);
+        var ghostLeft = Member(room, "@ghost:test", "leave");
+        var topic = State(room, "m.room.topic", new JsonObject { ["topic"] = "Real topic" });
+        var join = Member(room, Bot, "join");
+        app.Stub.SetState(room,
+            State(room, "m.room.create", new JsonObject { ["room_version"] = "11" }),
+            State(room, "m.room.name", new JsonObject { ["name"] = "Real name" }),
+            topic, Member(room, Alice, "join", displayname: "Alice"), bob, carol, ghostLeft, join);
+
+        // What we heard before the join is partial and partly wrong: a stripped name, a ghost we think joined,
+        // and a phantom the homeserver does not know at all.
+        await app.PushOkAsync(
+            BotEvents.Invite(room, BotEvents.Stripped("m.room.name", new JsonObject { ["name"] = "Stripped name" })),
+            Member(room, "@ghost:test", "join"),
+            Member(room, "@phantom:test", "join"));
+        await app.WaitForCompletedAsync(room, "join");
+        await app.PushOkAsync(join);
+
+        var resync = await app.WaitForCompletedAsync(room, "resync");
+        Assert.Equal("bot_joined", resync.Reason);
+        Assert.Equal(
+            [(Alice, "join", "Alice"), (Bob, "join", null), (Bot, "join", null), (Carol, "invite", null), ("@ghost:test", "leave", null)],
+            (await app.MembersAsync(room)).Select(m => (m.UserId, m.Membership, m.DisplayName)));
+
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal(("Real name", "Real topic", "11", Alice, "homeserver", false, "join"),
+            (info.Name, info.Topic, info.RoomVersion, info.Creator, info.StateSource, info.Suspect, info.BotMembership));
+        Assert.NotNull(info.LastSyncedAt);
+        Assert.Equal((3, 1), (info.JoinedMemberCount, info.InvitedMemberCount));
+
+        Assert.Single(app.Stub.RequestsTo("GET", RoomPath(room, "members")));
+        Assert.Single(app.Stub.RequestsTo("GET", RoomPath(room, "state")));
+
+        // The state ids came from the snapshot, so a later pushed event that replaces the real topic matches.
+        await app.PushOkAsync(State(room, "m.room.topic", new JsonObject { ["topic"] = "Next" }).Replacing(topic.Id()));
+        Assert.False((await app.RoomAsync(room))!.Suspect);
+    }
+
+    [Fact]
+    public async Task Events_processed_between_the_snapshot_fetch_and_the_resync_commit_are_not_regressed()
+    {
+        string room = NewRoomId();
+        var join = Member(room, Bot, "join");
+        app.Stub.SetState(room,
+            State(room, "m.room.create", new JsonObject { ["room_version"] = "11" }),
+            State(room, "m.room.name", new JsonObject { ["name"] = "Snapshot name" }),
+            Member(room, Alice, "join", displayname: "Alice (old)"),
+            Member(room, Bob, "join", displayname: "Bob"),
+            join);
+        await app.PushOkAsync(BotEvents.Invite(room));
+        await app.WaitForCompletedAsync(room, "join");
+
+        // The homeserver holds the /members answer until the newer events below have been pushed and committed.
+        var held = app.Stub.Hold("GET", RoomPath(room, "members"));
+        await app.PushOkAsync(join);
+        await held.Reached.WaitAsync(BotLifecycleApplication.Patience);
+
+        var started = Stopwatch.GetTimestamp();
+        await app.PushOkAsync(
+            Member(room, Alice, "join", displayname: "Alice (new)"),
+            Member(room, "@dave:test", "join", displayname: "Dave"),
+            Member(room, Bob, "leave"),
+            State(room, "m.room.name", new JsonObject { ["name"] = "Newer name" }));
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(5), "a resync in flight must not delay the ingest");
+        held.Release();
+
+        var resync = await app.WaitForCompletedAsync(room, "resync");
+        Assert.Equal(
+            [(Alice, "join", "Alice (new)"), (Bob, "leave", null), (Bot, "join", null), ("@dave:test", "join", "Dave")],
+            (await app.MembersAsync(room)).Select(m => (m.UserId, m.Membership, m.DisplayName)));
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal(("Newer name", "11", "homeserver"), (info.Name, info.RoomVersion, info.StateSource));
+        Assert.Contains("4 newer rows kept", resync.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kick_purge_reinvite_and_rejoin_resync_the_room_again()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room);
+        var firstSync = (await app.RoomAsync(room))!.LastSyncedAt;
+        var firstResync = (await app.JobsAsync(room)).First(j => j.Kind == "resync");
+
+        var kick = Member(room, Bot, "leave", sender: Alice);
+        await app.PushOkAsync(kick);
+        Assert.Empty(await app.MembersAsync(room));
+        Assert.Equal("leave", (await app.RoomAsync(room))!.BotMembership);
+
+        // While the bot is out, Erin joins and Alice renames herself: nothing of it is pushed to us.
+        var reinvite = Member(room, Bot, "invite", sender: Alice);
+        var rejoin = Member(room, Bot, "join");
+        app.Stub.SetState(room, Member(room, "@erin:test", "join"), Member(room, Alice, "join", displayname: "Alice 2"), rejoin);
+
+        await app.PushOkAsync(reinvite);
+        var secondJoin = await app.WaitForJobAsync(room, "join", j => j.Outcome == "done" && j.Reason == "invite" && j.Id > firstResync.Id, "the second join");
+        Assert.Equal(2, app.Stub.RequestsTo("POST", RoomPath(room, "join")).Count);
+
+        await app.PushOkAsync(rejoin);
+        await app.WaitForCompletedAsync(room, "resync", after: secondJoin.Id);
+
+        Assert.Equal(
+            [(Alice, "join", "Alice 2"), (Bot, "join", null), ("@erin:test", "join", null)],
+            (await app.MembersAsync(room)).Select(m => (m.UserId, m.Membership, m.DisplayName)));
+        Assert.True((await app.RoomAsync(room))!.LastSyncedAt > firstSync);
+    }
+
+    [Fact]
+    public async Task Redacting_name_topic_avatar_alias_and_a_member_profile_clears_them()
+    {
+        string room = NewRoomId();
+        var state = await app.JoinedAndSyncedRoomAsync(room,
+            State(room, "m.room.topic", new JsonObject { ["topic"] = "Topic" }),
+            State(room, "m.room.avatar", new JsonObject { ["url"] = "mxc://test/avatar" }),
+            State(room, "m.room.canonical_alias", new JsonObject { ["alias"] = "#room:test" }),
+            State(room, "m.room.join_rules", new JsonObject { ["join_rule"] = "invite" }),
+            Member(room, Bob, "join", displayname: "Bob", avatarUrl: "mxc://test/bob"));
+        var before = (await app.RoomAsync(room))!;
+        Assert.Equal(("Synced name", "Topic", "mxc://test/avatar", "#room:test"), (before.Name, before.Topic, before.AvatarUrl, before.CanonicalAlias));
+
+        // The targets are the snapshot's state events: only the resync told us their ids.
+        await app.PushOkAsync(
+            BotEvents.Redaction(room, state["m.room.name|"].Id()),
+            BotEvents.Redaction(room, state["m.room.topic|"].Id()),
+            BotEvents.Redaction(room, state["m.room.avatar|"].Id()),
+            BotEvents.Redaction(room, state["m.room.canonical_alias|"].Id()),
+            BotEvents.Redaction(room, state["m.room.join_rules|"].Id()),
+            BotEvents.Redaction(room, state[$"m.room.member|{Bob}"].Id()));
+
+        var after = (await app.RoomAsync(room))!;
+        Assert.Equal((null, null, null, null, "invite"), (after.Name, after.Topic, after.AvatarUrl, after.CanonicalAlias, after.JoinRule));
+        var bob = (await app.MemberAsync(room, Bob))!;
+        Assert.Equal(("join", null, null), (bob.Membership, bob.DisplayName, bob.AvatarUrl));
+        Assert.Equal("Alice", (await app.MemberAsync(room, Alice))!.DisplayName);
+
+        // A redaction of an event earlier in the same transaction.
+        var carol = Member(room, Carol, "join", displayname: "Carol");
+        await app.PushOkAsync(carol, BotEvents.Redaction(room, carol.Id()));
+        Assert.Equal(("join", null), ((await app.MemberAsync(room, Carol))!.Membership, (await app.MemberAsync(room, Carol))!.DisplayName));
+    }
+
+    [Fact]
+    public async Task A_redaction_pushed_while_a_resync_fetches_makes_it_drop_its_snapshot_and_fetch_again()
+    {
+        string room = NewRoomId();
+        var state = await app.JoinedAndSyncedRoomAsync(room);
+        var name = state["m.room.name|"];
+
+        // The next /state answer predates the redaction; the homeserver's state after it has the name redacted.
+        var unredacted = new JsonArray(state.Values.Select(e => (JsonNode)e.DeepClone()).ToArray());
+        app.Stub.Script("GET", RoomPath(room, "state"), new StubAnswer(200, unredacted.ToJsonString()));
+        var redactedName = (JsonObject)name.DeepClone();
+        redactedName["content"] = new JsonObject();
+        app.Stub.SetState(room, redactedName);
+
+        var held = app.Stub.Hold("GET", RoomPath(room, "members"));
+        using (var queued = await app.Admin().PostAsync($"/admin/v1/rooms/{Uri.EscapeDataString(room)}/resync", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, queued.StatusCode);
+        }
+
+        await held.Reached.WaitAsync(BotLifecycleApplication.Patience);
+        await app.PushOkAsync(BotEvents.Redaction(room, name.Id()));
+        Assert.Null((await app.RoomAsync(room))!.Name);
+        held.Release();
+
+        var job = await app.WaitForJobAsync(room, "resync", j => j.Reason == "admin" && j.Outcome == "done", "the admin resync, fetched twice");
+        Assert.NotNull(job.CompletedAt);
+        Assert.Null((await app.RoomAsync(room))!.Name);
+        Assert.Equal(1 + 2, app.Stub.RequestsTo("GET", RoomPath(room, "state")).Count); // the first sync, then this resync twice
+        Assert.Contains(app.Logs.Lines, l => l.Contains($"Resync of {room} not applied: stale", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_replaces_state_that_does_not_match_marks_the_room_suspect_until_a_resync()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room);
+        var firstSync = (await app.RoomAsync(room))!.LastSyncedAt;
+
+        var held = app.Stub.Hold("GET", RoomPath(room, "members"));
+        await app.PushOkAsync(State(room, "m.room.name", new JsonObject { ["name"] = "After a missed rename" }).Replacing("$a-rename-we-missed"));
+        var suspect = (await app.RoomAsync(room))!;
+        Assert.Equal(("After a missed rename", true), (suspect.Name, suspect.Suspect));
+        Assert.Contains(app.Logs.Lines, l => l.Contains($"Room {room} is suspect", StringComparison.Ordinal));
+
+        await held.Reached.WaitAsync(BotLifecycleApplication.Patience);
+        held.Release();
+        var resync = await app.WaitForJobAsync(room, "resync", j => j.Reason == "replaces_state" && j.Outcome == "done", "the resync of a suspect room");
+        Assert.NotNull(resync.CompletedAt);
+        var info = (await app.RoomAsync(room))!;
+        Assert.False(info.Suspect);
+        Assert.True(info.LastSyncedAt > firstSync);
+    }
+
+    [Fact]
+    public async Task A_room_upgrade_links_the_old_and_the_new_room()
+    {
+        string oldRoom = NewRoomId();
+        string newRoom = NewRoomId();
+
+        await app.PushOkAsync(
+            State(oldRoom, "m.room.tombstone", new JsonObject { ["replacement_room"] = newRoom, ["body"] = "This room has been replaced" }),
+            State(newRoom, "m.room.create", new JsonObject { ["room_version"] = "11", ["predecessor"] = new JsonObject { ["room_id"] = oldRoom } }));
+
+        Assert.Equal(newRoom, (await app.RoomAsync(oldRoom))!.TombstoneSuccessor);
+        Assert.Equal(oldRoom, (await app.RoomAsync(newRoom))!.PredecessorRoomId);
+    }
+
+    [Fact]
+    public async Task A_429_and_a_500_on_the_join_are_retried_by_the_jobs_backoff_honouring_retry_after_ms()
+    {
+        string room = NewRoomId();
+        app.Stub.Script("POST", RoomPath(room, "join"),
+            StubAnswer.MatrixError(429, "M_LIMIT_EXCEEDED", "Too many requests", retryAfterMs: 700),
+            StubAnswer.MatrixError(500, "M_UNKNOWN", "Internal server error"));
+
+        await app.PushOkAsync(BotEvents.Invite(room));
+
+        var job = await app.WaitForCompletedAsync(room, "join");
+        var joins = app.Stub.RequestsTo("POST", RoomPath(room, "join"));
+        Assert.Equal(3, joins.Count);
+        Assert.True(joins[1].At - joins[0].At >= TimeSpan.FromMilliseconds(650), $"retried after {(joins[1].At - joins[0].At).TotalMilliseconds} ms, asked 700");
+        Assert.Equal("500 M_UNKNOWN: Internal server error", job.LastError);
+    }
+
+    [Fact]
+    public async Task A_500_and_a_429_on_a_resync_read_are_retried_inside_the_call()
+    {
+        string room = NewRoomId();
+        app.Stub.Script("GET", RoomPath(room, "members"),
+            StubAnswer.MatrixError(500, "M_UNKNOWN", "Internal server error"),
+            StubAnswer.MatrixError(429, "M_LIMIT_EXCEEDED", "Too many requests", retryAfterMs: 200));
+
+        await app.JoinedAndSyncedRoomAsync(room);
+
+        var resync = (await app.JobsAsync(room)).First(j => j.Kind == "resync");
+        Assert.Equal(("done", null), (resync.Outcome, resync.LastError));
+        Assert.Equal(3, app.Stub.RequestsTo("GET", RoomPath(room, "members")).Count);
+        Assert.Equal([Alice, Bot], (await app.MembersAsync(room)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task With_the_homeserver_down_ingest_keeps_working_and_the_join_completes_once_it_is_back()
+    {
+        string room = NewRoomId();
+        await app.Stub.StopAsync();
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            await app.PushOkAsync(BotEvents.Invite(room), Message(room, Alice, "still ingested"));
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(5));
+
+            var failing = await app.WaitForJobAsync(room, "join", j => j.Attempts >= 2 && j.LastError is not null, "join attempts against a stopped homeserver");
+            Assert.Null(failing.CompletedAt);
+            Assert.Matches("unreachable|circuit open|timed out", failing.LastError);
+            Assert.True((await app.StatsAsync()).JobsPending >= 1);
+        }
+        finally
+        {
+            await app.Stub.StartAsync();
+        }
+
+        var done = await app.WaitForCompletedAsync(room, "join");
+        Assert.Equal("invite", done.Reason);
+        Assert.Single(app.Stub.RequestsTo("POST", RoomPath(room, "join")));
+    }
+
+    [Fact]
+    public async Task The_admin_resync_is_queued_with_a_job_id_and_runs()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room);
+        int fetches = app.Stub.RequestsTo("GET", RoomPath(room, "members")).Count;
+
+        using var response = await app.Admin().PostAsync($"/admin/v1/rooms/{Uri.EscapeDataString(room)}/resync", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var queued = (await response.Content.ReadFromJsonAsync<JobQueuedResponse>())!;
+        Assert.Equal($"/admin/v1/jobs/{queued.JobId}", response.Headers.Location!.OriginalString);
+        await app.EventuallyAsync(async () => (await app.Admin().GetFromJsonAsync<JobResponse>($"/admin/v1/jobs/{queued.JobId}"))!.Outcome == "done", "the admin resync");
+        var job = (await app.Admin().GetFromJsonAsync<JobResponse>($"/admin/v1/jobs/{queued.JobId}"))!;
+        Assert.Equal(("resync", "admin", room), (job.Kind, job.Reason, job.RoomId));
+        Assert.Equal(fetches + 1, app.Stub.RequestsTo("GET", RoomPath(room, "members")).Count);
+    }
+
+    [Fact]
+    public async Task The_admin_resync_of_an_unknown_room_is_404_and_of_a_room_the_bot_is_not_in_is_409()
+    {
+        using var unknown = await app.Admin().PostAsync($"/admin/v1/rooms/{Uri.EscapeDataString(NewRoomId())}/resync", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType!.MediaType);
+
+        string room = NewRoomId();
+        await app.PushOkAsync(Member(room, Alice, "join"));
+        using var notJoined = await app.Admin().PostAsync($"/admin/v1/rooms/{Uri.EscapeDataString(room)}/resync", null);
+        Assert.Equal(HttpStatusCode.Conflict, notJoined.StatusCode);
+        Assert.Equal("application/problem+json", notJoined.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task The_as_token_goes_in_the_authorization_header_only_and_is_never_logged()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room);
+
+        Assert.NotEmpty(app.Stub.Requests);
+        Assert.All(app.Stub.Requests, r =>
+        {
+            Assert.Equal($"Bearer {AppServiceApplication.AsToken}", r.Authorization);
+            Assert.DoesNotContain("token", r.Query, StringComparison.OrdinalIgnoreCase);
+        });
+        Assert.Contains(app.Logs.Lines, l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains(AppServiceApplication.AsToken, StringComparison.Ordinal));
+    }
+}
