@@ -134,6 +134,10 @@ public static class JobSql
         }
     }
 
+    /// <summary>One row of <see cref="Claim"/>.</summary>
+    public static ClaimedJob ReadClaimed(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5));
+
     public static NpgsqlBatchCommand CompleteCommand(ClaimedJob job, DateTimeOffset now, string outcome, string? detail, bool runAgain = false) => Command(
         Complete,
         Bigint(job.Id),

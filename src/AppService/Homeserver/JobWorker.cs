@@ -38,6 +38,10 @@ public sealed class JobWorker(
             return;
         }
 
+        // Up to Concurrency jobs run at once; a free slot is filled as soon as a job ends, so one slow call
+        // (a big room's /members) does not hold back the joins queued behind it.
+        var running = new HashSet<Task>();
+        Task<bool>? wakeUp = null;
         var nextCleanup = time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -49,15 +53,26 @@ public sealed class JobWorker(
                     nextCleanup = time.GetUtcNow() + CleanupInterval;
                 }
 
-                var claimed = await ClaimAsync(options, stoppingToken);
-                if (claimed.Count == 0)
+                running.RemoveWhere(t => t.IsCompleted);
+                int free = options.Concurrency - running.Count;
+                if (free > 0)
                 {
-                    await signal.WaitAsync(options.PollInterval, stoppingToken);
-                    continue;
+                    var claimed = await ClaimAsync(free, options.LeaseDuration, stoppingToken);
+                    if (claimed.Count > 0)
+                    {
+                        Log.Claimed(logger, claimed.Count);
+                        running.UnionWith(claimed.Select(job => RunAsync(job, options, stoppingToken)));
+                        continue;
+                    }
                 }
 
-                Log.Claimed(logger, claimed.Count);
-                await Task.WhenAll(claimed.Select(job => RunAsync(job, options, stoppingToken)));
+                // Nothing due or no slot free: wait for a job to end, the ingest's signal, or the poll interval.
+                wakeUp ??= signal.WaitAsync(options.PollInterval, stoppingToken);
+                await Task.WhenAny(running.Append(wakeUp));
+                if (wakeUp.IsCompleted)
+                {
+                    wakeUp = null;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -70,9 +85,12 @@ public sealed class JobWorker(
                 await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+
+        // Running jobs see the stopping token and hand themselves back (JobSql.Release).
+        await Task.WhenAll(running);
     }
 
-    private async Task RunAsync(ClaimedJob job, JobOptions options, CancellationToken stoppingToken)
+    private async Task RunJobAsync(ClaimedJob job, JobOptions options, CancellationToken stoppingToken)
     {
         // A run must end well before its lease does, or another replica would start the same job.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -90,6 +108,19 @@ public sealed class JobWorker(
         catch (Exception ex)
         {
             await FailAsync(job, options, ex);
+        }
+    }
+
+    /// <summary>Runs one job and records how it ended; never throws (a bookkeeping failure leaves the lease to expire).</summary>
+    private async Task RunAsync(ClaimedJob job, JobOptions options, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunJobAsync(job, options, stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            Log.JobNotRecorded(logger, ex, job.Kind, job.Id, job.RoomId, job.LockedUntil);
         }
     }
 
@@ -126,20 +157,18 @@ public sealed class JobWorker(
         _ => $"{exception.GetType().Name}: {exception.Message}",
     };
 
-    private async Task<List<ClaimedJob>> ClaimAsync(JobOptions options, CancellationToken ct)
+    private async Task<List<ClaimedJob>> ClaimAsync(int count, TimeSpan lease, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await using var command = dataSource.CreateCommand(JobSql.Claim);
         command.Parameters.Add(Timestamp(now));
-        command.Parameters.Add(Int(options.Concurrency));
-        command.Parameters.Add(Timestamp(now + options.LeaseDuration));
+        command.Parameters.Add(Int(count));
+        command.Parameters.Add(Timestamp(now + lease));
         await using var reader = await command.ExecuteReaderAsync(ct);
         var jobs = new List<ClaimedJob>();
         while (await reader.ReadAsync(ct))
         {
-            jobs.Add(new ClaimedJob(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
-                reader.GetFieldValue<DateTimeOffset>(5)));
+            jobs.Add(JobSql.ReadClaimed(reader));
         }
 
         return jobs;

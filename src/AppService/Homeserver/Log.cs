@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1211, Level = LogLevel.Error, Message = "Drift check scheduling failed")]
     public static partial void DriftSchedulingFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Error, Message = "Could not record how {JobKind} job {JobId} for {RoomId} ended; it runs again when its lease ends at {LockedUntil}")]
+    public static partial void JobNotRecorded(ILogger logger, Exception exception, string jobKind, long jobId, string roomId, DateTimeOffset lockedUntil);
 }

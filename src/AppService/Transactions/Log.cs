@@ -38,6 +38,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Room {RoomId}: current state event {EventId} ({EventType}, '{StateKey}') redacted; projection cleared as the redaction algorithm says")]
     public static partial void StateRedacted(ILogger logger, string roomId, string eventType, string stateKey, string eventId);
 
-    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "Queued {JobKind} job for {RoomId} ({Reason})")]
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "{JobKind} job for {RoomId} requested ({Reason})")]
     public static partial void JobQueued(ILogger logger, string jobKind, string roomId, string reason);
 }
