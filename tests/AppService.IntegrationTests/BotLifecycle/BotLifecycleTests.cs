@@ -307,6 +307,32 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_slow_resync_does_not_hold_back_a_join_queued_behind_it()
+    {
+        string slowRoom = NewRoomId();
+        var join = Member(slowRoom, Bot, "join");
+        app.Stub.SetState(slowRoom, join);
+        await app.PushOkAsync(BotEvents.Invite(slowRoom));
+        await app.WaitForCompletedAsync(slowRoom, "join");
+        var held = app.Stub.Hold("GET", RoomPath(slowRoom, "members"));
+        await app.PushOkAsync(join);
+        await held.Reached.WaitAsync(BotLifecycleApplication.Patience);
+
+        try
+        {
+            string room = NewRoomId();
+            await app.PushOkAsync(BotEvents.Invite(room));
+            await app.WaitForCompletedAsync(room, "join");
+        }
+        finally
+        {
+            held.Release();
+        }
+
+        await app.WaitForCompletedAsync(slowRoom, "resync");
+    }
+
+    [Fact]
     public async Task The_admin_resync_is_queued_with_a_job_id_and_runs()
     {
         string room = NewRoomId();
