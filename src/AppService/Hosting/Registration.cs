@@ -9,7 +9,8 @@ public sealed record Registration(
     string SenderLocalpart,
     RegistrationNamespaces Namespaces,
     bool RateLimited,
-    bool ReceiveEphemeral)
+    bool ReceiveEphemeral,
+    IReadOnlyList<string> Protocols)
 {
     /// <summary>The bot's user id on <paramref name="serverName"/>.</summary>
     public string BotUserId(string serverName) => $"@{SenderLocalpart}:{serverName}";

@@ -88,7 +88,8 @@ public static class RegistrationLoader
             senderLocalpart,
             namespaces,
             RateLimited: OptionalBool(root, "rate_limited", source) ?? true,
-            ReceiveEphemeral: OptionalBool(root, "receive_ephemeral", source) ?? false);
+            ReceiveEphemeral: OptionalBool(root, "receive_ephemeral", source) ?? false,
+            Protocols: ParseProtocols(root, source));
     }
 
     private static RegistrationNamespaces ParseNamespaces(YamlMappingNode root, string source)
@@ -139,6 +140,21 @@ public static class RegistrationLoader
 
             return result;
         }
+    }
+
+    private static List<string> ParseProtocols(YamlMappingNode root, string source)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode("protocols"), out var node) || IsNull(node))
+        {
+            return [];
+        }
+
+        if (node is not YamlSequenceNode seq || seq.Children.Any(c => c is not YamlScalarNode { Value.Length: > 0 }))
+        {
+            throw new RegistrationException($"{source}: 'protocols' must be a list of protocol names");
+        }
+
+        return seq.Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
     }
 
     private static string RequiredString(YamlMappingNode map, string key, string source, string prefix = "")
