@@ -115,18 +115,9 @@ public static class AppServiceSetup
         path.StartsWithSegments("/_matrix") || path.StartsWithSegments("/transactions")
         || path.StartsWithSegments("/users") || path.StartsWithSegments("/rooms");
 
-    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment)
-    {
-        var registration = RegistrationLoader.LoadFile(options.RegistrationFile);
-        if (!environment.IsDevelopment()
-            && (RegistrationLoader.IsPlaceholderToken(registration.AsToken) || RegistrationLoader.IsPlaceholderToken(registration.HsToken)))
-        {
-            throw new RegistrationException(
-                $"{options.RegistrationFile}: as_token/hs_token are the shipped placeholders; generate a registration (generate-registration) or run in Development");
-        }
-
-        return registration;
-    }
+    // Placeholder (CHANGE_ME) tokens are refused by the loader, with the field named, unless in Development.
+    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
+        RegistrationLoader.LoadFile(options.RegistrationFile, allowPlaceholderTokens: environment.IsDevelopment());
 
     private static NpgsqlDataSource CreateDataSource(IConfiguration configuration)
     {
