@@ -1,5 +1,6 @@
 using AppService.Admin;
 using AppService.Data;
+using AppService.Maintenance;
 using AppService.Matrix;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
@@ -37,6 +38,8 @@ public static class AppServiceSetup
             sp.GetRequiredService<NpgsqlDataSource>(),
             npgsql => npgsql.EnableRetryOnFailure(maxRetryCount: 3, maxRetryDelay: TimeSpan.FromSeconds(2), errorCodesToAdd: null)));
         services.AddHostedService<DatabaseMigrator>();
+
+        builder.AddOperations();
 
         services.AddSingleton<HomeserverAuth>();
         services.AddScoped<TransactionProcessor>();
@@ -82,8 +85,9 @@ public static class AppServiceSetup
             o.RoutePrefix = "swagger";
         });
 
+        app.UseOperations();
         app.MapAppServiceApi();
-        app.MapAdminApi();
+        app.MapAdminApi().MapMaintenanceApi();
         return app;
     }
 
