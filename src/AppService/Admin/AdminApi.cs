@@ -24,13 +24,16 @@ public static class AdminApi
         group.MapGet("/rooms", ListRoomsAsync)
             .WithSummary("List rooms, ordered by room id, a page at a time (pass next_batch back as 'from').");
         group.MapGet("/rooms/{roomId}", GetRoomAsync)
-            .WithSummary("One room's projected state.");
+            .WithSummary("One room's projected state.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/rooms/{roomId}/members", GetMembersAsync)
-            .WithSummary("A room's member rows; filter by membership (join, invite, leave, ban, knock).");
+            .WithSummary("A room's member rows; filter by membership (join, invite, leave, ban, knock).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/users/{userId}/rooms", GetUserRoomsAsync)
             .WithSummary("The rooms a user has a member row in; filter by membership.");
         group.MapGet("/events/{eventId}", GetEventAsync)
-            .WithSummary("Whether and when an event was processed, and in which transaction.");
+            .WithSummary("Whether and when an event was processed, and in which transaction.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/stats", GetStatsAsync)
             .WithSummary("Row counts of the ledger, the processed and rejected events and the projections.");
         return group;
