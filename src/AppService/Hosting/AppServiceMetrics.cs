@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using AppService.Transactions;
 using Npgsql;
 using Prometheus;
@@ -11,6 +12,11 @@ namespace AppService.Hosting;
 /// </summary>
 public static class AppServiceMetrics
 {
+    // First field, so it runs before anything touches the default registry: the meter adapter must be configured
+    // before it starts. Only the runtime's meter is exported. Others label their series with configuration:
+    // Npgsql's pool name is the connection string, HttpClient's and Kestrel's carry host names and ports.
+    private static readonly bool MeterAdapterConfigured = ConfigureMeterAdapter();
+
     // Transactions from the homeserver (after the hs_token check).
     public static readonly Counter TransactionsReceived = Metrics.CreateCounter(
         "appservice_transactions_received_total", "Transactions received from the homeserver (authenticated PUT /transactions).");
@@ -112,10 +118,14 @@ public static class AppServiceMetrics
         HomeserverErrors.WithLabels("ping");
     }
 
-    /// <summary>Runs the static constructor: registers the scrape callback and the labelled series before the first scrape.</summary>
-    public static void EnsureRegistered()
+    private static bool ConfigureMeterAdapter()
     {
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => instrument.Meter.Name == "System.Runtime");
+        return true;
     }
+
+    /// <summary>Runs the static constructor: registers the scrape callback and the labelled series before the first scrape.</summary>
+    public static void EnsureRegistered() => Debug.Assert(MeterAdapterConfigured, "the meter adapter is configured first");
 
     public static class FailureReasons
     {
