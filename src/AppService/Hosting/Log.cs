@@ -34,7 +34,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 217, Level = LogLevel.Warning, Message = "Homeserver self-check: {HomeserverUrl} answered the ping with {Status} {ErrCode}")]
     public static partial void SelfCheckUnexpected(ILogger logger, string homeserverUrl, int status, string? errCode);
 
-    [LoggerMessage(EventId = 218, Level = LogLevel.Debug, Message = "Homeserver self-check attempt {Attempt} failed ({Error}); retrying in {DelaySeconds} s")]
+    [LoggerMessage(EventId = 218, Level = LogLevel.Debug, Message = "Ping of the homeserver, attempt {Attempt}, failed ({Error}); retrying in {DelaySeconds} s")]
     public static partial void SelfCheckRetrying(ILogger logger, int attempt, string error, double delaySeconds);
 
     [LoggerMessage(EventId = 219, Level = LogLevel.Debug, Message = "Last transaction time restored from the ledger: {LastProcessedAt:o}")]

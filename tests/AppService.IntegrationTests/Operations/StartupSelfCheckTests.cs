@@ -5,6 +5,8 @@ using System.Text.Json.Nodes;
 using AppService.Hosting;
 using AppService.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AppService.IntegrationTests.Operations;
@@ -26,8 +28,10 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
     {
         base.ConfigureWebHost(builder);
         StartupSelfCheck.RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)];
+        // The stub calls back into the host it belongs to through that host's own TestServer. Going through the
+        // factory instead (CreateClient) while the host is still starting would make the factory build a second host.
         builder.ConfigureServices(services => services.AddHttpClient(StartupSelfCheck.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new StubHomeserver(this, mode)));
+            .ConfigurePrimaryHttpMessageHandler(sp => new StubHomeserver(this, (TestServer)sp.GetRequiredService<IServer>(), mode)));
     }
 
     /// <summary>Waits for the one line the self-check logs.</summary>
@@ -46,7 +50,7 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
         throw new TimeoutException("the self-check logged nothing within 10 s");
     }
 
-    private sealed class StubHomeserver(SelfCheckApplication app, string mode) : HttpMessageHandler
+    private sealed class StubHomeserver(SelfCheckApplication app, TestServer server, string mode) : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -68,7 +72,9 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
             }
 
             // Synapse: ping the appservice with the hs_token, answer 502 M_BAD_STATUS unless it said 200.
-            using var callback = await app.Homeserver().PostAsJsonAsync("/_matrix/app/v1/ping", new { transaction_id = transactionId }, cancellationToken);
+            using var appservice = new HttpClient(server.CreateHandler()) { BaseAddress = server.BaseAddress };
+            appservice.DefaultRequestHeaders.Authorization = new("Bearer", HsToken);
+            using var callback = await appservice.PostAsJsonAsync("/_matrix/app/v1/ping", new { transaction_id = transactionId }, cancellationToken);
             return callback.StatusCode == HttpStatusCode.OK
                 ? Json(HttpStatusCode.OK, new JsonObject { ["duration_ms"] = 7 })
                 : Json(HttpStatusCode.BadGateway, new JsonObject { ["errcode"] = "M_BAD_STATUS", ["status"] = (int)callback.StatusCode });

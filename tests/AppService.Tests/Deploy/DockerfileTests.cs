@@ -49,7 +49,16 @@ public sealed class DockerfileTests
         var copies = Dockerfile.Instructions.TakeWhile(i => i != Dockerfile.RuntimeStage[0])
             .Where(i => i.Op == "COPY").SelectMany(i => i.Args.Split(' ')[..^1]).ToList();
 
-        foreach (string file in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props", "src/AppService/AppService.csproj", "src/AppService/" })
+        // Every file at the root that MSBuild, NuGet or the analyzers read, whatever gets added later.
+        var buildInputs = Directory.GetFiles(RepoRoot.File())
+            .Select(f => Path.GetFileName(f))
+            .Where(f => f!.StartsWith("Directory.", StringComparison.Ordinal)
+                || f is "global.json" or ".editorconfig" or ".globalconfig"
+                || f.Equals("nuget.config", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        Assert.Contains("Directory.Build.props", buildInputs);
+
+        foreach (string file in buildInputs.Concat(["src/AppService/AppService.csproj", "src/AppService/"]))
         {
             Assert.Contains(file, copies);
             Assert.True(File.Exists(RepoRoot.File(file)) || Directory.Exists(RepoRoot.File(file)), file);
