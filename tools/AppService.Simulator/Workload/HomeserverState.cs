@@ -89,6 +89,10 @@ internal sealed class HomeserverState(string botUserId, string ghostPrefix)
 
     internal static string? ReadString(byte[] json, string property)
     {
+        if (json.Length == 0)
+        {
+            return null;
+        }
         var reader = new Utf8JsonReader(json);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {

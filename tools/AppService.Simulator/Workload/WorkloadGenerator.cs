@@ -85,7 +85,7 @@ internal sealed class WorkloadGenerator
             (0.40, KickAndBanTheBotSomewhere),
             (0.55, EmitEdgeCases),
             (0.65, ReinviteTheBot),
-            (0.80, () => Tombstone()),
+            (0.80, ScheduledTombstone),
         };
         var nextScheduled = 0;
         var guard = 0L;
@@ -806,16 +806,31 @@ internal sealed class WorkloadGenerator
         }
     }
 
-    private bool Tombstone()
+    private bool Tombstone() => TombstoneIn(PickRoom());
+
+    /// <summary>Scheduled once: a room the bot is in is upgraded, so the service sees a tombstone.</summary>
+    private void ScheduledTombstone()
     {
-        var room = _rooms[^1];
+        var room = _rooms.LastOrDefault(r => r.MembershipOf(_o.BotUserId) == "join");
+        if (room is not null)
+        {
+            TombstoneIn(room);
+        }
+    }
+
+    private bool TombstoneIn(TrueRoom room)
+    {
         var actor = PickJoined(room);
         if (actor is null || _rooms.Count < 2)
         {
             return false;
         }
-        var successor = _rooms[_rng.Next(_rooms.Count - 1)].RoomId;
-        Emit(room, "m.room.tombstone", actor, "", Json.Object(("body", "This room has been replaced"), ("replacement_room", successor)));
+        var successor = _rooms[_rng.Next(_rooms.Count)];
+        if (successor == room)
+        {
+            successor = _rooms[(_rooms.IndexOf(room) + 1) % _rooms.Count];
+        }
+        Emit(room, "m.room.tombstone", actor, "", Json.Object(("body", "This room has been replaced"), ("replacement_room", successor.RoomId)));
         return true;
     }
 
