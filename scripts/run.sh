@@ -7,6 +7,8 @@ ensure_postgres
 
 export ConnectionStrings__AppService="$APPSERVICE_PG_DB"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+# dotnet run starts in the project directory: name the registration by its absolute path.
+export AppService__RegistrationFile="${AppService__RegistrationFile:-$PWD/registration.yaml}"
 
 # The admin API needs a bearer token. Use the configured one, else a random one kept in .data/.
 if [ -z "${AppService__AdminToken:-}" ]; then

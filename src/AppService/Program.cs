@@ -1,5 +1,23 @@
+using AppService.Hosting;
+using Microsoft.Extensions.Options;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddAppService();
+
 var app = builder.Build();
+try
+{
+    app.ValidateConfiguration();
+}
+catch (Exception ex) when (ex is RegistrationException or OptionsValidationException or InvalidOperationException)
+{
+    // One line that says what is wrong; no stack trace for a configuration mistake.
+    Console.Error.WriteLine($"appservice: configuration error: {ex.Message}");
+    return 2;
+}
+
+app.UseAppService();
 app.Run();
+return 0;
 
 public partial class Program;

@@ -1,0 +1,169 @@
+using System.Text;
+using AppService.Data;
+using AppService.Matrix;
+using AppService.Projections;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AppService.Admin;
+
+/// <summary>Read access to the projections for operators: <c>/admin/v1</c>, behind the admin bearer token.</summary>
+public static class AdminApi
+{
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
+
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/admin/v1")
+            .AddEndpointFilter<AdminAuthFilter>()
+            .AddEndpointFilter<RawPathIdFilter>()
+            .WithTags("Admin")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
+        group.MapGet("/rooms", ListRoomsAsync)
+            .WithSummary("List rooms, ordered by room id, a page at a time (pass next_batch back as 'from').");
+        group.MapGet("/rooms/{roomId}", GetRoomAsync)
+            .WithSummary("One room's projected state.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/rooms/{roomId}/members", GetMembersAsync)
+            .WithSummary("A room's member rows; filter by membership (join, invite, leave, ban, knock).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/users/{userId}/rooms", GetUserRoomsAsync)
+            .WithSummary("The rooms a user has a member row in; filter by membership.");
+        group.MapGet("/events/{eventId}", GetEventAsync)
+            .WithSummary("Whether and when an event was processed, and in which transaction.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/stats", GetStatsAsync)
+            .WithSummary("Row counts of the ledger, the processed and rejected events and the projections.");
+        return group;
+    }
+
+    internal static async Task<Results<Ok<RoomsPage>, ValidationProblem>> ListRoomsAsync(
+        AppDbContext db, string? from, int? limit, CancellationToken ct)
+    {
+        int pageSize = limit ?? DefaultPageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            return Invalid("limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        string? after = null;
+        if (!string.IsNullOrEmpty(from) && (after = DecodeToken(from)) is null)
+        {
+            return Invalid("from", "from must be a next_batch token from a previous page.");
+        }
+
+        var query = db.Rooms.AsNoTracking();
+        if (after is not null)
+        {
+            query = query.Where(r => string.Compare(r.RoomId, after) > 0);
+        }
+
+        var rooms = await ProjectRooms(db, query.OrderBy(r => r.RoomId).Take(pageSize + 1)).ToListAsync(ct);
+        string? next = rooms.Count > pageSize ? EncodeToken(rooms[pageSize - 1].RoomId) : null;
+        return TypedResults.Ok(new RoomsPage(rooms.Take(pageSize).ToList(), next));
+    }
+
+    internal static async Task<Results<Ok<RoomInfoResponse>, ProblemHttpResult>> GetRoomAsync(
+        AppDbContext db, string roomId, CancellationToken ct)
+    {
+        var room = await ProjectRooms(db, db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId)).SingleOrDefaultAsync(ct);
+        return room is null ? NotFound("room", roomId) : TypedResults.Ok(room);
+    }
+
+    internal static async Task<Results<Ok<MembersResponse>, ProblemHttpResult, ValidationProblem>> GetMembersAsync(
+        AppDbContext db, string roomId, string? membership, CancellationToken ct)
+    {
+        if (membership is not null && !Memberships.All.Contains(membership))
+        {
+            return Invalid("membership", "membership must be one of join, invite, leave, ban, knock.");
+        }
+
+        if (!await db.Rooms.AnyAsync(r => r.RoomId == roomId, ct))
+        {
+            return NotFound("room", roomId);
+        }
+
+        var query = db.RoomMembers.AsNoTracking().Where(m => m.RoomId == roomId);
+        if (membership is not null)
+        {
+            query = query.Where(m => m.Membership == membership);
+        }
+
+        var members = await query
+            .OrderBy(m => m.UserId)
+            .Select(m => new MemberResponse(m.UserId, m.Membership, m.DisplayName, m.AvatarUrl, m.EventId, m.Sender, m.UpdatedAt))
+            .ToListAsync(ct);
+        return TypedResults.Ok(new MembersResponse(members));
+    }
+
+    internal static async Task<Results<Ok<UserRoomsResponse>, ValidationProblem>> GetUserRoomsAsync(
+        AppDbContext db, string userId, string? membership, CancellationToken ct)
+    {
+        if (membership is not null && !Memberships.All.Contains(membership))
+        {
+            return Invalid("membership", "membership must be one of join, invite, leave, ban, knock.");
+        }
+
+        var query = db.RoomMembers.AsNoTracking().Where(m => m.UserId == userId);
+        if (membership is not null)
+        {
+            query = query.Where(m => m.Membership == membership);
+        }
+
+        var rooms = await query.OrderBy(m => m.RoomId).Select(m => new UserRoomResponse(m.RoomId, m.Membership)).ToListAsync(ct);
+        return TypedResults.Ok(new UserRoomsResponse(rooms));
+    }
+
+    internal static async Task<Results<Ok<EventResponse>, ProblemHttpResult>> GetEventAsync(
+        AppDbContext db, string eventId, CancellationToken ct)
+    {
+        var e = await db.ProcessedEvents.AsNoTracking()
+            .Where(p => p.EventId == eventId)
+            .Select(p => new EventResponse(p.EventId, p.RoomId, p.TxnId, p.ProcessedAt))
+            .SingleOrDefaultAsync(ct);
+        return e is null ? NotFound("event", eventId) : TypedResults.Ok(e);
+    }
+
+    internal static async Task<Ok<StatsResponse>> GetStatsAsync(AppDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(new StatsResponse(
+            await db.ProcessedEvents.LongCountAsync(ct),
+            await db.RejectedEvents.LongCountAsync(ct),
+            await db.Ledger.LongCountAsync(ct),
+            await db.Rooms.LongCountAsync(ct),
+            await db.RoomMembers.LongCountAsync(ct),
+            await db.RoomMembers.LongCountAsync(m => m.Membership == Memberships.Join, ct)));
+
+    private static IQueryable<RoomInfoResponse> ProjectRooms(AppDbContext db, IQueryable<RoomInfo> rooms) =>
+        rooms.Select(r => new RoomInfoResponse(
+            r.RoomId, r.Name, r.Topic, r.CanonicalAlias, r.AvatarUrl, r.JoinRule, r.HistoryVisibility, r.Encryption,
+            r.RoomVersion, r.Creator, r.RoomType, r.PredecessorRoomId, r.TombstoneSuccessor,
+            db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Join),
+            db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Invite),
+            r.BotMembership, r.UpdatedAt));
+
+    private static ProblemHttpResult NotFound(string what, string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No such {what}", detail: $"No {what} '{id}' is known.");
+
+    private static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    private static string EncodeToken(string roomId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(roomId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string? DecodeToken(string token)
+    {
+        string base64 = token.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        try
+        {
+            string value = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+            return value.StartsWith('!') ? value : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

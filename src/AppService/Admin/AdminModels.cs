@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace AppService.Admin;
+
+/// <summary>A room's projected state. Member counts are counted from the stored member rows.</summary>
+public sealed record RoomInfoResponse(
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("topic")] string? Topic,
+    [property: JsonPropertyName("canonical_alias")] string? CanonicalAlias,
+    [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+    [property: JsonPropertyName("join_rule")] string? JoinRule,
+    [property: JsonPropertyName("history_visibility")] string? HistoryVisibility,
+    [property: JsonPropertyName("encryption")] string? Encryption,
+    [property: JsonPropertyName("room_version")] string? RoomVersion,
+    [property: JsonPropertyName("creator")] string? Creator,
+    [property: JsonPropertyName("room_type")] string? RoomType,
+    [property: JsonPropertyName("predecessor_room_id")] string? PredecessorRoomId,
+    [property: JsonPropertyName("tombstone_successor")] string? TombstoneSuccessor,
+    [property: JsonPropertyName("joined_member_count")] int JoinedMemberCount,
+    [property: JsonPropertyName("invited_member_count")] int InvitedMemberCount,
+    [property: JsonPropertyName("bot_membership")] string? BotMembership,
+    [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
+
+public sealed record RoomsPage(
+    [property: JsonPropertyName("rooms")] IReadOnlyList<RoomInfoResponse> Rooms,
+    [property: JsonPropertyName("next_batch")] string? NextBatch);
+
+public sealed record MemberResponse(
+    [property: JsonPropertyName("user_id")] string UserId,
+    [property: JsonPropertyName("membership")] string Membership,
+    [property: JsonPropertyName("displayname")] string? DisplayName,
+    [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+    [property: JsonPropertyName("event_id")] string EventId,
+    [property: JsonPropertyName("sender")] string Sender,
+    [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
+
+public sealed record MembersResponse([property: JsonPropertyName("members")] IReadOnlyList<MemberResponse> Members);
+
+public sealed record UserRoomResponse(
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("membership")] string Membership);
+
+public sealed record UserRoomsResponse([property: JsonPropertyName("rooms")] IReadOnlyList<UserRoomResponse> Rooms);
+
+public sealed record EventResponse(
+    [property: JsonPropertyName("event_id")] string EventId,
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("txn_id")] string TxnId,
+    [property: JsonPropertyName("processed_at")] DateTimeOffset ProcessedAt);
+
+public sealed record StatsResponse(
+    [property: JsonPropertyName("events_processed")] long EventsProcessed,
+    [property: JsonPropertyName("events_rejected")] long EventsRejected,
+    [property: JsonPropertyName("transactions")] long Transactions,
+    [property: JsonPropertyName("rooms")] long Rooms,
+    [property: JsonPropertyName("members")] long Members,
+    [property: JsonPropertyName("joined_members")] long JoinedMembers);

@@ -1,0 +1,206 @@
+using AppService.Projections;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AppService.Data;
+
+/// <summary>
+/// The SQL of the ingest path, written deliberately: set-based statements over <c>unnest</c> arrays, keys sorted,
+/// <c>ON CONFLICT</c> instead of read-then-write. One transaction costs two batches and a commit, however many
+/// events it carries. Kept in one place so the benchmark's floor driver replays exactly these statements.
+/// </summary>
+public static class IngestSql
+{
+    /// <summary>
+    /// Serialises work on the same txnId and on the same rooms across requests and replicas. Keys are taken in
+    /// ascending order, so two transactions can never deadlock on them.
+    /// </summary>
+    public const string LockKeys =
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS keys";
+
+    public const string SelectLedgerHash = "SELECT content_hash FROM txn_ledger WHERE txn_id = $1";
+
+    /// <summary>
+    /// The exactly-once gate: only ids this statement inserts are projected. Skipped entirely when the txnId was
+    /// already processed with the same content ($5 = its hash).
+    /// </summary>
+    public const string InsertProcessedEvents = """
+        INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
+        SELECT e.event_id, e.room_id, e.event_type, $4, $6
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS e(event_id, room_id, event_type)
+        WHERE NOT EXISTS (SELECT 1 FROM txn_ledger l WHERE l.txn_id = $4 AND l.content_hash = $5)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+        """;
+
+    public const string SelectRooms = """
+        SELECT room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
+               room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at
+        FROM rooms WHERE room_id = ANY($1::text[])
+        """;
+
+    public const string SelectMembers = """
+        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
+        FROM room_members m
+        JOIN unnest($1::text[], $2::text[]) AS k(room_id, user_id) ON m.room_id = k.room_id AND m.user_id = k.user_id
+        """;
+
+    public const string PurgeMembers = "DELETE FROM room_members WHERE room_id = ANY($1::text[])";
+
+    public const string PurgeMemberState = "DELETE FROM room_state WHERE room_id = ANY($1::text[]) AND event_type = 'm.room.member'";
+
+    public const string UpsertRooms = """
+        INSERT INTO rooms (room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
+                           room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[])
+        ON CONFLICT (room_id) DO UPDATE SET
+            name = excluded.name, topic = excluded.topic, canonical_alias = excluded.canonical_alias,
+            avatar_url = excluded.avatar_url, join_rule = excluded.join_rule,
+            history_visibility = excluded.history_visibility, encryption = excluded.encryption,
+            room_version = excluded.room_version, creator = excluded.creator, room_type = excluded.room_type,
+            predecessor_room_id = excluded.predecessor_room_id, tombstone_successor = excluded.tombstone_successor,
+            bot_membership = excluded.bot_membership, updated_at = excluded.updated_at
+        """;
+
+    public const string UpsertMembers = """
+        INSERT INTO room_members (room_id, user_id, membership, displayname, avatar_url, event_id, sender, updated_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+        ON CONFLICT (room_id, user_id) DO UPDATE SET
+            membership = excluded.membership, displayname = excluded.displayname, avatar_url = excluded.avatar_url,
+            event_id = excluded.event_id, sender = excluded.sender, updated_at = excluded.updated_at
+        """;
+
+    public const string UpsertState = """
+        INSERT INTO room_state (room_id, event_type, state_key, event_id)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+        ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET event_id = excluded.event_id
+        """;
+
+    public const string InsertRejected = """
+        INSERT INTO rejected_events (event_id, room_id, event_type, txn_id, reason, content, rejected_at)
+        SELECT e.event_id, e.room_id, e.event_type, $5, e.reason, e.content::jsonb, $7
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) AS e(event_id, room_id, event_type, reason, content)
+        ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
+        """;
+
+    public const string UpsertLedger = """
+        INSERT INTO txn_ledger (txn_id, content_hash, event_count, new_event_count, rejected_count, first_seen_at, last_processed_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $6)
+        ON CONFLICT (txn_id) DO UPDATE SET
+            content_hash = excluded.content_hash, event_count = excluded.event_count,
+            new_event_count = excluded.new_event_count, rejected_count = excluded.rejected_count,
+            last_processed_at = excluded.last_processed_at
+        """;
+
+    public static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    public static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    public static NpgsqlParameter TextArray(IReadOnlyList<string?> values) =>
+        new() { Value = values as string?[] ?? values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    public static NpgsqlParameter BigintArray(long[] values) =>
+        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
+
+    public static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+
+    public static NpgsqlParameter Int(int value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Integer };
+
+    public static NpgsqlParameter Timestamp(DateTimeOffset value) => new() { Value = value.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz };
+
+    public static NpgsqlParameter TimestampArray(IEnumerable<DateTimeOffset> values) =>
+        new() { Value = values.Select(v => v.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
+
+    public static NpgsqlBatchCommand UpsertRoomsCommand(IReadOnlyList<RoomInfo> rooms) => Command(
+        UpsertRooms,
+        TextArray(Column(rooms, r => r.RoomId)),
+        TextArray(Column(rooms, r => r.Name)),
+        TextArray(Column(rooms, r => r.Topic)),
+        TextArray(Column(rooms, r => r.CanonicalAlias)),
+        TextArray(Column(rooms, r => r.AvatarUrl)),
+        TextArray(Column(rooms, r => r.JoinRule)),
+        TextArray(Column(rooms, r => r.HistoryVisibility)),
+        TextArray(Column(rooms, r => r.Encryption)),
+        TextArray(Column(rooms, r => r.RoomVersion)),
+        TextArray(Column(rooms, r => r.Creator)),
+        TextArray(Column(rooms, r => r.RoomType)),
+        TextArray(Column(rooms, r => r.PredecessorRoomId)),
+        TextArray(Column(rooms, r => r.TombstoneSuccessor)),
+        TextArray(Column(rooms, r => r.BotMembership)),
+        TimestampArray(rooms.Select(r => r.UpdatedAt)));
+
+    public static NpgsqlBatchCommand UpsertMembersCommand(IReadOnlyList<RoomMember> members) => Command(
+        UpsertMembers,
+        TextArray(Column(members, m => m.RoomId)),
+        TextArray(Column(members, m => m.UserId)),
+        TextArray(Column(members, m => m.Membership)),
+        TextArray(Column(members, m => m.DisplayName)),
+        TextArray(Column(members, m => m.AvatarUrl)),
+        TextArray(Column(members, m => m.EventId)),
+        TextArray(Column(members, m => m.Sender)),
+        TimestampArray(members.Select(m => m.UpdatedAt)));
+
+    public static RoomInfo ReadRoom(NpgsqlDataReader r) => new(r.GetString(0))
+    {
+        Name = NullableString(r, 1),
+        Topic = NullableString(r, 2),
+        CanonicalAlias = NullableString(r, 3),
+        AvatarUrl = NullableString(r, 4),
+        JoinRule = NullableString(r, 5),
+        HistoryVisibility = NullableString(r, 6),
+        Encryption = NullableString(r, 7),
+        RoomVersion = NullableString(r, 8),
+        Creator = NullableString(r, 9),
+        RoomType = NullableString(r, 10),
+        PredecessorRoomId = NullableString(r, 11),
+        TombstoneSuccessor = NullableString(r, 12),
+        BotMembership = NullableString(r, 13),
+        UpdatedAt = r.GetFieldValue<DateTimeOffset>(14),
+    };
+
+    public static RoomMember ReadMember(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2))
+    {
+        DisplayName = NullableString(r, 3),
+        AvatarUrl = NullableString(r, 4),
+        EventId = r.GetString(5),
+        Sender = r.GetString(6),
+        UpdatedAt = r.GetFieldValue<DateTimeOffset>(7),
+    };
+
+    /// <summary>A stable 64-bit key for pg_advisory_xact_lock (FNV-1a over the UTF-16 code units).</summary>
+    public static long LockKey(string kind, string id)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (char c in kind)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        hash = (hash ^ ':') * 1099511628211UL;
+        foreach (char c in id)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return unchecked((long)hash);
+    }
+
+    private static string?[] Column<T>(IReadOnlyList<T> rows, Func<T, string?> selector)
+    {
+        var result = new string?[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            result[i] = selector(rows[i]);
+        }
+
+        return result;
+    }
+
+    private static string? NullableString(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
+}

@@ -1,0 +1,145 @@
+using AppService.Admin;
+using AppService.Data;
+using AppService.Matrix;
+using AppService.Transactions;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Npgsql;
+
+namespace AppService.Hosting;
+
+public static class AppServiceSetup
+{
+    /// <summary>Registers everything the service needs; configuration is read lazily and validated on start.</summary>
+    public static WebApplicationBuilder AddAppService(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        // The hosting diagnostics log request URLs, and a legacy homeserver puts hs_token in the query string.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
+
+        services.AddOptions<AppServiceOptions>()
+            .BindConfiguration(AppServiceOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddSingleton(sp => LoadRegistration(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value, builder.Environment));
+        services.AddSingleton(sp => new BotIdentity(
+            sp.GetRequiredService<Registration>().BotUserId(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName)));
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddSingleton(sp => CreateDataSource(sp.GetRequiredService<IConfiguration>()));
+        services.AddDbContextPool<AppDbContext>((sp, options) => options.UseNpgsql(
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            npgsql => npgsql.EnableRetryOnFailure(maxRetryCount: 3, maxRetryDelay: TimeSpan.FromSeconds(2), errorCodesToAdd: null)));
+        services.AddHostedService<DatabaseMigrator>();
+
+        services.AddSingleton<HomeserverAuth>();
+        services.AddScoped<TransactionProcessor>();
+
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Matrix AppService admin API",
+                Version = "v1",
+                Description = "Queries over the room projections. Every route needs 'Authorization: Bearer <AppService:AdminToken>'.",
+            });
+            o.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "The value of AppService:AdminToken.",
+            });
+            o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
+        });
+        return builder;
+    }
+
+    /// <summary>Fails start with one clear line if the registration, options or connection string are wrong.</summary>
+    public static void ValidateConfiguration(this WebApplication app)
+    {
+        _ = app.Services.GetRequiredService<IOptions<AppServiceOptions>>().Value;
+        _ = app.Services.GetRequiredService<Registration>();
+        _ = app.Services.GetRequiredService<NpgsqlDataSource>();
+    }
+
+    public static WebApplication UseAppService(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = _ => StatusCodes.Status500InternalServerError });
+        app.UseStatusCodePages(WriteStatusCodeBodyAsync);
+        app.UseSwagger();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
+            o.RoutePrefix = "swagger";
+        });
+
+        app.MapAppServiceApi();
+        app.MapAdminApi();
+        return app;
+    }
+
+    /// <summary>
+    /// Bodies for answers that have none (no route, wrong method): Matrix errors on the homeserver's routes
+    /// (404/405 M_UNRECOGNIZED, spec), ProblemDetails everywhere else.
+    /// </summary>
+    private static async Task WriteStatusCodeBodyAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        if (IsHomeserverPath(http.Request.Path))
+        {
+            string errCode = http.Response.StatusCode is 404 or 405 ? MatrixError.Codes.Unrecognized : MatrixError.Codes.Unknown;
+            string message = http.Response.StatusCode switch
+            {
+                404 => "Unrecognized request",
+                405 => "Method not allowed on this endpoint",
+                _ => "Request failed",
+            };
+            await http.Response.WriteAsJsonAsync(new MatrixError(errCode, message));
+            return;
+        }
+
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http });
+    }
+
+    public static bool IsHomeserverPath(PathString path) =>
+        path.StartsWithSegments("/_matrix") || path.StartsWithSegments("/transactions")
+        || path.StartsWithSegments("/users") || path.StartsWithSegments("/rooms");
+
+    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment)
+    {
+        var registration = RegistrationLoader.LoadFile(options.RegistrationFile);
+        if (!environment.IsDevelopment()
+            && (RegistrationLoader.IsPlaceholderToken(registration.AsToken) || RegistrationLoader.IsPlaceholderToken(registration.HsToken)))
+        {
+            throw new RegistrationException(
+                $"{options.RegistrationFile}: as_token/hs_token are the shipped placeholders; generate a registration (generate-registration) or run in Development");
+        }
+
+        return registration;
+    }
+
+    private static NpgsqlDataSource CreateDataSource(IConfiguration configuration)
+    {
+        string connectionString = configuration.GetConnectionString("AppService")
+            ?? throw new InvalidOperationException("ConnectionStrings:AppService is not set (env ConnectionStrings__AppService).");
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+
+        // The ingest statements are few and fixed: prepare them once per connection.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
+
+        return builder.Build();
+    }
+}

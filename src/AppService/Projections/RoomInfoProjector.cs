@@ -1,0 +1,67 @@
+using System.Text.Json;
+using AppService.Matrix;
+
+namespace AppService.Projections;
+
+public static class RoomInfoProjector
+{
+    /// <summary>Whether a state event of this type (with state_key "") sets a RoomInfo field.</summary>
+    public static bool Handles(string type) => type is EventTypes.Create or EventTypes.Name or EventTypes.Topic
+        or EventTypes.CanonicalAlias or EventTypes.Avatar or EventTypes.JoinRules or EventTypes.HistoryVisibility
+        or EventTypes.Encryption or EventTypes.Tombstone;
+
+    /// <summary>
+    /// The room after a room-state event with state_key "". Empty, null or absent content clears the field (spec: an
+    /// absent or empty name means no name).
+    /// </summary>
+    public static RoomInfo Apply(RoomInfo room, MatrixEvent stateEvent, DateTimeOffset now)
+    {
+        var c = stateEvent.Content;
+        var next = stateEvent.Type switch
+        {
+            EventTypes.Create => ApplyCreate(room, stateEvent),
+            EventTypes.Name => room with { Name = Text(c, "name") },
+            EventTypes.Topic => room with { Topic = Text(c, "topic") },
+            EventTypes.CanonicalAlias => room with { CanonicalAlias = Text(c, "alias") },
+            EventTypes.Avatar => room with { AvatarUrl = Text(c, "url") },
+            EventTypes.JoinRules => room with { JoinRule = Text(c, "join_rule") },
+            EventTypes.HistoryVisibility => room with { HistoryVisibility = Text(c, "history_visibility") },
+            EventTypes.Encryption => room with { Encryption = Text(c, "algorithm") },
+            EventTypes.Tombstone => room with { TombstoneSuccessor = Text(c, "replacement_room") },
+            _ => room,
+        };
+        return ReferenceEquals(next, room) ? room : next with { UpdatedAt = now };
+    }
+
+    private static RoomInfo ApplyCreate(RoomInfo room, MatrixEvent create)
+    {
+        var c = create.Content;
+        string version = Text(c, "room_version") ?? "1";
+        string? predecessor = c.TryGetProperty("predecessor", out var p) && p.ValueKind == JsonValueKind.Object
+            ? Text(p, "room_id")
+            : null;
+        return room with
+        {
+            RoomVersion = version,
+            Creator = CreatorOf(version, create),
+            RoomType = Text(c, "type"),
+            PredecessorRoomId = predecessor,
+        };
+    }
+
+    /// <summary>
+    /// Room versions 1-10 name the creator in content.creator; from v11 it is the sender (spec rooms/v11), and
+    /// "in all room versions, clients can rely on sender".
+    /// </summary>
+    public static string? CreatorOf(string roomVersion, MatrixEvent create) =>
+        IsPreV11(roomVersion) ? Text(create.Content, "creator") ?? NullIfEmpty(create.Sender) : NullIfEmpty(create.Sender);
+
+    private static bool IsPreV11(string roomVersion) =>
+        int.TryParse(roomVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)
+        && v is >= 1 and <= 10;
+
+    private static string? Text(JsonElement element, string key) =>
+        NullIfEmpty(TransactionParser.OptionalString(element, key));
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,34 @@
+using AppService.Projections;
+
+namespace AppService.Transactions;
+
+/// <summary>Source-generated logs of the ingest path (event ids 1000-1099). Tokens and event content are never logged.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "Transaction {TxnId} replayed with the same {EventCount} events: nothing to do")]
+    public static partial void TransactionReplayed(ILogger logger, string txnId, int eventCount);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Transaction id {TxnId} was seen before with other events ({EventCount} now): processing them, each still de-duplicated by event id")]
+    public static partial void TransactionIdReused(ILogger logger, string txnId, int eventCount);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Event {EventId} in transaction {TxnId} rejected: {Reason}")]
+    public static partial void EventRejected(ILogger logger, string txnId, string? eventId, string reason);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Bot membership in {RoomId}: {Change} by {Sender}")]
+    public static partial void BotMembershipChanged(ILogger logger, string roomId, MembershipChange change, string sender);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Transaction {TxnId}: {NewEvents} new, {DuplicateEvents} duplicate, {RejectedEvents} rejected events in {ElapsedMs:F1} ms")]
+    public static partial void TransactionProcessed(ILogger logger, string txnId, int newEvents, int duplicateEvents, int rejectedEvents, double elapsedMs);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Transaction {TxnId} not acknowledged: the database is unavailable ({Error})")]
+    public static partial void DatabaseUnavailable(ILogger logger, string txnId, string error);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Transaction {TxnId} not acknowledged: processing failed")]
+    public static partial void TransactionFailed(ILogger logger, Exception exception, string txnId);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Transaction {TxnId} refused: {ErrCode} {Reason}")]
+    public static partial void TransactionRefused(ILogger logger, string txnId, string errCode, string reason);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Homeserver request to {Path} refused: {ErrCode}")]
+    public static partial void HomeserverAuthFailed(ILogger logger, string path, string errCode);
+}

@@ -1,1 +1,0 @@
-namespace AppService.IntegrationTests; public class Placeholder { [Fact] public void Builds() { } }

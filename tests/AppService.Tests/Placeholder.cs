@@ -1,1 +1,0 @@
-namespace AppService.Tests; public class Placeholder { [Fact] public void Builds() { } }
