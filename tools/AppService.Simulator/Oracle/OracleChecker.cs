@@ -27,6 +27,8 @@ internal sealed class OracleOptions
 /// </summary>
 internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
 {
+    private const int EventsPerCheck = 250;
+
     private readonly ConcurrentBag<CheckResult> _results = [];
 
     public async Task<IReadOnlyList<CheckResult>> CheckAsync(DeliveryLog log, CancellationToken ct)
@@ -53,10 +55,16 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
             var expected = byUser.GetValueOrDefault(user) ?? [];
             checks.Add(c => Check($"user {user} rooms", () => CheckUserRoomsAsync(user, expected, c), c));
         }
+        // One check per room and chunk of events, so that big rooms are looked up in parallel too.
         foreach (var group in SampleEvents(log).GroupBy(e => log.FirstDelivery(e).RoomId).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var ids = group.ToList();
-            checks.Add(c => Check($"room {group.Key} events ({ids.Count} looked up)", () => CheckEventsAsync(log, ids, c), c));
+            var chunks = group.Chunk(EventsPerCheck).ToList();
+            for (var i = 0; i < chunks.Count; i++)
+            {
+                var ids = chunks[i];
+                var part = chunks.Count == 1 ? "" : $" part {i + 1}/{chunks.Count}";
+                checks.Add(c => Check($"room {group.Key} events{part} ({ids.Length} looked up)", () => CheckEventsAsync(log, ids, c), c));
+            }
         }
         await Parallel.ForEachAsync(checks, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = ct },
             async (check, c) => await check(c));
@@ -231,7 +239,7 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
         return $"{got.Count} rooms, expected {want.Count}; missing [{string.Join(", ", missing)}] extra [{string.Join(", ", extra)}]";
     }
 
-    private async Task<string?> CheckEventsAsync(DeliveryLog log, List<string> eventIds, CancellationToken ct)
+    private async Task<string?> CheckEventsAsync(DeliveryLog log, string[] eventIds, CancellationToken ct)
     {
         var diffs = new List<string>();
         foreach (var eventId in eventIds)
@@ -247,7 +255,7 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
                 diffs.Add($"{eventId}: got ({actual.EventId}, {actual.RoomId}, txn {actual.TxnId}), expected txn {txnId} (its first delivery)");
             }
         }
-        return diffs.Count == 0 ? null : $"{diffs.Count} of {eventIds.Count} differ: " + string.Join("; ", diffs.Take(5));
+        return diffs.Count == 0 ? null : $"{diffs.Count} of {eventIds.Length} differ: " + string.Join("; ", diffs.Take(5));
     }
 
     private IEnumerable<string> SampleEvents(DeliveryLog log)

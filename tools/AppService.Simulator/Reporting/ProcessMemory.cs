@@ -16,7 +16,7 @@ internal sealed class ProcessMemory : IAsyncDisposable
     private readonly Task _sampler;
     private long _peakRss;
     private long _peakHwm;
-    private readonly HashSet<int> _pidsSeen = [];
+    private readonly Dictionary<int, string> _pidsSeen = [];
 
     public ProcessMemory(int? pid, string? pidFile)
     {
@@ -38,26 +38,32 @@ internal sealed class ProcessMemory : IAsyncDisposable
         }
     }
 
-    public IReadOnlyCollection<int> PidsSeen
+    /// <summary>Every process measured, as "pid (name)": a wrapper's pid (a shell, dotnet run) shows up here.</summary>
+    public IReadOnlyCollection<string> PidsSeen
     {
         get
         {
             lock (_pidsSeen)
             {
-                return _pidsSeen.ToArray();
+                return _pidsSeen.Select(kv => $"{kv.Key} ({kv.Value})").ToArray();
             }
         }
     }
 
-    /// <summary>(VmRSS, VmHWM) in bytes, or null when the process is gone.</summary>
-    public static (long Rss, long Hwm)? Read(int pid)
+    /// <summary>(VmRSS, VmHWM) in bytes and the process name, or null when the process is gone.</summary>
+    public static (long Rss, long Hwm, string Name)? Read(int pid)
     {
         try
         {
             long rss = 0, hwm = 0;
+            var name = "?";
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                if (line.StartsWith("Name:", StringComparison.Ordinal))
+                {
+                    name = line[5..].Trim();
+                }
+                else if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
                 {
                     rss = ParseKb(line);
                 }
@@ -66,7 +72,7 @@ internal sealed class ProcessMemory : IAsyncDisposable
                     hwm = ParseKb(line);
                 }
             }
-            return (rss, hwm);
+            return (rss, hwm, name);
         }
         catch (IOException)
         {
@@ -108,7 +114,7 @@ internal sealed class ProcessMemory : IAsyncDisposable
         }
         lock (_pidsSeen)
         {
-            _pidsSeen.Add(pid);
+            _pidsSeen[pid] = m.Name;
         }
         InterlockedMax(ref _peakRss, m.Rss);
         InterlockedMax(ref _peakHwm, m.Hwm);

@@ -51,7 +51,7 @@ internal sealed record WorkloadReport(
     double SerializationSeconds,
     IReadOnlyDictionary<string, int> PushedByType);
 
-internal sealed record MemoryReport(IReadOnlyCollection<int> Pids, long? PeakBytes, double? PeakMib);
+internal sealed record MemoryReport(IReadOnlyCollection<string> Pids, long? PeakBytes, double? PeakMib);
 
 internal sealed record OracleReport(
     int Passed,
