@@ -19,6 +19,7 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
     public async Task<int> RunAsync(CancellationToken interrupted)
     {
         var startedAt = DateTimeOffset.UtcNow;
+        var loadAtStart = MachineReport.LoadAverage();
         var total = Stopwatch.StartNew();
 
         // 1. Workload and plan: deterministic, before anything is timed.
@@ -37,6 +38,7 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
         var prepared = PreparedTransaction.Prepare(plan.Transactions, o.Url, o.Mode);
         var duplicatePlan = o.DuplicateOnly ? TransactionPlanner.DuplicateOnly(plan) : [];
         var preparedDuplicates = PreparedTransaction.Prepare(duplicatePlan, o.Url, o.Mode);
+        var (warmupPlan, preparedWarmup) = PrepareWarmup();
         var serializationSeconds = clock.Elapsed.TotalSeconds;
 
         var workloadReport = new WorkloadReport(o.Seed, workload.Rooms.Count, workload.Users.Count, workload.Stream.Count,
@@ -59,7 +61,7 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
                 Say($"  pushed {type}: {count}");
             }
             var dry = new RunReport("AppService.Simulator", startedAt.ToString("O", CultureInfo.InvariantCulture), o.Url.ToString(),
-                Mode(), FaultNames.Format(o.Faults), o.ConcurrentCopies, workloadReport, plan.Injected, null, null, null, null, null, null, "dry-run");
+                Mode(), FaultNames.Format(o.Faults), o.ConcurrentCopies, workloadReport, plan.Injected, null, null, null, null, null, null, null, null, "dry-run");
             await WriteJsonAsync(dry);
             output.WriteLine("0 passed, 0 failed");
             return 0;
@@ -74,21 +76,30 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
         await using var memory = new ProcessMemory(o.Pid, o.PidFile);
         var sender = new TransactionSender(http, new SenderOptions { HsToken = o.HsToken, RequestTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds) });
 
-        SendPhaseResult? main = null, duplicates = null;
-        if (statsBefore is not null)
+        SendPhaseResult? warmup = null, main = null, duplicates = null;
+        if (statsBefore is not null && preparedWarmup.Count > 0)
+        {
+            Say($"warm-up: {preparedWarmup.Count} transactions of a separate workload ...");
+            warmup = await sender.SendAsync("warmup", preparedWarmup, sendDeadline.Token);
+        }
+        if (statsBefore is not null && (warmup is null || warmup.Unacknowledged == 0))
         {
             Say($"sending {prepared.Count} transactions to {o.Url} ...");
-            main = await sender.SendAsync("main", prepared, sendDeadline.Token);
+            main = await MeasuredAsync(memory, () => sender.SendAsync("main", prepared, sendDeadline.Token));
             Say($"main: {main.Acknowledged.Count}/{prepared.Count} acknowledged in {main.Elapsed.TotalSeconds:0.00} s, {main.Retries} retries");
             if (o.DuplicateOnly && main.Unacknowledged == 0)
             {
                 Say($"duplicate-only: replaying {preparedDuplicates.Count} transactions under new txnIds ...");
-                duplicates = await sender.SendAsync("duplicate-only", preparedDuplicates, sendDeadline.Token);
+                duplicates = await MeasuredAsync(memory, () => sender.SendAsync("duplicate-only", preparedDuplicates, sendDeadline.Token));
             }
         }
 
         // 3. The model from what was acknowledged, in order; then the oracle.
         var log = new DeliveryLog(o.Bot);
+        foreach (var i in warmup?.Acknowledged ?? [])
+        {
+            log.Record(warmupPlan[i]);
+        }
         foreach (var i in main?.Acknowledged ?? [])
         {
             log.Record(plan.Transactions[i]);
@@ -110,7 +121,7 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
         else
         {
             Say($"oracle: comparing {log.Projection.Rooms.Count} rooms and {log.TouchedUsers.Count} users with the admin API ...");
-            var retries = (main?.Retries ?? 0) + (duplicates?.Retries ?? 0);
+            var retries = (main?.Retries ?? 0) + (duplicates?.Retries ?? 0) + (warmup?.Retries ?? 0);
             var checker = new OracleChecker(admin, new OracleOptions
             {
                 EventCheckLimit = o.CheckEvents,
@@ -131,11 +142,13 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
 
         // 4. Report.
         var failures = results.Where(r => !r.Passed).ToList();
-        var unacknowledged = main is null ? plan.Transactions.Count : main.Unacknowledged + (duplicates?.Unacknowledged ?? 0);
+        var unacknowledged = (main is null ? plan.Transactions.Count : main.Unacknowledged + (duplicates?.Unacknowledged ?? 0))
+                             + (warmup?.Unacknowledged ?? 0);
         var pass = failures.Count == 0 && unacknowledged == 0 && main is not null;
         var peak = memory.PeakBytes;
         var report = new RunReport("AppService.Simulator", startedAt.ToString("O", CultureInfo.InvariantCulture), o.Url.ToString(), Mode(),
             FaultNames.Format(o.Faults), o.ConcurrentCopies, workloadReport, plan.Injected,
+            warmup is null ? null : PhaseReport.From(warmup, preparedWarmup.Count),
             main is null ? null : PhaseReport.From(main, prepared.Count),
             duplicates is null ? null : PhaseReport.From(duplicates, preparedDuplicates.Count),
             memory.Enabled ? new MemoryReport(memory.PidsSeen, peak, peak is null ? null : Math.Round(peak.Value / 1048576.0, 1)) : null,
@@ -143,6 +156,7 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
             new OracleReport(results.Count - failures.Count, failures.Count, Math.Round(oracleSeconds, 3), log.Projection.Rooms.Count,
                 log.Projection.Rooms.Values.Sum(r => r.Members.Count), log.Projection.AppliedCount, log.Projection.RejectedCount,
                 log.EventsDelivered, log.DuplicatesDelivered, failures),
+            new MachineReport(Environment.ProcessorCount, loadAtStart, MachineReport.LoadAverage()),
             pass ? "pass" : "fail");
         output.WriteLine();
         output.Write(report.ToTable());
@@ -167,6 +181,40 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
     }
 
     private string Mode() => o.Mode.ToString().ToLowerInvariant();
+
+    /// <summary>A separate small workload (its own seed, so its own rooms and event ids) under txnIds warmup-N, which
+    /// no homeserver plan produces, so it cannot collide with the main run's txnIds.</summary>
+    private (IReadOnlyList<PlannedTransaction> Plan, IReadOnlyList<PreparedTransaction> Prepared) PrepareWarmup()
+    {
+        if (o.Warmup == 0)
+        {
+            return ([], []);
+        }
+        var perTransaction = o.Mode == HomeserverMode.Synapse ? TransactionPlanner.SynapseMaxEvents : TransactionPlanner.DendriteMaxEvents;
+        var workload = WorkloadGenerator.Generate(new WorkloadOptions
+        {
+            Events = o.Warmup * perTransaction, Rooms = Math.Clamp(o.Rooms / 10, 1, 5), Users = o.Users,
+            Seed = o.Seed ^ 0x5741524D, BotUserId = o.Bot, GhostPrefix = o.GhostPrefix,
+        });
+        var plan = TransactionPlanner.Plan(workload, new PlanOptions { Mode = o.Mode, Seed = o.Seed })
+            .Transactions.Take(o.Warmup)
+            .Select((t, i) => new PlannedTransaction { TxnId = $"warmup-{i + 1}", Events = t.Events, Kind = t.Kind })
+            .ToList();
+        return (plan, PreparedTransaction.Prepare(plan, o.Url, o.Mode));
+    }
+
+    /// <summary>Runs a phase and adds the service's CPU time to it, if its pid is known and stayed the same.</summary>
+    private static async Task<SendPhaseResult> MeasuredAsync(ProcessMemory memory, Func<Task<SendPhaseResult>> phase)
+    {
+        var pid = memory.Pid;
+        var before = pid is { } p1 ? ProcessMemory.ReadCpu(p1) : null;
+        var result = await phase();
+        if (pid is { } p2 && memory.Pid == p2 && before is { } b && ProcessMemory.ReadCpu(p2) is { } after)
+        {
+            result.ServiceCpu = after - b;
+        }
+        return result;
+    }
 
     /// <summary>Polls the admin stats until the service answers (it may still be starting); null at the deadline.</summary>
     private async Task<IReadOnlyDictionary<string, long>?> WaitForServiceAsync(AdminApiClient admin, CancellationToken deadline)

@@ -44,6 +44,9 @@ internal sealed record SimulatorOptions
 
     public int CheckEvents { get; init; } = 20_000;
 
+    /// <summary>Transactions of a separate small workload sent before the timed phase (JIT, pools, caches).</summary>
+    public int Warmup { get; init; }
+
     public bool RedactState { get; init; }
 
     /// <summary>Generate, plan and print the workload without sending anything.</summary>
@@ -77,6 +80,8 @@ internal sealed record SimulatorOptions
           --max-seconds N           bound of the sending phases; the oracle gets at most max(120 s, what is left) (default 600)
           --duplicate-only          after the run, replay every transaction's events under new txnIds; reported separately
           --check-events N          accepted events looked up one by one by the oracle (default 20000, 0 = none)
+          --warmup N                first send N transactions of a separate small workload (its own rooms, txnIds
+                                    warmup-1...), untimed but checked by the oracle like the rest (default 0)
           --redact-state            redact state events too (not implemented yet: the service does not project it)
           --dry-run                 generate and plan, print the workload, send nothing
           -h, --help                this text
@@ -144,6 +149,7 @@ internal static class OptionsParser
                     "--timeout-seconds" => o with { TimeoutSeconds = Int(value, 1, 3600) },
                     "--max-seconds" => o with { MaxSeconds = Int(value, 1, 86_400) },
                     "--check-events" => o with { CheckEvents = Int(value, 0, int.MaxValue) },
+                    "--warmup" => o with { Warmup = Int(value, 0, 100_000) },
                     "--duplicate-only" => o with { DuplicateOnly = true },
                     "--redact-state" => o with { RedactState = true },
                     "--dry-run" => o with { DryRun = true },

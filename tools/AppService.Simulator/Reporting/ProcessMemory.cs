@@ -84,6 +84,26 @@ internal sealed class ProcessMemory : IAsyncDisposable
         }
     }
 
+    /// <summary>User + system CPU time of a process from /proc/&lt;pid&gt;/stat, or null when it is gone.</summary>
+    public static TimeSpan? ReadCpu(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the command name (which may contain spaces) start at state; utime and stime are 14 and 15.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The pid being measured now (the pid file's content when there is one).</summary>
+    public int? Pid => CurrentPid();
+
     private static long ParseKb(string line)
     {
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -69,6 +69,12 @@ internal sealed class SendPhaseResult
 
     public TimeSpan Elapsed { get; set; }
 
+    /// <summary>CPU time the simulator itself used during the phase (to show it is not the bottleneck).</summary>
+    public TimeSpan SimulatorCpu { get; set; }
+
+    /// <summary>CPU time the service used during the phase, when its pid is known and did not change.</summary>
+    public TimeSpan? ServiceCpu { get; set; }
+
     /// <summary>Per transaction: first attempt to acknowledgement (all copies), retries included.</summary>
     public List<double> TransactionLatenciesMs { get; } = [];
 
@@ -101,6 +107,7 @@ internal sealed class TransactionSender(HttpClient http, SenderOptions options)
         var result = new SendPhaseResult { Name = phase };
         var auth = new AuthenticationHeaderValue("Bearer", options.HsToken);
         var phaseClock = Stopwatch.StartNew();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         for (var i = 0; i < transactions.Count; i++)
         {
             var t = transactions[i];
@@ -129,6 +136,7 @@ internal sealed class TransactionSender(HttpClient http, SenderOptions options)
             result.EventsAcknowledged += t.Plan.Events.Count;
         }
         result.Elapsed = phaseClock.Elapsed;
+        result.SimulatorCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         return result;
     }
 
