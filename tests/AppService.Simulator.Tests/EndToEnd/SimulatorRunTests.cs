@@ -34,7 +34,7 @@ public sealed class SimulatorRunTests : IDisposable
     [Fact]
     public async Task A_correct_service_passes_every_check_under_every_fault()
     {
-        var (exit, output, report) = await RunAsync(new FakeBehaviour(), o => o with { Faults = Faults.All, ConcurrentCopies = 3, DuplicateOnly = true });
+        var (exit, output, report) = await RunAsync(new FakeBehaviour(), o => o with { Faults = Faults.All, ConcurrentCopies = 3, DuplicateOnly = true, Warmup = 3 });
 
         Assert.True(exit == 0, output);
         Assert.Matches(@"^\d+ passed, 0 failed$", LastLine(output));
@@ -42,6 +42,7 @@ public sealed class SimulatorRunTests : IDisposable
         Assert.True(report.GetProperty("oracle").GetProperty("passed").GetInt32() > 50);
         Assert.True(report.GetProperty("duplicate_only").GetProperty("events_per_second").GetDouble() > 0);
         Assert.Equal(0, report.GetProperty("main").GetProperty("unacknowledged").GetInt32());
+        Assert.Equal(3, report.GetProperty("warmup").GetProperty("transactions_acknowledged").GetInt32());
     }
 
     [Fact]
