@@ -85,17 +85,26 @@ ensure_postgres() {
     cat >> "$data/postgresql.conf" <<CONF
 # appservice private cluster
 listen_addresses = '127.0.0.1'
-port = $APPSERVICE_PG_PORT
 unix_socket_directories = '$sock'
 max_connections = 200
 shared_buffers = 256MB
 CONF
   fi
 
-  if ! _pg_as_owner "$pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if _pg_as_owner "$pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    # Already running (a previous run.sh/test.sh): use the port it listens on.
+    APPSERVICE_PG_PORT="$(sed -n 4p "$data/postmaster.pid")"
+  else
+    # Another server may hold the port (another checkout's cluster, a system PostgreSQL): take the next free one.
+    local tries=0
+    while (exec 3<>"/dev/tcp/127.0.0.1/$APPSERVICE_PG_PORT") 2>/dev/null; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 20 ] || { _pg_log "no free port from ${APPSERVICE_PG_PORT}"; return 1; }
+      APPSERVICE_PG_PORT=$((APPSERVICE_PG_PORT + 1))
+    done
     _pg_log "starting PostgreSQL on 127.0.0.1:$APPSERVICE_PG_PORT"
     mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
-    _pg_as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+    _pg_as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -o "-p $APPSERVICE_PG_PORT" -w -t 60 start >/dev/null
   fi
   if [ -n "$pg_isready" ]; then
     local i

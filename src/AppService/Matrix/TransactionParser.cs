@@ -134,9 +134,10 @@ public static class TransactionParser
             return null;
         }
 
-        string? eventId = OptionalString(element, "event_id");
-        string? roomId = OptionalString(element, "room_id");
-        string? type = OptionalString(element, "type");
+        // An empty id is no id: the rejection is stored without one, and hashed by its raw JSON.
+        string? eventId = NullIfEmpty(OptionalString(element, "event_id"));
+        string? roomId = NullIfEmpty(OptionalString(element, "room_id"));
+        string? type = NullIfEmpty(OptionalString(element, "type"));
 
         string? reason = Validate(element, eventId, roomId, type, maxEventBytes);
         if (reason is not null)
@@ -188,9 +189,10 @@ public static class TransactionParser
             return "missing or empty 'type'";
         }
 
-        if (eventId.Length > 255 || roomId.Length > 255 || type.Length > 255)
+        // Spec: ids, type and state_key are at most 255 bytes.
+        if (Utf8Bytes(eventId) > 255 || Utf8Bytes(roomId) > 255 || Utf8Bytes(type) > 255)
         {
-            return "'event_id', 'room_id' or 'type' longer than 255 characters";
+            return "'event_id', 'room_id' or 'type' longer than 255 bytes";
         }
 
         if (element.TryGetProperty("sender", out var sender) && sender.ValueKind != JsonValueKind.String)
@@ -206,6 +208,11 @@ public static class TransactionParser
         if (element.TryGetProperty("state_key", out var stateKey) && stateKey.ValueKind != JsonValueKind.String)
         {
             return "'state_key' is not a string";
+        }
+
+        if (stateKey.ValueKind == JsonValueKind.String && Utf8Bytes(stateKey.GetString()!) > 255)
+        {
+            return "'state_key' longer than 255 bytes";
         }
 
         int size = Utf8Length(element);
@@ -224,6 +231,10 @@ public static class TransactionParser
     }
 
     private static int Utf8Length(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).Length;
+
+    private static int Utf8Bytes(string value) => Encoding.UTF8.GetByteCount(value);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     internal static string? OptionalString(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object
