@@ -100,7 +100,7 @@ wait_for_events() {
   while [ $SECONDS -lt $deadline ] && kill -0 "$sim_pid" 2>/dev/null; do
     n="$(service_stat events_processed || true)"
     [ -n "$n" ] && [ "$n" -ge "$1" ] && return 0
-    sleep 0.2
+    sleep 0.5 # stats counts rows: do not poll it hard while the service is being measured
   done
 }
 
