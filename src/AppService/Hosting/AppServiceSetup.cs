@@ -23,6 +23,10 @@ public static class AppServiceSetup
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
 
+        // EF logs every failed command at Error, including its own probe of __EFMigrationsHistory on a fresh database.
+        // Failures that matter reach our code as exceptions and are logged there, with the transaction they hit.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Critical);
+
         services.AddOptions<AppServiceOptions>()
             .BindConfiguration(AppServiceOptions.SectionName)
             .ValidateDataAnnotations()
