@@ -43,8 +43,10 @@ _pg_as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# APPSERVICE_PG_DATA_DIR names another cluster directory under .data/ (faults.sh keeps a private cluster there that
+# it may restart, on its own port, apart from the one run.sh and test.sh use).
 _pg_data_dir() {
-  local dir="$_pg_root/.data/pg"
+  local dir="$_pg_root/.data/${APPSERVICE_PG_DATA_DIR:-pg}"
   if [ "$(id -u)" -eq 0 ]; then
     mkdir -p "$_pg_root/.data"
     # The postgres user must be able to reach the data directory through every parent.
@@ -52,7 +54,7 @@ _pg_data_dir() {
       chmod o+x "$_pg_root/.data" 2>/dev/null || true
     fi
     if ! runuser -u postgres -- test -x "$_pg_root/.data" 2>/dev/null; then
-      dir="${TMPDIR:-/tmp}/appservice-pg-$(echo "$_pg_root" | md5sum | cut -c1-12)"
+      dir="${TMPDIR:-/tmp}/appservice-pg-$(echo "$_pg_root${APPSERVICE_PG_DATA_DIR:+/$APPSERVICE_PG_DATA_DIR}" | md5sum | cut -c1-12)"
     fi
   fi
   echo "$dir"

@@ -1,6 +1,11 @@
 using AppService.Hosting;
 using Microsoft.Extensions.Options;
 
+if (args is ["generate-registration", .. var options])
+{
+    return RegistrationCommand.Run(options, Console.Out, Console.Error);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAppService();
 

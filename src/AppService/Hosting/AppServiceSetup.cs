@@ -1,6 +1,7 @@
 using AppService.Admin;
 using AppService.Data;
 using AppService.Homeserver;
+using AppService.Maintenance;
 using AppService.Matrix;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
@@ -24,6 +25,10 @@ public static class AppServiceSetup
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
 
+        // EF logs every failed command at Error, including its own probe of __EFMigrationsHistory on a fresh database.
+        // Failures that matter reach our code as exceptions and are logged there, with the transaction they hit.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Critical);
+
         services.AddOptions<AppServiceOptions>()
             .BindConfiguration(AppServiceOptions.SectionName)
             .ValidateDataAnnotations()
@@ -39,6 +44,8 @@ public static class AppServiceSetup
             sp.GetRequiredService<NpgsqlDataSource>(),
             npgsql => npgsql.EnableRetryOnFailure(maxRetryCount: 3, maxRetryDelay: TimeSpan.FromSeconds(2), errorCodesToAdd: null)));
         services.AddHostedService<DatabaseMigrator>();
+
+        builder.AddOperations();
 
         services.AddSingleton<HomeserverAuth>();
         services.AddScoped<TransactionProcessor>();
@@ -122,8 +129,9 @@ public static class AppServiceSetup
             o.RoutePrefix = "swagger";
         });
 
+        app.UseOperations();
         app.MapAppServiceApi();
-        app.MapAdminApi();
+        app.MapAdminApi().MapMaintenanceApi();
         return app;
     }
 
@@ -155,18 +163,9 @@ public static class AppServiceSetup
         path.StartsWithSegments("/_matrix") || path.StartsWithSegments("/transactions")
         || path.StartsWithSegments("/users") || path.StartsWithSegments("/rooms");
 
-    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment)
-    {
-        var registration = RegistrationLoader.LoadFile(options.RegistrationFile);
-        if (!environment.IsDevelopment()
-            && (RegistrationLoader.IsPlaceholderToken(registration.AsToken) || RegistrationLoader.IsPlaceholderToken(registration.HsToken)))
-        {
-            throw new RegistrationException(
-                $"{options.RegistrationFile}: as_token/hs_token are the shipped placeholders; generate a registration (generate-registration) or run in Development");
-        }
-
-        return registration;
-    }
+    // Placeholder (CHANGE_ME) tokens are refused by the loader, with the field named, unless in Development.
+    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
+        RegistrationLoader.LoadFile(options.RegistrationFile, allowPlaceholderTokens: environment.IsDevelopment());
 
     private static NpgsqlDataSource CreateDataSource(IConfiguration configuration)
     {

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
 namespace AppService.Hosting;
@@ -10,17 +9,21 @@ public static class RegistrationLoader
     public static bool IsPlaceholderToken(string token) =>
         token.Contains("CHANGE_ME", StringComparison.OrdinalIgnoreCase);
 
-    public static Registration LoadFile(string path)
+    /// <summary>Loads and validates <paramref name="path"/>.</summary>
+    /// <param name="path">The registration file.</param>
+    /// <param name="allowPlaceholderTokens">True only in the Development environment: accept CHANGE_ME tokens.</param>
+    public static Registration LoadFile(string path, bool allowPlaceholderTokens = false)
     {
         if (!File.Exists(path))
         {
             throw new RegistrationException($"registration file '{path}' does not exist (AppService:RegistrationFile)");
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, allowPlaceholderTokens);
     }
 
-    public static Registration Parse(string yaml, string source = "registration.yaml")
+    /// <summary>Parses and validates a registration; every failure is a <see cref="RegistrationException"/> of one line.</summary>
+    public static Registration Parse(string yaml, string source = "registration.yaml", bool allowPlaceholderTokens = false)
     {
         var stream = new YamlStream();
         try
@@ -59,6 +62,15 @@ public static class RegistrationLoader
         if (string.Equals(asToken, hsToken, StringComparison.Ordinal))
         {
             throw new RegistrationException($"{source}: 'as_token' and 'hs_token' must differ");
+        }
+
+        foreach ((string field, string token) in new[] { ("as_token", asToken), ("hs_token", hsToken) })
+        {
+            if (!allowPlaceholderTokens && IsPlaceholderToken(token))
+            {
+                throw new RegistrationException(
+                    $"{source}: '{field}' is a placeholder (CHANGE_ME), accepted only in the Development environment; run 'generate-registration' for real tokens");
+            }
         }
 
         string senderLocalpart = RequiredString(root, "sender_localpart", source);
@@ -116,13 +128,9 @@ public static class RegistrationLoader
                 }
 
                 string regex = RequiredString(entry, "regex", source, where + ".");
-                try
+                if ((NamespaceRegex.Problem(regex) ?? NamespaceRegex.AnchoringProblem(regex)) is { } problem)
                 {
-                    _ = new Regex(regex, RegexOptions.None, TimeSpan.FromSeconds(1));
-                }
-                catch (ArgumentException ex)
-                {
-                    throw new RegistrationException($"{source}: '{where}.regex' is not a valid regular expression: {ex.Message}");
+                    throw new RegistrationException($"{source}: '{where}.regex' {problem}: '{regex}'");
                 }
 
                 bool exclusive = OptionalBool(entry, "exclusive", source, where + ".")

@@ -41,7 +41,7 @@ public static class AppServiceApi
 
         foreach (var group in new[] { v1, legacy })
         {
-            group.MapPut("/transactions/{txnId}", (Delegate)PutTransactionAsync);
+            group.MapPut("/transactions/{txnId}", (Delegate)PutTransactionAsync).AddEndpointFilter<TransactionMetricsFilter>();
             group.MapGet("/users/{userId}", QueryUser);
             group.MapGet("/rooms/{roomAlias}", QueryRoomAlias);
         }
@@ -176,7 +176,7 @@ public static class AppServiceApi
         return false;
     }
 
-    internal static async Task<Results<Ok<EmptyObject>, JsonHttpResult<MatrixError>>> PingAsync(HttpContext http)
+    internal static async Task<Results<Ok<EmptyObject>, JsonHttpResult<MatrixError>>> PingAsync(HttpContext http, PingRecorder pings)
     {
         try
         {
@@ -190,6 +190,11 @@ public static class AppServiceApi
             if (body.RootElement.TryGetProperty("transaction_id", out var id) && id.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 return Error(StatusCodes.Status400BadRequest, MatrixError.Codes.BadJson, "transaction_id must be a string or null");
+            }
+
+            if (id.ValueKind == JsonValueKind.String)
+            {
+                pings.Record(id.GetString()!);
             }
         }
         catch (JsonException)

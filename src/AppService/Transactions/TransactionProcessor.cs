@@ -38,7 +38,22 @@ public sealed class TransactionProcessor(
 
         // A transient failure (connection lost, serialization failure, deadlock) re-runs the whole unit from
         // scratch; the unique key makes a re-run after an unknown commit outcome harmless.
-        return await strategy.ExecuteAsync(ct => ProcessOnceAsync(ledgerId, transaction, ct), cancellationToken);
+        var result = await strategy.ExecuteAsync(
+            async ct =>
+            {
+                try
+                {
+                    return await ProcessOnceAsync(ledgerId, transaction, ct);
+                }
+                catch (Exception ex)
+                {
+                    AppServiceMetrics.CountDatabaseError(ex, "ingest"); // every failed attempt, retried or not
+                    throw;
+                }
+            },
+            cancellationToken);
+        AppServiceMetrics.RecordIngest(result);
+        return result;
     }
 
     /// <summary>txnIds are opaque strings; one longer than 255 characters is stored by its hash, never refused.</summary>

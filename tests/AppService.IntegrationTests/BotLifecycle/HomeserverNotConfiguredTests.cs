@@ -25,6 +25,6 @@ public sealed class HomeserverNotConfiguredTests(AppServiceApplication app) : IC
 
         Assert.Single(app.Logs.Lines, IsNotConfigured);
 
-        static bool IsNotConfigured(string line) => line.Contains("AppService:HomeserverUrl is not set", StringComparison.Ordinal);
+        static bool IsNotConfigured(string line) => line.Contains("homeserver job(s) wait", StringComparison.Ordinal);
     }
 }

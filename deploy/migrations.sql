@@ -1,0 +1,160 @@
+﻿CREATE TABLE IF NOT EXISTS "__EFMigrationsHistory" (
+    "MigrationId" character varying(150) NOT NULL,
+    "ProductVersion" character varying(32) NOT NULL,
+    CONSTRAINT "PK___EFMigrationsHistory" PRIMARY KEY ("MigrationId")
+);
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE processed_events (
+        event_id text COLLATE "C" NOT NULL,
+        room_id text COLLATE "C" NOT NULL,
+        event_type text COLLATE "C" NOT NULL,
+        txn_id text COLLATE "C" NOT NULL,
+        processed_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_processed_events" PRIMARY KEY (event_id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE rejected_events (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        event_id text COLLATE "C",
+        room_id text COLLATE "C",
+        event_type text COLLATE "C",
+        txn_id text COLLATE "C" NOT NULL,
+        reason text NOT NULL,
+        content jsonb NOT NULL,
+        rejected_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_rejected_events" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE room_members (
+        room_id text COLLATE "C" NOT NULL,
+        user_id text COLLATE "C" NOT NULL,
+        membership text NOT NULL,
+        displayname text,
+        avatar_url text,
+        event_id text COLLATE "C" NOT NULL,
+        sender text COLLATE "C" NOT NULL,
+        updated_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_room_members" PRIMARY KEY (room_id, user_id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE room_state (
+        room_id text COLLATE "C" NOT NULL,
+        event_type text COLLATE "C" NOT NULL,
+        state_key text COLLATE "C" NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        CONSTRAINT "PK_room_state" PRIMARY KEY (room_id, event_type, state_key)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE rooms (
+        room_id text COLLATE "C" NOT NULL,
+        name text,
+        topic text,
+        canonical_alias text,
+        avatar_url text,
+        join_rule text,
+        history_visibility text,
+        encryption text,
+        room_version text,
+        creator text,
+        room_type text,
+        predecessor_room_id text,
+        tombstone_successor text,
+        bot_membership text,
+        updated_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_rooms" PRIMARY KEY (room_id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE TABLE txn_ledger (
+        txn_id text COLLATE "C" NOT NULL,
+        content_hash bytea NOT NULL,
+        event_count integer NOT NULL,
+        new_event_count integer NOT NULL,
+        rejected_count integer NOT NULL,
+        first_seen_at timestamp with time zone NOT NULL,
+        last_processed_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_txn_ledger" PRIMARY KEY (txn_id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE INDEX ix_processed_events_processed_at ON processed_events (processed_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE INDEX ix_rejected_events_rejected_at ON rejected_events (rejected_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE UNIQUE INDEX ux_rejected_events_event_id ON rejected_events (event_id) WHERE event_id IS NOT NULL;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE INDEX ix_room_members_user_membership ON room_members (user_id, membership, room_id);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE INDEX ix_room_state_event_id ON room_state (event_id);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    CREATE INDEX ix_txn_ledger_last_processed_at ON txn_ledger (last_processed_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123113325_Initial') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261123113325_Initial', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Sourced by faults.sh (and bench.sh): build the service and the simulator once in Release, start the service in
+# the background on 127.0.0.1 with its own database, stop or kill it by the pid we started. Nothing here touches a
+# process this shell did not start.
+#
+# Needs APPSERVICE_PG_PORT (from postgres.sh). Sets SERVICE_PID, SERVICE_URL, SERVICE_ADMIN_TOKEN, SERVICE_HS_TOKEN.
+
+set -euo pipefail
+
+_svc_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SERVICE_PORT="${SERVICE_PORT:-9100}"
+SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
+SERVICE_ADMIN_TOKEN="${SERVICE_ADMIN_TOKEN:-sim-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+SERVICE_REGISTRATION="${SERVICE_REGISTRATION:-$_svc_root/registration.yaml}"
+SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
+SERVICE_DLL="$_svc_root/src/AppService/bin/Release/net10.0/AppService.dll"
+SIMULATOR_DLL="$_svc_root/tools/AppService.Simulator/bin/Release/net10.0/AppService.Simulator.dll"
+SERVICE_PID=""
+SERVICE_DB=""
+SERVICE_LOG=""
+
+_svc_log() { echo "[service] $*" >&2; }
+
+# Build both once; every run and restart then starts in about a second (no 'dotnet run' rebuild check).
+build_service_and_simulator() {
+  _svc_log "building the service and the simulator (Release)"
+  dotnet build "$_svc_root/src/AppService" -c Release -nologo -v q 2>&1 | grep -E 'error|Warn|warn' || true
+  dotnet build "$_svc_root/tools/AppService.Simulator" -c Release -nologo -v q 2>&1 | grep -E 'error|Warn|warn' || true
+  [ -f "$SERVICE_DLL" ] && [ -f "$SIMULATOR_DLL" ] || { _svc_log "build failed"; return 1; }
+}
+
+# service_connection_string DB: the service's connection string for database DB on our PostgreSQL.
+service_connection_string() {
+  echo "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$1;Maximum Pool Size=${SERVICE_POOL_SIZE:-8};Timeout=5;Command Timeout=20"
+}
+
+# start_service DB LOG: start (or restart) the service on database DB, appending to LOG; waits until it answers.
+start_service() {
+  SERVICE_DB="$1"; SERVICE_LOG="$2"
+  # The subshell execs dotnet, so $! is the service's own pid (kill -9 hits the service, /proc/$!/status is its memory).
+  (
+    cd "$_svc_root/src/AppService"
+    export ConnectionStrings__AppService; ConnectionStrings__AppService="$(service_connection_string "$SERVICE_DB")"
+    export AppService__AdminToken="$SERVICE_ADMIN_TOKEN"
+    export AppService__RegistrationFile="$SERVICE_REGISTRATION"
+    export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+    # Per-transaction Information logs would be measured too; the name has dots, hence env.
+    exec env "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \
+      dotnet "$SERVICE_DLL" --urls "$SERVICE_URL"
+  ) >>"$SERVICE_LOG" 2>&1 &
+  SERVICE_PID=$!
+  wait_service_ready 60
+}
+
+# wait_service_ready SECONDS: until GET /admin/v1/stats answers 200.
+wait_service_ready() {
+  local deadline=$((SECONDS + $1))
+  while [ $SECONDS -lt $deadline ]; do
+    if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
+      _svc_log "the service (pid $SERVICE_PID) exited; last lines of $SERVICE_LOG:"; tail -n 20 "$SERVICE_LOG" >&2
+      return 1
+    fi
+    if curl -fsS -m 2 -H "Authorization: Bearer $SERVICE_ADMIN_TOKEN" "$SERVICE_URL/admin/v1/stats" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  _svc_log "the service did not answer within $1 s"
+  return 1
+}
+
+# service_stat NAME: one counter of GET /admin/v1/stats (empty when the service does not answer).
+service_stat() {
+  curl -fsS -m 2 -H "Authorization: Bearer $SERVICE_ADMIN_TOKEN" "$SERVICE_URL/admin/v1/stats" 2>/dev/null \
+    | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# stop_service: SIGTERM to the pid we started, SIGKILL after 10 s.
+stop_service() {
+  [ -n "$SERVICE_PID" ] || return 0
+  if kill -0 "$SERVICE_PID" 2>/dev/null; then
+    kill "$SERVICE_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do kill -0 "$SERVICE_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$SERVICE_PID" 2>/dev/null && kill -9 "$SERVICE_PID" 2>/dev/null || true
+  fi
+  wait "$SERVICE_PID" 2>/dev/null || true
+  SERVICE_PID=""
+}
+
+# kill9_service: what a crash looks like; the pid is gone without any shutdown.
+kill9_service() {
+  kill -9 "$SERVICE_PID"
+  wait "$SERVICE_PID" 2>/dev/null || true
+}
+
+# drop_database DB: remove a run's database (our PostgreSQL only).
+drop_database() {
+  psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAtc "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null 2>&1 || true
+}

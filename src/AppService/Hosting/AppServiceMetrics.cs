@@ -1,0 +1,193 @@
+using System.Data.Common;
+using System.Diagnostics;
+using AppService.Transactions;
+using Npgsql;
+using Prometheus;
+
+namespace AppService.Hosting;
+
+/// <summary>
+/// The service's Prometheus metrics, served at <c>/metrics</c> (names are a public contract: README "Metrics").
+/// Static, as prometheus-net intends: one set per process, whatever the number of hosts in it.
+/// </summary>
+public static class AppServiceMetrics
+{
+    // First field, so it runs before anything touches the default registry: the meter adapter must be configured
+    // before it starts. Only the runtime's meter is exported. Others label their series with configuration:
+    // Npgsql's pool name is the connection string, HttpClient's and Kestrel's carry host names and ports.
+    private static readonly bool MeterAdapterConfigured = ConfigureMeterAdapter();
+
+    // Transactions from the homeserver (after the hs_token check).
+    public static readonly Counter TransactionsReceived = Metrics.CreateCounter(
+        "appservice_transactions_received_total", "Transactions received from the homeserver (authenticated PUT /transactions).");
+
+    public static readonly Counter TransactionsReplayed = Metrics.CreateCounter(
+        "appservice_transactions_replayed_total", "Transactions acknowledged without work: the same txnId with the same events was already committed.");
+
+    public static readonly Counter TransactionsFailed = Metrics.CreateCounter(
+        "appservice_transactions_failed_total",
+        "Transactions not acknowledged with 200, by reason: bad_request, too_large, database_unavailable, error. The homeserver retries them.",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
+    public static readonly Histogram TransactionDuration = Metrics.CreateHistogram(
+        "appservice_transaction_duration_seconds", "Time from receiving a transaction to answering it, whatever the answer.",
+        new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+
+    public static readonly Histogram EventsPerTransaction = Metrics.CreateHistogram(
+        "appservice_transaction_events", "Events per committed transaction (new + duplicate + rejected).",
+        new HistogramConfiguration { Buckets = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] });
+
+    public static readonly Gauge TransactionsInFlight = Metrics.CreateGauge(
+        "appservice_transactions_in_flight", "Transactions being processed now (above 1: the homeserver retried one that was still running).");
+
+    public static readonly Gauge LastTransactionTimestamp = Metrics.CreateGauge(
+        "appservice_last_transaction_timestamp_seconds",
+        "Unix time of the last transaction acknowledged with 200 (restored from the ledger at start); 0 if none ever.");
+
+    public static readonly Gauge SecondsSinceLastTransaction = Metrics.CreateGauge(
+        "appservice_seconds_since_last_transaction",
+        "Seconds since the last transaction acknowledged with 200, or since the process started if none. Homeservers fail silently: alert on this.");
+
+    // Events.
+    public static readonly Counter EventsProcessed = Metrics.CreateCounter(
+        "appservice_events_processed_total", "Events applied to the projections for the first time.");
+
+    public static readonly Counter EventsDuplicate = Metrics.CreateCounter(
+        "appservice_events_duplicate_total", "Events skipped because their event_id was already processed (redelivery).");
+
+    public static readonly Counter EventsRejected = Metrics.CreateCounter(
+        "appservice_events_rejected_total", "Events that could not be parsed or projected, stored in rejected_events and acknowledged.");
+
+    // Process-wide.
+    public static readonly Gauge HttpRequestsInFlight = Metrics.CreateGauge(
+        "appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");
+
+    public static readonly Gauge JobQueueDepth = Metrics.CreateGauge(
+        "appservice_job_queue_depth", "Background jobs waiting. Always 0 in this version: there is no job queue; all work is done in the request.");
+
+    public static readonly Counter HomeserverErrors = Metrics.CreateCounter(
+        "appservice_homeserver_errors_total", "Failed calls to the homeserver's client-server API, by operation.",
+        new CounterConfiguration { LabelNames = ["operation"] });
+
+    public static readonly Counter DatabaseErrors = Metrics.CreateCounter(
+        "appservice_database_errors_total", "Database operations that failed (connection, timeout, SQL error), by operation; each retry counts.",
+        new CounterConfiguration { LabelNames = ["operation"] });
+
+    // Retention.
+    public static readonly Counter RetentionRowsDeleted = Metrics.CreateCounter(
+        "appservice_retention_rows_deleted_total", "Rows deleted by retention, by table.",
+        new CounterConfiguration { LabelNames = ["table"] });
+
+    public static readonly Counter RetentionRuns = Metrics.CreateCounter(
+        "appservice_retention_runs_total", "Retention runs, by result (success, failure) and trigger (schedule, admin).",
+        new CounterConfiguration { LabelNames = ["result", "trigger"] });
+
+    public static readonly Gauge RetentionLastSuccessTimestamp = Metrics.CreateGauge(
+        "appservice_retention_last_success_timestamp_seconds", "Unix time of the last retention run that completed.");
+
+    private static readonly long ProcessStartTicks = Environment.TickCount64;
+    private static long _lastTransactionTicks = -1;
+
+    static AppServiceMetrics()
+    {
+        // Computed at scrape time, so the gauge keeps growing while nothing arrives.
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            long last = Interlocked.Read(ref _lastTransactionTicks);
+            long since = Environment.TickCount64 - (last < 0 ? ProcessStartTicks : last);
+            SecondsSinceLastTransaction.Set(since / 1000.0);
+        });
+
+        // Create the labelled series up front: a counter that appears only after its first increment breaks rate()
+        // and "absent" alerts.
+        foreach (string reason in new[] { FailureReasons.BadRequest, FailureReasons.TooLarge, FailureReasons.DatabaseUnavailable, FailureReasons.Error })
+        {
+            TransactionsFailed.WithLabels(reason);
+        }
+
+        foreach (string table in new[] { "processed_events", "txn_ledger" })
+        {
+            RetentionRowsDeleted.WithLabels(table);
+        }
+
+        foreach (string operation in new[] { "ingest", "health", "retention", "startup", "request" })
+        {
+            DatabaseErrors.WithLabels(operation);
+        }
+
+        HomeserverErrors.WithLabels("ping");
+    }
+
+    private static bool ConfigureMeterAdapter()
+    {
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => instrument.Meter.Name == "System.Runtime");
+        return true;
+    }
+
+    /// <summary>Runs the static constructor: registers the scrape callback and the labelled series before the first scrape.</summary>
+    public static void EnsureRegistered() => Debug.Assert(MeterAdapterConfigured, "the meter adapter is configured first");
+
+    public static class FailureReasons
+    {
+        public const string BadRequest = "bad_request";
+        public const string TooLarge = "too_large";
+        public const string DatabaseUnavailable = "database_unavailable";
+        public const string Error = "error";
+    }
+
+    /// <summary>Records a transaction that was committed (or recognised as a replay).</summary>
+    public static void RecordIngest(IngestResult result)
+    {
+        if (result.Replayed)
+        {
+            TransactionsReplayed.Inc();
+        }
+
+        EventsProcessed.Inc(result.NewEvents);
+        EventsDuplicate.Inc(result.DuplicateEvents);
+        EventsRejected.Inc(result.RejectedEvents);
+        EventsPerTransaction.Observe(result.NewEvents + result.DuplicateEvents + result.RejectedEvents);
+    }
+
+    /// <summary>Marks a transaction acknowledged with 200 now.</summary>
+    public static void TransactionAcknowledged()
+    {
+        Interlocked.Exchange(ref _lastTransactionTicks, Environment.TickCount64);
+        LastTransactionTimestamp.SetToCurrentTimeUtc();
+    }
+
+    /// <summary>
+    /// Restores the last-transaction time after a restart (from the ledger), unless one arrived meanwhile. Without it
+    /// a restart would hide a homeserver that stopped sending hours ago.
+    /// </summary>
+    public static void RestoreLastTransaction(DateTimeOffset at)
+    {
+        long ageMs = (long)Math.Max(0, (DateTimeOffset.UtcNow - at).TotalMilliseconds);
+        if (Interlocked.CompareExchange(ref _lastTransactionTicks, Environment.TickCount64 - ageMs, -1) == -1)
+        {
+            LastTransactionTimestamp.Set(at.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
+
+    /// <summary>Counts <paramref name="exception"/> as a database error of <paramref name="operation"/> if it is one.</summary>
+    public static void CountDatabaseError(Exception exception, string operation)
+    {
+        if (IsDatabaseError(exception))
+        {
+            DatabaseErrors.WithLabels(operation).Inc();
+        }
+    }
+
+    public static bool IsDatabaseError(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is DbException or NpgsqlException or TimeoutException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,250 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace AppService.Hosting;
+
+/// <summary>
+/// <c>generate-registration</c>: writes a registration.yaml with fresh tokens for the homeserver and for us.
+/// Program.cs dispatches here before the web host is built, so nothing is logged: the tokens go to the file only.
+/// </summary>
+public static class RegistrationCommand
+{
+    /// <summary>Length of each generated token, in characters of [A-Za-z0-9] (about 381 bits).</summary>
+    public const int TokenLength = 64;
+
+    private const string TokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    public const string Usage = """
+        Usage: generate-registration --id <id> --url <url|null> --sender-localpart <localpart>
+                                     --namespace-regex <regex> [--namespace-regex <regex> ...]
+                                     [--out registration.yaml] [--force]
+
+          --id               unique id of this application service on the homeserver, e.g. projections
+          --url              URL the homeserver pushes transactions to, e.g. http://appservice:9000; 'null' for none
+          --sender-localpart localpart of the bot user, e.g. bot (becomes @bot:<server name>)
+          --namespace-regex  exclusive users namespace, anchored and naming the server: '^@_bot_.*:example\.org$'
+          --out              file to write (default registration.yaml); never overwritten without --force
+          --force            overwrite --out if it exists
+
+        The file holds the as_token and hs_token: it is created readable by its owner only.
+        """;
+
+    /// <summary>Runs the command. Returns the process exit code: 0 written, 1 refused, 2 bad usage.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Any(a => a is "-h" or "--help"))
+        {
+            stdout.WriteLine(Usage);
+            return 0;
+        }
+
+        var parsed = ParseArguments(args);
+        if (parsed.Error is { } error)
+        {
+            return UsageError(stderr, error);
+        }
+
+        var request = parsed.Request!;
+        string asToken = NewToken();
+        string yaml = ToYaml(request, asToken, NewTokenOtherThan(asToken));
+
+        // The same validation the service runs on start, so a file we write always loads.
+        try
+        {
+            _ = RegistrationLoader.Parse(yaml, request.OutputPath);
+        }
+        catch (RegistrationException ex)
+        {
+            return UsageError(stderr, ex.Message);
+        }
+
+        string fullPath = Path.GetFullPath(request.OutputPath);
+        if (File.Exists(fullPath) && !request.Force)
+        {
+            stderr.WriteLine($"generate-registration: {fullPath} already exists; pass --force to replace it (the homeserver must then be given the new file).");
+            return 1;
+        }
+
+        try
+        {
+            WriteOwnerOnly(fullPath, yaml);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"generate-registration: cannot write {fullPath}: {ex.Message}");
+            return 1;
+        }
+
+        stdout.WriteLine($"Wrote {fullPath} (id '{request.Id}', {request.UserRegexes.Count} exclusive users namespace(s)).");
+        stdout.WriteLine("Next:");
+        stdout.WriteLine($"  1. Give this file to the homeserver and restart it:");
+        stdout.WriteLine($"       Synapse:  app_service_config_files: [\"{fullPath}\"]");
+        stdout.WriteLine($"       Dendrite: app_service_api: {{ config_files: [\"{fullPath}\"] }}");
+        stdout.WriteLine($"  2. Point the service at it: AppService__RegistrationFile={fullPath}");
+        stdout.WriteLine("  3. Keep it secret: it holds the as_token and hs_token (mode 0600; let the homeserver's user read it).");
+        return 0;
+    }
+
+    /// <summary>A token of <see cref="TokenLength"/> characters drawn from a CSPRNG; URL- and YAML-safe.</summary>
+    public static string NewToken() => RandomNumberGenerator.GetString(TokenAlphabet, TokenLength);
+
+    private static string NewTokenOtherThan(string other)
+    {
+        string token;
+        do
+        {
+            token = NewToken();
+        }
+        while (string.Equals(token, other, StringComparison.Ordinal));
+
+        return token;
+    }
+
+    internal sealed record Request(string Id, string? Url, string SenderLocalpart, IReadOnlyList<string> UserRegexes, string OutputPath, bool Force);
+
+    private sealed record Parsed(Request? Request, string? Error);
+
+    private static Parsed ParseArguments(string[] args)
+    {
+        string? id = null, url = null, localpart = null, output = null;
+        bool urlGiven = false, force = false;
+        var regexes = new List<string>();
+
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string name = arg;
+            string? inlineValue = null;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                name = arg[..eq];
+                inlineValue = arg[(eq + 1)..];
+            }
+
+            if (name == "--force")
+            {
+                force = true;
+                continue;
+            }
+
+            if (name is not ("--id" or "--url" or "--sender-localpart" or "--namespace-regex" or "--out"))
+            {
+                return new Parsed(null, $"unknown argument '{arg}'");
+            }
+
+            string? value = inlineValue;
+            if (value is null)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    return new Parsed(null, $"'{name}' needs a value");
+                }
+
+                value = args[++i];
+            }
+
+            switch (name)
+            {
+                case "--id": id = value; break;
+                case "--url": url = value; urlGiven = true; break;
+                case "--sender-localpart": localpart = value; break;
+                case "--namespace-regex": regexes.Add(value); break;
+                case "--out": output = value; break;
+            }
+        }
+
+        string? missing = id is null ? "--id"
+            : !urlGiven ? "--url"
+            : localpart is null ? "--sender-localpart"
+            : regexes.Count == 0 ? "--namespace-regex"
+            : null;
+        if (missing is not null)
+        {
+            return new Parsed(null, $"'{missing}' is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(output))
+        {
+            output = "registration.yaml";
+        }
+
+        string? resolvedUrl = url is "null" or "" ? null : url;
+        if (resolvedUrl is not null
+            && (!Uri.TryCreate(resolvedUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            return new Parsed(null, $"'--url' must be an absolute http(s) URL or 'null', got '{url}'");
+        }
+
+        for (int i = 0; i < regexes.Count; i++)
+        {
+            if ((NamespaceRegex.Problem(regexes[i]) ?? NamespaceRegex.AnchoringProblem(regexes[i])) is { } problem)
+            {
+                return new Parsed(null, $"'--namespace-regex' '{regexes[i]}' {problem}");
+            }
+        }
+
+        return new Parsed(new Request(id!, resolvedUrl, localpart!, regexes, output, force), null);
+    }
+
+    internal static string ToYaml(Request request, string asToken, string hsToken)
+    {
+        var yaml = new StringBuilder();
+        yaml.AppendLine("# Application service registration, written by generate-registration.");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"# Generated {DateTimeOffset.UtcNow:yyyy-MM-dd'T'HH:mm:ss'Z'}. Keep it secret: the tokens below authenticate");
+        yaml.AppendLine("# the homeserver to the service (hs_token) and the service to the homeserver (as_token).");
+        yaml.AppendLine("# Give the same file to the homeserver (Synapse: app_service_config_files;");
+        yaml.AppendLine("# Dendrite: app_service_api.config_files) and to the service (AppService:RegistrationFile).");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"id: {Quote(request.Id)}");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"url: {(request.Url is null ? "null" : Quote(request.Url))}");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"as_token: {Quote(asToken)}");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"hs_token: {Quote(hsToken)}");
+        yaml.AppendLine(CultureInfo.InvariantCulture, $"sender_localpart: {Quote(request.SenderLocalpart)}");
+        yaml.AppendLine("rate_limited: false");
+        yaml.AppendLine("receive_ephemeral: true");
+        yaml.AppendLine("de.sorunome.msc2409.push_ephemeral: true");
+        yaml.AppendLine("namespaces:");
+        yaml.AppendLine("  users:");
+        foreach (string regex in request.UserRegexes)
+        {
+            yaml.AppendLine("    - exclusive: true");
+            yaml.AppendLine(CultureInfo.InvariantCulture, $"      regex: {Quote(regex)}");
+        }
+
+        yaml.AppendLine("  aliases: []");
+        yaml.AppendLine("  rooms: []");
+        return yaml.ToString();
+    }
+
+    /// <summary>A YAML single-quoted scalar: no escapes are interpreted, a quote is doubled.</summary>
+    private static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static void WriteOwnerOnly(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
+        {
+            writer.Write(content);
+        }
+
+        // UnixCreateMode applies only to new files; a file replaced with --force keeps its old mode otherwise.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    private static int UsageError(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"generate-registration: {message}");
+        stderr.WriteLine("Run 'generate-registration --help' for the arguments.");
+        return 2;
+    }
+}

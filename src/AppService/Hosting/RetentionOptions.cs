@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AppService.Hosting;
+
+/// <summary>
+/// The <c>AppService:Retention</c> section: how long the de-duplication records are kept (README "Retention").
+/// Only <c>processed_events</c> and <c>txn_ledger</c> are pruned; rooms, members and room state never are.
+/// </summary>
+public sealed class RetentionOptions
+{
+    public const string SectionName = "AppService:Retention";
+
+    /// <summary>Run the background job. The admin endpoint works either way.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Age after which processed-event and ledger rows are deleted. It must exceed any homeserver retry or
+    /// redelivery window: an event re-delivered after its row is gone is applied again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "AppService:Retention:ProcessedEvents must be between 1 day and 10 years.")]
+    public TimeSpan ProcessedEvents { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Rows deleted per statement; each batch is its own short transaction.</summary>
+    [Range(100, 100_000, ErrorMessage = "AppService:Retention:BatchSize must be between 100 and 100000.")]
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>Time between two runs of the background job.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00", ErrorMessage = "AppService:Retention:Interval must be between 1 minute and 7 days.")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+}

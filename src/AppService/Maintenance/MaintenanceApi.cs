@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AppService.Maintenance;
+
+/// <summary>The answer of <c>POST /admin/v1/maintenance/prune</c>.</summary>
+public sealed record PruneResponse(
+    [property: JsonPropertyName("processed_events_deleted")] long ProcessedEventsDeleted,
+    [property: JsonPropertyName("transactions_deleted")] long TransactionsDeleted,
+    [property: JsonPropertyName("cutoff")] DateTimeOffset Cutoff);
+
+/// <summary>Maintenance routes of the admin API, on its <c>/admin/v1</c> group (admin token, ProblemDetails).</summary>
+public static class MaintenanceApi
+{
+    public static RouteGroupBuilder MapMaintenanceApi(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/maintenance/prune", PruneAsync)
+            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents, and return the counts.");
+        return admin;
+    }
+
+    internal static async Task<Results<Ok<PruneResponse>, ProblemHttpResult>> PruneAsync(Pruner pruner, CancellationToken ct)
+    {
+        try
+        {
+            var result = await pruner.PruneAsync("admin", ct);
+            return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff));
+        }
+        catch (Exception ex) when (Hosting.AppServiceMetrics.IsDatabaseError(ex))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Database unavailable",
+                detail: "Retention could not run; nothing or only part was deleted. Retry later.");
+        }
+    }
+}

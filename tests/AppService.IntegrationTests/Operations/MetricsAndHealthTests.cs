@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using AppService.IntegrationTests.Infrastructure;
+using static AppService.IntegrationTests.Infrastructure.Events;
+
+namespace AppService.IntegrationTests.Operations;
+
+/// <summary>
+/// /metrics, /health/live and /health/ready over HTTP. Metrics are process-wide and other test classes push
+/// transactions at the same time, so counters are compared as "grew by at least".
+/// </summary>
+public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
+{
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task Health_endpoints_answer_Healthy_without_a_token_and_nothing_more(string path)
+    {
+        using var response = await app.CreateClient().GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Ready_is_unhealthy_while_a_migration_is_pending_and_live_stays_healthy()
+    {
+        // Make the latest migration look unapplied, as after deploying a new version with MigrateOnStartup=false.
+        string last = await ScalarTextAsync("""SELECT max("MigrationId") FROM "__EFMigrationsHistory" """);
+        string version = await ScalarTextAsync($"""SELECT "ProductVersion" FROM "__EFMigrationsHistory" WHERE "MigrationId" = '{last}'""");
+        await app.ExecuteSqlAsync($"""DELETE FROM "__EFMigrationsHistory" WHERE "MigrationId" = '{last}'""");
+        try
+        {
+            using var ready = await app.CreateClient().GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Equal("Unhealthy", await ready.Content.ReadAsStringAsync());
+
+            using var live = await app.CreateClient().GetAsync("/health/live");
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        }
+        finally
+        {
+            await app.ExecuteSqlAsync($"""INSERT INTO "__EFMigrationsHistory" VALUES ('{last}', '{version}')""");
+        }
+
+        using var again = await app.CreateClient().GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_need_no_token_list_every_operational_series_and_leak_no_configuration()
+    {
+        var scrape = await Scrape.TakeAsync(app.CreateClient());
+
+        foreach (string name in new[]
+        {
+            "appservice_transactions_received_total", "appservice_transactions_replayed_total",
+            "appservice_transactions_failed_total{reason=\"bad_request\"}", "appservice_transactions_failed_total{reason=\"database_unavailable\"}",
+            "appservice_events_processed_total", "appservice_events_duplicate_total", "appservice_events_rejected_total",
+            "appservice_transaction_duration_seconds_count", "appservice_transaction_events_count", "appservice_http_requests_in_flight",
+            "appservice_transactions_in_flight", "appservice_last_transaction_timestamp_seconds", "appservice_seconds_since_last_transaction",
+            "appservice_job_queue_depth", "appservice_homeserver_errors_total{operation=\"ping\"}",
+            "appservice_database_errors_total{operation=\"ingest\"}", "appservice_retention_rows_deleted_total{table=\"processed_events\"}",
+        })
+        {
+            Assert.True(scrape.Series.ContainsKey(name), $"{name} is not exported");
+        }
+
+        // Npgsql's own metrics name the pool by its connection string; they must not be exported.
+        foreach (string secret in new[] { AppServiceApplication.HsToken, AppServiceApplication.AsToken, AppServiceApplication.AdminToken, app.DatabaseName, "Host=", "Username=" })
+        {
+            Assert.DoesNotContain(secret, scrape.Text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_transaction_moves_the_received_processed_and_last_transaction_metrics()
+    {
+        var client = app.CreateClient();
+        var before = await Scrape.TakeAsync(client);
+        double now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        string room = NewRoomId();
+
+        await app.PushOkAsync("metrics-1", Member(room, Alice, "join"), Message(room, Alice, "one"), Message(room, Alice, "two"));
+
+        var after = await Scrape.TakeAsync(client);
+        Assert.True(after["appservice_transactions_received_total"] >= before["appservice_transactions_received_total"] + 1);
+        Assert.True(after["appservice_events_processed_total"] >= before["appservice_events_processed_total"] + 3);
+        Assert.True(after["appservice_transaction_duration_seconds_count"] >= before["appservice_transaction_duration_seconds_count"] + 1);
+        Assert.True(after["appservice_transaction_events_bucket{le=\"5\"}"] >= before["appservice_transaction_events_bucket{le=\"5\"}"] + 1);
+        Assert.True(after["appservice_last_transaction_timestamp_seconds"] >= now - 1);
+        Assert.True(after["appservice_seconds_since_last_transaction"] < 60);
+    }
+
+    [Fact]
+    public async Task A_replayed_transaction_counts_as_replayed_and_its_events_as_duplicates()
+    {
+        var client = app.CreateClient();
+        string room = NewRoomId();
+        JsonObject[] events = [Member(room, Alice, "join"), Message(room, Alice, "hi")];
+        await app.PushOkAsync("metrics-replay", events);
+        var before = await Scrape.TakeAsync(client);
+
+        await app.PushOkAsync("metrics-replay", events);
+
+        var after = await Scrape.TakeAsync(client);
+        Assert.True(after["appservice_transactions_replayed_total"] >= before["appservice_transactions_replayed_total"] + 1);
+        Assert.True(after["appservice_events_duplicate_total"] >= before["appservice_events_duplicate_total"] + 2);
+    }
+
+    [Fact]
+    public async Task A_refused_body_counts_as_a_failed_transaction_with_its_reason()
+    {
+        var client = app.CreateClient();
+        var before = await Scrape.TakeAsync(client);
+
+        using var response = await app.Homeserver().PutAsync(
+            "/_matrix/app/v1/transactions/metrics-bad", new StringContent("not json", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var after = await Scrape.TakeAsync(client);
+        const string series = "appservice_transactions_failed_total{reason=\"bad_request\"}";
+        Assert.True(after[series] >= before[series] + 1);
+    }
+
+    private async Task<string> ScalarTextAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+}

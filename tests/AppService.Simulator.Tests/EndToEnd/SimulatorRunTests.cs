@@ -1,0 +1,116 @@
+using System.Text.Json;
+using AppService.Simulator.Cli;
+using AppService.Simulator.Sending;
+
+namespace AppService.Simulator.Tests.EndToEnd;
+
+/// <summary>The whole simulator (generate, send, retry, oracle, report) against an in-process fake of the service.</summary>
+public sealed class SimulatorRunTests : IDisposable
+{
+    private readonly string _json = Path.Combine(Path.GetTempPath(), $"sim-test-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(_json);
+
+    private async Task<(int ExitCode, string Output, JsonElement Report)> RunAsync(FakeBehaviour behaviour, Func<SimulatorOptions, SimulatorOptions>? configure = null)
+    {
+        await using var fake = await FakeAppService.StartAsync(behaviour);
+        var options = new SimulatorOptions
+        {
+            Url = fake.Url, HsToken = FakeAppService.HsToken, AdminToken = FakeAppService.AdminToken,
+            Events = 1500, Rooms = 8, Users = 60, Seed = 5, Bot = Ev.Bot, TimeoutSeconds = 5, MaxSeconds = 60, JsonPath = _json,
+        };
+        options = configure?.Invoke(options) ?? options;
+        var output = new StringWriter();
+        var exit = await new SimulatorRun(options, output).RunAsync(CancellationToken.None);
+        var report = JsonDocument.Parse(await File.ReadAllTextAsync(_json)).RootElement.Clone();
+        return (exit, output.ToString(), report);
+    }
+
+    private static List<string> FailedChecks(JsonElement report) => report.GetProperty("oracle").GetProperty("failures").EnumerateArray()
+        .Select(f => f.GetProperty("name").GetString() + ": " + f.GetProperty("detail").GetString()).ToList();
+
+    private static string LastLine(string output) => output.TrimEnd().Split('\n')[^1].Trim();
+
+    [Fact]
+    public async Task A_correct_service_passes_every_check_under_every_fault()
+    {
+        var (exit, output, report) = await RunAsync(new FakeBehaviour(), o => o with { Faults = Faults.All, ConcurrentCopies = 3, DuplicateOnly = true, Warmup = 3 });
+
+        Assert.True(exit == 0, output);
+        Assert.Matches(@"^\d+ passed, 0 failed$", LastLine(output));
+        Assert.Equal("pass", report.GetProperty("verdict").GetString());
+        Assert.True(report.GetProperty("oracle").GetProperty("passed").GetInt32() > 50);
+        Assert.True(report.GetProperty("duplicate_only").GetProperty("events_per_second").GetDouble() > 0);
+        Assert.Equal(0, report.GetProperty("main").GetProperty("unacknowledged").GetInt32());
+        Assert.Equal(3, report.GetProperty("warmup").GetProperty("transactions_acknowledged").GetInt32());
+    }
+
+    [Fact]
+    public async Task Dendrite_mode_against_a_correct_service_passes()
+    {
+        var (exit, output, _) = await RunAsync(new FakeBehaviour(), o => o with { Mode = HomeserverMode.Dendrite, Faults = Faults.Duplicates | Faults.Poison });
+
+        Assert.True(exit == 0, output);
+    }
+
+    [Fact]
+    public async Task A_service_that_deduplicates_by_txn_id_only_fails_when_txn_ids_restart()
+    {
+        var (exit, output, report) = await RunAsync(new FakeBehaviour { DeduplicateByTxnIdOnly = true }, o => o with { Faults = Faults.TxnRestart });
+
+        Assert.Equal(1, exit);
+        Assert.Matches(@"^\d+ passed, [1-9]\d* failed$", LastLine(output));
+        Assert.Contains(FailedChecks(report), f => f.StartsWith("stats: events_processed grew by", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_service_that_processes_a_duplicate_again_fails()
+    {
+        var (exit, output, _) = await RunAsync(new FakeBehaviour { ReprocessDuplicates = true }, o => o with { Faults = Faults.Duplicates });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("its first delivery", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_service_that_loses_events_fails()
+    {
+        var (exit, output, _) = await RunAsync(new FakeBehaviour { DropEveryNthEvent = 97 });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("not found", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_service_that_keeps_members_after_the_bot_left_fails()
+    {
+        var (exit, output, _) = await RunAsync(new FakeBehaviour { KeepMembersWhenTheBotLeaves = true });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("unexpected row", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unavailable_and_slow_answers_are_retried_with_the_same_txn_id_until_acknowledged()
+    {
+        var (exit, output, report) = await RunAsync(
+            new FakeBehaviour { Fail503EveryNthTransaction = 4, SlowEveryNthTransaction = 7 },
+            o => o with { TimeoutSeconds = 1 });
+
+        Assert.True(exit == 0, output);
+        var main = report.GetProperty("main");
+        Assert.True(main.GetProperty("retries").GetInt64() > 0);
+        Assert.True(main.GetProperty("status_counts").GetProperty("503").GetInt64() > 0);
+        Assert.True(main.GetProperty("status_counts").GetProperty("timeout").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task A_service_that_never_acknowledges_fails_with_unacknowledged_transactions()
+    {
+        var (exit, output, report) = await RunAsync(new FakeBehaviour { AlwaysUnavailable = true }, o => o with { MaxSeconds = 2 });
+
+        Assert.Equal(1, exit);
+        Assert.True(report.GetProperty("main").GetProperty("unacknowledged").GetInt32() > 0);
+        Assert.Contains("never acknowledged", output, StringComparison.Ordinal);
+    }
+}

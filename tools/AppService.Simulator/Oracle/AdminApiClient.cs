@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace AppService.Simulator.Oracle;
+
+internal sealed record ActualRoom(
+    string RoomId,
+    IReadOnlyDictionary<string, string?> Fields,
+    int? JoinedMemberCount,
+    int? InvitedMemberCount,
+    IReadOnlyList<string> MissingFields);
+
+internal sealed record ActualMember(string UserId, string? Membership, string? Displayname, string? AvatarUrl, string? EventId);
+
+internal sealed record ActualEvent(string? EventId, string? RoomId, string? TxnId);
+
+/// <summary>The service's admin API (snake_case JSON, bearer admin token, every path segment escaped).</summary>
+internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminToken)
+{
+    /// <summary>The nullable string fields of RoomInfo that the oracle compares.</summary>
+    public static readonly string[] RoomStringFields =
+    [
+        "name", "topic", "canonical_alias", "avatar_url", "join_rule", "history_visibility", "encryption",
+        "room_version", "creator", "room_type", "tombstone_successor", "bot_membership",
+    ];
+
+    private readonly AuthenticationHeaderValue _auth = new("Bearer", adminToken);
+
+    public async Task<IReadOnlyList<string>> ListRoomIdsAsync(CancellationToken ct)
+    {
+        var ids = new List<string>();
+        string? from = null;
+        for (var page = 0; page < 100_000; page++)
+        {
+            var query = "admin/v1/rooms?limit=100" + (from is null ? "" : "&from=" + Uri.EscapeDataString(from));
+            var (status, doc) = await GetAsync(query, ct);
+            using (doc)
+            {
+                EnsureOk(status, query);
+                foreach (var room in doc!.RootElement.GetProperty("rooms").EnumerateArray())
+                {
+                    ids.Add(room.GetProperty("room_id").GetString()!);
+                }
+                from = doc.RootElement.TryGetProperty("next_batch", out var next) && next.ValueKind == JsonValueKind.String
+                    ? next.GetString()
+                    : null;
+            }
+            if (from is null)
+            {
+                return ids;
+            }
+        }
+        throw new InvalidOperationException("GET /admin/v1/rooms never ended (next_batch keeps coming)");
+    }
+
+    /// <summary>Null when the service answers 404.</summary>
+    public async Task<ActualRoom?> GetRoomAsync(string roomId, CancellationToken ct)
+    {
+        var path = "admin/v1/rooms/" + Uri.EscapeDataString(roomId);
+        var (status, doc) = await GetAsync(path, ct);
+        using (doc)
+        {
+            if (status == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            EnsureOk(status, path);
+            var root = doc!.RootElement;
+            var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var missing = new List<string>();
+            foreach (var name in RoomStringFields)
+            {
+                if (root.TryGetProperty(name, out var value))
+                {
+                    fields[name] = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                }
+                else
+                {
+                    missing.Add(name);
+                }
+            }
+            return new ActualRoom(
+                root.TryGetProperty("room_id", out var id) ? id.GetString() ?? "" : "",
+                fields,
+                Int(root, "joined_member_count", missing),
+                Int(root, "invited_member_count", missing),
+                missing);
+        }
+    }
+
+    public async Task<IReadOnlyList<ActualMember>> GetMembersAsync(string roomId, string? membership, CancellationToken ct)
+    {
+        var path = "admin/v1/rooms/" + Uri.EscapeDataString(roomId) + "/members"
+            + (membership is null ? "" : "?membership=" + Uri.EscapeDataString(membership));
+        var (status, doc) = await GetAsync(path, ct);
+        using (doc)
+        {
+            EnsureOk(status, path);
+            return doc!.RootElement.GetProperty("members").EnumerateArray()
+                .Select(m => new ActualMember(
+                    Str(m, "user_id") ?? "", Str(m, "membership"), Str(m, "displayname"), Str(m, "avatar_url"), Str(m, "event_id")))
+                .ToList();
+        }
+    }
+
+    public async Task<IReadOnlyList<(string RoomId, string? Membership)>> GetUserRoomsAsync(string userId, CancellationToken ct)
+    {
+        var path = "admin/v1/users/" + Uri.EscapeDataString(userId) + "/rooms";
+        var (status, doc) = await GetAsync(path, ct);
+        using (doc)
+        {
+            EnsureOk(status, path);
+            return doc!.RootElement.GetProperty("rooms").EnumerateArray()
+                .Select(r => (Str(r, "room_id") ?? "", Str(r, "membership")))
+                .ToList();
+        }
+    }
+
+    /// <summary>Null when the service answers 404.</summary>
+    public async Task<ActualEvent?> GetEventAsync(string eventId, CancellationToken ct)
+    {
+        var path = "admin/v1/events/" + Uri.EscapeDataString(eventId);
+        var (status, doc) = await GetAsync(path, ct);
+        using (doc)
+        {
+            if (status == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            EnsureOk(status, path);
+            var root = doc!.RootElement;
+            return new ActualEvent(Str(root, "event_id"), Str(root, "room_id"), Str(root, "txn_id"));
+        }
+    }
+
+    /// <summary>Every numeric field of <c>GET /admin/v1/stats</c>.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> GetStatsAsync(CancellationToken ct)
+    {
+        var (status, doc) = await GetAsync("admin/v1/stats", ct);
+        using (doc)
+        {
+            EnsureOk(status, "admin/v1/stats");
+            var stats = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var p in doc!.RootElement.EnumerateObject())
+            {
+                if (p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt64(out var n))
+                {
+                    stats[p.Name] = n;
+                }
+            }
+            return stats;
+        }
+    }
+
+    /// <summary>GET with a few retries on 5xx and connection errors (the service may be restarting).</summary>
+    private async Task<(HttpStatusCode Status, JsonDocument? Body)> GetAsync(string relative, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUrl, relative));
+                request.Headers.Authorization = _auth;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+                if ((int)response.StatusCode >= 500 && attempt < 5)
+                {
+                    await Task.Delay(delay, ct);
+                    delay *= 2;
+                    continue;
+                }
+                if (!response.IsSuccessStatusCode)
+                {
+                    return (response.StatusCode, null);
+                }
+                await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+                return (response.StatusCode, await JsonDocument.ParseAsync(stream, cancellationToken: timeout.Token));
+            }
+            catch (HttpRequestException) when (attempt < 5)
+            {
+                await Task.Delay(delay, ct);
+                delay *= 2;
+            }
+        }
+    }
+
+    private static void EnsureOk(HttpStatusCode status, string path)
+    {
+        if (status != HttpStatusCode.OK)
+        {
+            throw new AdminApiException($"GET /{path} answered {(int)status} {status}");
+        }
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static int? Int(JsonElement e, string name, List<string> missing)
+    {
+        if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number)
+        {
+            return v.GetInt32();
+        }
+        missing.Add(name);
+        return null;
+    }
+
+    public static string Format(long n) => n.ToString(CultureInfo.InvariantCulture);
+}
+
+internal sealed class AdminApiException(string message) : Exception(message);

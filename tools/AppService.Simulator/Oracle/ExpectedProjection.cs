@@ -1,0 +1,195 @@
+using System.Text.Json;
+using AppService.Simulator.Workload;
+
+namespace AppService.Simulator.Oracle;
+
+/// <summary>One expected row of <c>GET /admin/v1/rooms/{roomId}/members</c>.</summary>
+internal sealed record MemberRow(string UserId, string Membership, string? Displayname, string? AvatarUrl, string EventId);
+
+/// <summary>One expected room (<c>GET /admin/v1/rooms/{roomId}</c>) and its member rows.</summary>
+internal sealed class RoomRow(string roomId)
+{
+    public string RoomId { get; } = roomId;
+
+    public string? Name { get; set; }
+
+    public string? Topic { get; set; }
+
+    public string? CanonicalAlias { get; set; }
+
+    public string? AvatarUrl { get; set; }
+
+    public string? JoinRule { get; set; }
+
+    public string? HistoryVisibility { get; set; }
+
+    public string? Encryption { get; set; }
+
+    public string? RoomVersion { get; set; }
+
+    public string? Creator { get; set; }
+
+    public string? RoomType { get; set; }
+
+    public string? TombstoneSuccessor { get; set; }
+
+    public string? BotMembership { get; set; }
+
+    public Dictionary<string, MemberRow> Members { get; } = new(StringComparer.Ordinal);
+
+    public int JoinedMemberCount => Members.Values.Count(m => m.Membership == "join");
+
+    public int InvitedMemberCount => Members.Values.Count(m => m.Membership == "invite");
+}
+
+internal enum ApplyOutcome
+{
+    Applied,
+    Duplicate,
+    Rejected,
+    DuplicateRejected,
+}
+
+/// <summary>
+/// What the service should have stored after the pushed events, in the order they were acknowledged. The
+/// projection rules, exactly:
+/// <list type="bullet">
+/// <item>every event_id is applied at most once, whatever transaction it arrives in;</item>
+/// <item>poison events (<see cref="PoisonRules"/>) are counted as rejected and change nothing;</item>
+/// <item>members keyed by (room_id, state_key); leave/ban rows stay; the bot's own leave or ban deletes every
+/// member row of the room (its own too), later member events create rows again;</item>
+/// <item>bot_membership = membership of the bot's latest member event;</item>
+/// <item>room info from state events with state_key "": empty, null or absent clears the field;</item>
+/// <item>a room row exists once the room had an accepted event.</item>
+/// </list>
+/// Deliberately not the homeserver's true state (<see cref="HomeserverState"/>): pre-bot history is unknown here.
+/// </summary>
+internal sealed class ExpectedProjection(string botUserId)
+{
+    private readonly Dictionary<string, RoomRow> _rooms = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _applied = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _rejected = new(StringComparer.Ordinal);
+
+    public string BotUserId { get; } = botUserId;
+
+    public IReadOnlyDictionary<string, RoomRow> Rooms => _rooms;
+
+    /// <summary>Distinct accepted event ids.</summary>
+    public int AppliedCount => _applied.Count;
+
+    /// <summary>Distinct rejected event ids.</summary>
+    public int RejectedCount => _rejected.Count;
+
+    /// <summary>Rejected deliveries of events without an event_id (they cannot be de-duplicated).</summary>
+    public int RejectedWithoutIdDeliveries { get; private set; }
+
+    public bool WasApplied(string eventId) => _applied.Contains(eventId);
+
+    public ApplyOutcome Apply(SimEvent e)
+    {
+        if (!string.IsNullOrEmpty(e.EventId) && (_applied.Contains(e.EventId) || _rejected.Contains(e.EventId)))
+        {
+            return _applied.Contains(e.EventId) ? ApplyOutcome.Duplicate : ApplyOutcome.DuplicateRejected;
+        }
+        if (PoisonRules.Classify(e) is not null)
+        {
+            if (string.IsNullOrEmpty(e.EventId))
+            {
+                RejectedWithoutIdDeliveries++;
+            }
+            else
+            {
+                _rejected.Add(e.EventId);
+            }
+            return ApplyOutcome.Rejected;
+        }
+        _applied.Add(e.EventId!);
+        if (!_rooms.TryGetValue(e.RoomId!, out var room))
+        {
+            room = new RoomRow(e.RoomId!);
+            _rooms.Add(e.RoomId!, room);
+        }
+        if (e.StateKey is null)
+        {
+            return ApplyOutcome.Applied;
+        }
+        using var doc = JsonDocument.Parse(e.Content);
+        var content = doc.RootElement;
+        if (e.Type == "m.room.member")
+        {
+            ApplyMember(room, e, content);
+        }
+        else if (e.StateKey.Length == 0)
+        {
+            ApplyRoomInfo(room, e, content);
+        }
+        return ApplyOutcome.Applied;
+    }
+
+    private void ApplyMember(RoomRow room, SimEvent e, JsonElement content)
+    {
+        var userId = e.StateKey!;
+        var membership = content.GetProperty("membership").GetString()!;
+        if (userId == BotUserId)
+        {
+            room.BotMembership = membership;
+            if (membership is "leave" or "ban")
+            {
+                room.Members.Clear();
+                return;
+            }
+        }
+        room.Members[userId] = new MemberRow(userId, membership, RawStr(content, "displayname"), RawStr(content, "avatar_url"), e.EventId!);
+    }
+
+    private static void ApplyRoomInfo(RoomRow room, SimEvent e, JsonElement content)
+    {
+        switch (e.Type)
+        {
+            case "m.room.create":
+                var version = Str(content, "room_version") ?? "1";
+                room.RoomVersion = version;
+                room.Creator = version is "1" or "2" or "3" or "4" or "5" or "6" or "7" or "8" or "9" or "10"
+                    ? Str(content, "creator")
+                    : e.Sender;
+                room.RoomType = Str(content, "type");
+                break;
+            case "m.room.name": room.Name = Str(content, "name"); break;
+            case "m.room.topic": room.Topic = Str(content, "topic"); break;
+            case "m.room.canonical_alias": room.CanonicalAlias = Str(content, "alias"); break;
+            case "m.room.avatar": room.AvatarUrl = Str(content, "url"); break;
+            case "m.room.join_rules": room.JoinRule = Str(content, "join_rule"); break;
+            case "m.room.history_visibility": room.HistoryVisibility = Str(content, "history_visibility"); break;
+            case "m.room.encryption": room.Encryption = Str(content, "algorithm"); break;
+            case "m.room.tombstone": room.TombstoneSuccessor = Str(content, "replacement_room"); break;
+        }
+    }
+
+    /// <summary>A string field; empty, null or absent all mean "none".</summary>
+    private static string? Str(JsonElement content, string property) =>
+        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } s
+            ? s
+            : null;
+
+    /// <summary>A member field: the string as sent (even empty), null when null or absent.</summary>
+    private static string? RawStr(JsonElement content, string property) =>
+        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Expected <c>GET /admin/v1/users/{userId}/rooms</c>: every stored row of the user.</summary>
+    public Dictionary<string, List<(string RoomId, string Membership)>> RoomsByUser()
+    {
+        var byUser = new Dictionary<string, List<(string, string)>>(StringComparer.Ordinal);
+        foreach (var room in _rooms.Values)
+        {
+            foreach (var member in room.Members.Values)
+            {
+                if (!byUser.TryGetValue(member.UserId, out var list))
+                {
+                    byUser[member.UserId] = list = [];
+                }
+                list.Add((room.RoomId, member.Membership));
+            }
+        }
+        return byUser;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using AppService.Simulator.Workload;
+
+namespace AppService.Simulator.Oracle;
+
+/// <summary>
+/// When the service must reject an event (record it, change nothing, still answer 200): a missing
+/// <c>event_id</c>, <c>room_id</c> or <c>type</c>; content that is not an object or whose projected fields have
+/// the wrong type; more than 64 KiB of JSON without <c>unsigned</c>. Written from the rules, independently of
+/// how the fault injector builds poison, so that the two can be checked against each other.
+/// </summary>
+internal static class PoisonRules
+{
+    public const int MaxEventBytes = 65_536;
+
+    /// <summary>The string fields each projected state type reads; any other JSON type there is poison.</summary>
+    private static readonly Dictionary<string, string[]> ProjectedFields = new(StringComparer.Ordinal)
+    {
+        ["m.room.member"] = ["membership", "displayname", "avatar_url"],
+        ["m.room.create"] = ["room_version", "creator", "type"],
+        ["m.room.name"] = ["name"],
+        ["m.room.topic"] = ["topic"],
+        ["m.room.canonical_alias"] = ["alias"],
+        ["m.room.avatar"] = ["url"],
+        ["m.room.join_rules"] = ["join_rule"],
+        ["m.room.history_visibility"] = ["history_visibility"],
+        ["m.room.encryption"] = ["algorithm"],
+        ["m.room.tombstone"] = ["replacement_room"],
+    };
+
+    /// <summary>Null for a valid event, else why it is poison.</summary>
+    public static string? Classify(SimEvent e)
+    {
+        if (string.IsNullOrEmpty(e.EventId))
+        {
+            return "missing event_id";
+        }
+        if (string.IsNullOrEmpty(e.RoomId))
+        {
+            return "missing room_id";
+        }
+        if (string.IsNullOrEmpty(e.Type))
+        {
+            return "missing type";
+        }
+        using var content = JsonDocument.Parse(e.Content);
+        if (content.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            return "content is not an object";
+        }
+        if (e.StateKey is not null && ProjectedFields.TryGetValue(e.Type, out var fields)
+            && (e.Type == "m.room.member" || e.StateKey.Length == 0))
+        {
+            foreach (var field in fields)
+            {
+                if (content.RootElement.TryGetProperty(field, out var value)
+                    && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                {
+                    return $"content.{field} is {value.ValueKind}";
+                }
+            }
+            if (e.Type == "m.room.member"
+                && (!content.RootElement.TryGetProperty("membership", out var membership) || membership.ValueKind != JsonValueKind.String))
+            {
+                return "content.membership is missing";
+            }
+        }
+        var size = EventSerializer.SizeWithoutUnsigned(e);
+        return size > MaxEventBytes ? $"{size} bytes without unsigned" : null;
+    }
+}
