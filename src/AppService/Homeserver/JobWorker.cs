@@ -35,6 +35,15 @@ public sealed class JobWorker(
         {
             // Logged once; the jobs stay in the table and run after a restart with the URL set.
             Log.HomeserverNotConfigured(logger, await CountOpenJobsAsync(stoppingToken));
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(options.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (!stoppingToken.IsCancellationRequested)
+                {
+                    await CountOpenJobsAsync(stoppingToken); // keeps appservice_job_queue_depth true while jobs wait
+                }
+            }
+
             return;
         }
 
@@ -43,6 +52,7 @@ public sealed class JobWorker(
         var running = new HashSet<Task>();
         Task<bool>? wakeUp = null;
         var nextCleanup = time.GetUtcNow();
+        var nextCount = time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -51,6 +61,12 @@ public sealed class JobWorker(
                 {
                     await DeleteCompletedAsync(options.Retention, stoppingToken);
                     nextCleanup = time.GetUtcNow() + CleanupInterval;
+                }
+
+                if (time.GetUtcNow() >= nextCount)
+                {
+                    await CountOpenJobsAsync(stoppingToken);
+                    nextCount = time.GetUtcNow() + options.PollInterval;
                 }
 
                 running.RemoveWhere(t => t.IsCompleted);
@@ -98,7 +114,8 @@ public sealed class JobWorker(
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<RoomJobs>().RunAsync(job, timeout.Token);
+            string outcome = await scope.ServiceProvider.GetRequiredService<RoomJobs>().RunAsync(job, timeout.Token);
+            AppServiceMetrics.JobsFinished.WithLabels(job.Kind, outcome).Inc();
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -131,8 +148,18 @@ public sealed class JobWorker(
         bool giveUp = exception is MatrixApiException { IsPermanent: true } && job.Attempts >= options.MaxAttempts;
         var delay = JobBackoff.Delay(job.Attempts, options.RetryBaseDelay, options.MaxRetryDelay, Random.Shared.NextDouble(), retryAfter);
         var now = time.GetUtcNow();
+        if (AppServiceMetrics.IsDatabaseError(exception))
+        {
+            AppServiceMetrics.DatabaseErrors.WithLabels("jobs").Inc();
+        }
+        else
+        {
+            AppServiceMetrics.HomeserverErrors.WithLabels(job.Kind).Inc();
+        }
+
         if (giveUp)
         {
+            AppServiceMetrics.JobsFinished.WithLabels(job.Kind, JobOutcomes.Failed).Inc();
             Log.JobGivenUp(logger, job.Kind, job.Id, job.RoomId, job.Attempts, error);
         }
         else
@@ -183,15 +210,19 @@ public sealed class JobWorker(
         }
     }
 
+    /// <summary>Open jobs, also published as appservice_job_queue_depth; -1 if the database cannot say.</summary>
     private async Task<long> CountOpenJobsAsync(CancellationToken ct)
     {
         try
         {
             await using var command = dataSource.CreateCommand("SELECT count(*) FROM jobs WHERE completed_at IS NULL");
-            return (long)(await command.ExecuteScalarAsync(ct))!;
+            long open = (long)(await command.ExecuteScalarAsync(ct))!;
+            AppServiceMetrics.JobQueueDepth.Set(open);
+            return open;
         }
-        catch (NpgsqlException)
+        catch (NpgsqlException ex)
         {
+            AppServiceMetrics.CountDatabaseError(ex, "jobs");
             return -1;
         }
     }

@@ -25,7 +25,8 @@ public sealed class RoomJobs(
     IOptions<JobOptions> options,
     ILogger<RoomJobs> logger)
 {
-    public Task RunAsync(ClaimedJob job, CancellationToken cancellationToken) => job.Kind switch
+    /// <summary>Runs the job and completes it; returns its outcome (<see cref="JobOutcomes"/>).</summary>
+    public Task<string> RunAsync(ClaimedJob job, CancellationToken cancellationToken) => job.Kind switch
     {
         JobKinds.Join => JoinAsync(job, cancellationToken),
         JobKinds.Resync => ResyncAsync(job, cancellationToken),
@@ -34,27 +35,25 @@ public sealed class RoomJobs(
     };
 
     /// <summary>Joins a room the bot is (still) invited to. The join event comes back pushed, and that queues the resync.</summary>
-    private async Task JoinAsync(ClaimedJob job, CancellationToken ct)
+    private async Task<string> JoinAsync(ClaimedJob job, CancellationToken ct)
     {
         string? membership = await BotMembershipAsync(job.RoomId, ct);
         if (membership != Memberships.Invite)
         {
-            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not invite", ct);
-            return;
+            return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not invite", ct);
         }
 
         await homeserver.JoinRoomAsync(job.RoomId, ct);
         Log.Joined(logger, job.RoomId, job.Attempts);
-        await CompleteAsync(job, JobOutcomes.Done, null, ct);
+        return await CompleteAsync(job, JobOutcomes.Done, null, ct);
     }
 
-    private async Task ResyncAsync(ClaimedJob job, CancellationToken ct)
+    private async Task<string> ResyncAsync(ClaimedJob job, CancellationToken ct)
     {
         string? membership = await BotMembershipAsync(job.RoomId, ct);
         if (membership != Memberships.Join)
         {
-            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
-            return;
+            return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
         }
 
         // The snapshot, fetched with no transaction open. Whatever the ingest applies from here on is newer than
@@ -70,11 +69,12 @@ public sealed class RoomJobs(
         if (plan is null)
         {
             Log.ResyncNotApplied(logger, job.RoomId, outcome);
-            return;
+            return outcome;
         }
 
         Log.Resynced(logger, job.RoomId, job.Reason, members.Events.Count, state.Events.Count, members.Skipped + state.Skipped,
             plan.MemberUpserts.Count, plan.MemberDeletes.Count, plan.KeptNewer);
+        return outcome;
     }
 
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
@@ -162,13 +162,12 @@ public sealed class RoomJobs(
     /// Compares our joined members with <c>/joined_members</c>; a difference is logged, recorded (outcome 'drift',
     /// counted by /admin/v1/stats) and repaired by a resync queued in the same commit.
     /// </summary>
-    private async Task CheckDriftAsync(ClaimedJob job, CancellationToken ct)
+    private async Task<string> CheckDriftAsync(ClaimedJob job, CancellationToken ct)
     {
         string? membership = await BotMembershipAsync(job.RoomId, ct);
         if (membership != Memberships.Join)
         {
-            await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
-            return;
+            return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
         }
 
         var startedAt = time.GetUtcNow();
@@ -177,8 +176,7 @@ public sealed class RoomJobs(
         var report = Drift.Compare(ours, joined, startedAt - options.Value.ClockSkewAllowance);
         if (!report.Found)
         {
-            await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members match", ct);
-            return;
+            return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members match", ct);
         }
 
         string detail = report.Describe();
@@ -191,6 +189,7 @@ public sealed class RoomJobs(
             ],
             ct);
         signal.Notify();
+        return JobOutcomes.Drift;
     }
 
     private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>
@@ -218,8 +217,11 @@ public sealed class RoomJobs(
         }
     }
 
-    private Task CompleteAsync(ClaimedJob job, string outcome, string? detail, CancellationToken ct) =>
-        ExecuteAsync(now => [JobSql.CompleteCommand(job, now, outcome, detail)], ct);
+    private async Task<string> CompleteAsync(ClaimedJob job, string outcome, string? detail, CancellationToken ct)
+    {
+        await ExecuteAsync(now => [JobSql.CompleteCommand(job, now, outcome, detail)], ct);
+        return outcome;
+    }
 
     /// <summary>Runs the commands in one transaction (retried whole on a transient database fault).</summary>
     private Task ExecuteAsync(Func<DateTimeOffset, NpgsqlBatchCommand[]> commands, CancellationToken ct) =>

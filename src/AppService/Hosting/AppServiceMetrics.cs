@@ -63,10 +63,15 @@ public static class AppServiceMetrics
         "appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");
 
     public static readonly Gauge JobQueueDepth = Metrics.CreateGauge(
-        "appservice_job_queue_depth", "Background jobs waiting. Always 0 in this version: there is no job queue; all work is done in the request.");
+        "appservice_job_queue_depth", "Open homeserver jobs (join, resync, drift_check): due, running or waiting to retry. Set by the job worker.");
+
+    public static readonly Counter JobsFinished = Metrics.CreateCounter(
+        "appservice_jobs_finished_total",
+        "Homeserver job runs that ended, by kind (join, resync, drift_check) and outcome (done, skipped, stale, drift, failed = gave up).",
+        new CounterConfiguration { LabelNames = ["kind", "outcome"] });
 
     public static readonly Counter HomeserverErrors = Metrics.CreateCounter(
-        "appservice_homeserver_errors_total", "Failed calls to the homeserver's client-server API, by operation.",
+        "appservice_homeserver_errors_total", "Failed calls to the homeserver's client-server API, by operation (ping, join, resync, drift_check).",
         new CounterConfiguration { LabelNames = ["operation"] });
 
     public static readonly Counter DatabaseErrors = Metrics.CreateCounter(
@@ -110,12 +115,20 @@ public static class AppServiceMetrics
             RetentionRowsDeleted.WithLabels(table);
         }
 
-        foreach (string operation in new[] { "ingest", "health", "retention", "startup", "request" })
+        foreach (string operation in new[] { "ingest", "health", "retention", "startup", "request", "jobs" })
         {
             DatabaseErrors.WithLabels(operation);
         }
 
         HomeserverErrors.WithLabels("ping");
+        foreach (string kind in new[] { "join", "resync", "drift_check" })
+        {
+            HomeserverErrors.WithLabels(kind);
+            foreach (string outcome in new[] { "done", "skipped", "stale", "drift", "failed" })
+            {
+                JobsFinished.WithLabels(kind, outcome);
+            }
+        }
     }
 
     private static bool ConfigureMeterAdapter()
