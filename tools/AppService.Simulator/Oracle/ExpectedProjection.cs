@@ -60,6 +60,8 @@ internal enum ApplyOutcome
 /// member row of the room (its own too), later member events create rows again;</item>
 /// <item>bot_membership = membership of the bot's latest member event;</item>
 /// <item>room info from state events with state_key "": empty, null or absent clears the field;</item>
+/// <item>the bot's invite also applies its <c>invite_room_state</c> entries with state_key "" to room info, by the
+/// same rules (entries whose projected fields have the wrong type are skipped);</item>
 /// <item>a room row exists once the room had an accepted event.</item>
 /// </list>
 /// Deliberately not the homeserver's true state (<see cref="HomeserverState"/>): pre-bot history is unknown here.
@@ -133,6 +135,11 @@ internal sealed class ExpectedProjection(string botUserId)
         if (userId == BotUserId)
         {
             room.BotMembership = membership;
+            if (membership == "invite" && e.InviteRoomState is { } stripped)
+            {
+                ApplyStrippedState(room, stripped);
+            }
+
             if (membership is "leave" or "ban")
             {
                 room.Members.Clear();
@@ -142,16 +149,34 @@ internal sealed class ExpectedProjection(string botUserId)
         room.Members[userId] = new MemberRow(userId, membership, RawStr(content, "displayname"), RawStr(content, "avatar_url"), e.EventId!);
     }
 
-    private static void ApplyRoomInfo(RoomRow room, SimEvent e, JsonElement content)
+    private static void ApplyStrippedState(RoomRow room, byte[] strippedState)
     {
-        switch (e.Type)
+        using var doc = JsonDocument.Parse(strippedState);
+        foreach (var entry in doc.RootElement.EnumerateArray())
+        {
+            if (entry.ValueKind == JsonValueKind.Object
+                && entry.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                && entry.TryGetProperty("state_key", out var stateKey) && stateKey.ValueKind == JsonValueKind.String && stateKey.GetString() == ""
+                && entry.TryGetProperty("content", out var content) && PoisonRules.ProjectedFieldsReadable(type.GetString()!, content))
+            {
+                string sender = entry.TryGetProperty("sender", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "";
+                ApplyRoomInfo(room, type.GetString()!, sender, content);
+            }
+        }
+    }
+
+    private static void ApplyRoomInfo(RoomRow room, SimEvent e, JsonElement content) => ApplyRoomInfo(room, e.Type!, e.Sender, content);
+
+    private static void ApplyRoomInfo(RoomRow room, string type, string sender, JsonElement content)
+    {
+        switch (type)
         {
             case "m.room.create":
                 var version = Str(content, "room_version") ?? "1";
                 room.RoomVersion = version;
                 room.Creator = version is "1" or "2" or "3" or "4" or "5" or "6" or "7" or "8" or "9" or "10"
                     ? Str(content, "creator")
-                    : e.Sender;
+                    : sender;
                 room.RoomType = Str(content, "type");
                 break;
             case "m.room.name": room.Name = Str(content, "name"); break;

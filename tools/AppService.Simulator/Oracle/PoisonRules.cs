@@ -48,16 +48,12 @@ internal static class PoisonRules
         {
             return "content is not an object";
         }
-        if (e.StateKey is not null && ProjectedFields.TryGetValue(e.Type, out var fields)
+        if (e.StateKey is not null && ProjectedFields.ContainsKey(e.Type)
             && (e.Type == "m.room.member" || e.StateKey.Length == 0))
         {
-            foreach (var field in fields)
+            if (WrongField(e.Type, content.RootElement) is { } wrong)
             {
-                if (content.RootElement.TryGetProperty(field, out var value)
-                    && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-                {
-                    return $"content.{field} is {value.ValueKind}";
-                }
+                return wrong;
             }
             if (e.Type == "m.room.member"
                 && (!content.RootElement.TryGetProperty("membership", out var membership) || membership.ValueKind != JsonValueKind.String))
@@ -67,5 +63,22 @@ internal static class PoisonRules
         }
         var size = EventSerializer.SizeWithoutUnsigned(e);
         return size > MaxEventBytes ? $"{size} bytes without unsigned" : null;
+    }
+
+    /// <summary>Whether a state content is an object whose projected fields are strings or null (stripped state too).</summary>
+    public static bool ProjectedFieldsReadable(string type, JsonElement content) =>
+        content.ValueKind == JsonValueKind.Object && WrongField(type, content) is null;
+
+    private static string? WrongField(string type, JsonElement content)
+    {
+        foreach (var field in ProjectedFields.GetValueOrDefault(type) ?? [])
+        {
+            if (content.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return $"content.{field} is {value.ValueKind}";
+            }
+        }
+
+        return null;
     }
 }
