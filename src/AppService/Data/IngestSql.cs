@@ -23,14 +23,37 @@ public static class IngestSql
     /// <summary>
     /// The exactly-once gate: only ids this statement inserts are projected. Skipped entirely when the txnId was
     /// already processed with the same content ($5 = its hash).
+    /// <para>
+    /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
+    /// redact: the id we hold for the key of a state event that carries <c>unsigned.replaces_state</c> ($7 = its
+    /// state_key, else null), and the key whose current event a redaction targets ($8 = <c>redacts</c>, else null)
+    /// with, for a member event, the member row it set.
+    /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
+    /// none, and the ingest no extra statement.
+    /// </para>
     /// </summary>
     public const string InsertProcessedEvents = """
-        INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
-        SELECT e.event_id, e.room_id, e.event_type, $4, $6
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS e(event_id, room_id, event_type)
-        WHERE NOT EXISTS (SELECT 1 FROM txn_ledger l WHERE l.txn_id = $4 AND l.content_hash = $5)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
+        WITH k AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $7::text[], $8::text[])
+                AS k(event_id, room_id, event_type, state_key, redacts)),
+        inserted AS (
+            INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
+            SELECT k.event_id, k.room_id, k.event_type, $4, $6
+            FROM k
+            WHERE NOT EXISTS (SELECT 1 FROM txn_ledger l WHERE l.txn_id = $4 AND l.content_hash = $5)
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id)
+        SELECT i.event_id,
+               CASE WHEN k.state_key IS NOT NULL THEN
+                   (SELECT s.event_id FROM room_state s
+                    WHERE s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key) END,
+               CASE WHEN k.redacts IS NOT NULL THEN
+                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender]
+                    FROM room_state s
+                    LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
+                    WHERE s.event_id = k.redacts) END
+        FROM inserted i
+        JOIN k ON k.event_id = i.event_id
         """;
 
     public const string SelectRooms = """
@@ -40,34 +63,10 @@ public static class IngestSql
         FROM rooms WHERE room_id = ANY($1::text[])
         """;
 
-    /// <summary>
-    /// The member rows the events touch: those named by member events ($1, $2), and those whose current member
-    /// event is being redacted ($3, found through room_state's event_id index, so a redaction of a message costs
-    /// one empty index probe).
-    /// </summary>
     public const string SelectMembers = """
         SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
         FROM room_members m
         JOIN unnest($1::text[], $2::text[]) AS k(room_id, user_id) ON m.room_id = k.room_id AND m.user_id = k.user_id
-        UNION ALL
-        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
-        FROM room_state s
-        JOIN room_members m ON m.room_id = s.room_id AND m.user_id = s.state_key
-        WHERE s.event_id = ANY($3::text[]) AND s.event_type = 'm.room.member'
-        """;
-
-    /// <summary>
-    /// The current state event ids a batch needs to compare or redact: rows whose event is the target of a
-    /// redaction ($1), and rows for the keys of incoming state events that carry <c>unsigned.replaces_state</c>
-    /// ($2, $3, $4). The one statement the bot lifecycle adds to batch 1, and only when there is something to ask.
-    /// </summary>
-    public const string SelectState = """
-        SELECT s.room_id, s.event_type, s.state_key, s.event_id FROM room_state s WHERE s.event_id = ANY($1::text[])
-        UNION ALL
-        SELECT s.room_id, s.event_type, s.state_key, s.event_id
-        FROM room_state s
-        JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(room_id, event_type, state_key)
-          ON s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key
         """;
 
     public const string PurgeMembers = "DELETE FROM room_members WHERE room_id = ANY($1::text[])";

@@ -76,13 +76,6 @@ public sealed class TransactionProcessor(
             .Select(e => (e.RoomId, UserId: e.StateKey!))
             .Distinct()
             .ToArray();
-        var redactedIds = events.Where(e => e.Redacts is not null).Select(e => e.Redacts!).Distinct(StringComparer.Ordinal).ToArray();
-        var replacedKeys = events
-            .Where(e => e.IsState && e.ReplacesState is not null)
-            .Select(e => (e.RoomId, e.Type, StateKey: e.StateKey!))
-            .Distinct()
-            .ToArray();
-        bool selectState = redactedIds.Length > 0 || replacedKeys.Length > 0;
 
         // Batch 1: locks, ledger, the exactly-once insert, and the current state of everything the events touch.
         var batch = new NpgsqlBatch(connection, npgsqlTransaction);
@@ -96,24 +89,17 @@ public sealed class TransactionProcessor(
             TextArray(events.Select(e => e.Type).ToArray()),
             Text(txnId),
             Bytes(transaction.ContentHash),
-            Timestamp(now)));
+            Timestamp(now),
+            TextArray(events.Select(e => e.IsState && e.ReplacesState is not null ? e.StateKey : null).ToArray()),
+            TextArray(events.Select(e => e.Redacts).ToArray())));
         batch.BatchCommands.Add(Command(SelectRooms, TextArray(roomIds)));
         batch.BatchCommands.Add(Command(
             SelectMembers,
             TextArray(memberKeys.Select(k => k.RoomId).ToArray()),
-            TextArray(memberKeys.Select(k => k.UserId).ToArray()),
-            TextArray(redactedIds)));
-        if (selectState)
-        {
-            batch.BatchCommands.Add(Command(
-                SelectState,
-                TextArray(redactedIds),
-                TextArray(replacedKeys.Select(k => k.RoomId).ToArray()),
-                TextArray(replacedKeys.Select(k => k.Type).ToArray()),
-                TextArray(replacedKeys.Select(k => k.StateKey).ToArray())));
-        }
+            TextArray(memberKeys.Select(k => k.UserId).ToArray())));
 
         var projection = new ProjectionBatch(bot.UserId, now, options.Value.AutoJoin);
+        Dictionary<string, MatrixEvent>? byId = null;
         var newIds = new HashSet<string>(StringComparer.Ordinal);
         byte[]? ledgerHash = null;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
@@ -127,7 +113,34 @@ public sealed class TransactionProcessor(
             await reader.NextResultAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                newIds.Add(reader.GetString(0));
+                string eventId = reader.GetString(0);
+                newIds.Add(eventId);
+                if (!reader.IsDBNull(1) || !reader.IsDBNull(2))
+                {
+                    // The id we hold for the key this new state event replaces, or the key its redaction target sets.
+                    byId ??= events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
+                    var e = byId[eventId];
+                    if (!reader.IsDBNull(1))
+                    {
+                        projection.LoadState(e.RoomId, e.Type, e.StateKey!, reader.GetString(1));
+                    }
+
+                    if (!reader.IsDBNull(2))
+                    {
+                        // room_id, event_type, state_key, then the member row it set: membership, displayname,
+                        // avatar_url, event_id, sender (the rows this batch's own member events touch come next
+                        // and replace it; one only a redaction touches is written only if the redaction changes it).
+                        string?[] target = reader.GetFieldValue<string?[]>(2);
+                        projection.LoadState(target[0]!, target[1]!, target[2]!, e.Redacts!);
+                        if (target[3] is { } membership)
+                        {
+                            projection.LoadMember(new RoomMember(target[0]!, target[2]!, membership)
+                            {
+                                DisplayName = target[4], AvatarUrl = target[5], EventId = target[6]!, Sender = target[7]!, UpdatedAt = now,
+                            });
+                        }
+                    }
+                }
             }
 
             await reader.NextResultAsync(ct);
@@ -140,15 +153,6 @@ public sealed class TransactionProcessor(
             while (await reader.ReadAsync(ct))
             {
                 projection.LoadMember(ReadMember(reader));
-            }
-
-            if (selectState)
-            {
-                await reader.NextResultAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    projection.LoadState(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
-                }
             }
         }
 
