@@ -236,6 +236,23 @@ public static class IngestSql
         UpdatedAt = r.GetFieldValue<DateTimeOffset>(7),
     };
 
+    /// <summary>
+    /// The redaction-target column of <see cref="InsertProcessedEvents"/>: the key the redacted event is the current
+    /// state of, and for a member event the row it set. That row's <c>updated_at</c> is not read: a row only a
+    /// redaction touches is written only if the redaction changes it (and then at <paramref name="now"/>); a row this
+    /// batch's member events touch is loaded again, whole, by <see cref="SelectMembers"/> right after.
+    /// </summary>
+    public static ((string RoomId, string Type, string StateKey) Key, RoomMember? Member) ReadRedactionTarget(
+        NpgsqlDataReader r, int ordinal, DateTimeOffset now)
+    {
+        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender
+        string?[] t = r.GetFieldValue<string?[]>(ordinal);
+        var member = t[3] is { } membership
+            ? new RoomMember(t[0]!, t[2]!, membership) { DisplayName = t[4], AvatarUrl = t[5], EventId = t[6]!, Sender = t[7]!, UpdatedAt = now }
+            : null;
+        return ((t[0]!, t[1]!, t[2]!), member);
+    }
+
     /// <summary>A stable 64-bit key for pg_advisory_xact_lock (FNV-1a over the UTF-16 code units).</summary>
     public static long LockKey(string kind, string id)
     {

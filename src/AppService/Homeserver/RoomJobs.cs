@@ -57,7 +57,9 @@ public sealed class RoomJobs(
         }
 
         // The snapshot, fetched with no transaction open. Whatever the ingest applies from here on is newer than
-        // (or as new as) the snapshot and survives it; see Resync.Plan.
+        // (or as new as) the snapshot and survives it; see Resync.Plan. Members come from /members (every
+        // membership, each with its event id); room info and the other state ids from /state, whose member events
+        // are not used: one source per row, so the two answers cannot contradict each other.
         var startedAt = time.GetUtcNow();
         var members = await homeserver.GetMembersAsync(job.RoomId, ct);
         var state = await homeserver.GetStateAsync(job.RoomId, ct);

@@ -127,17 +127,11 @@ public sealed class TransactionProcessor(
 
                     if (!reader.IsDBNull(2))
                     {
-                        // room_id, event_type, state_key, then the member row it set: membership, displayname,
-                        // avatar_url, event_id, sender (the rows this batch's own member events touch come next
-                        // and replace it; one only a redaction touches is written only if the redaction changes it).
-                        string?[] target = reader.GetFieldValue<string?[]>(2);
-                        projection.LoadState(target[0]!, target[1]!, target[2]!, e.Redacts!);
-                        if (target[3] is { } membership)
+                        var (key, member) = ReadRedactionTarget(reader, 2, now);
+                        projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!);
+                        if (member is not null)
                         {
-                            projection.LoadMember(new RoomMember(target[0]!, target[2]!, membership)
-                            {
-                                DisplayName = target[4], AvatarUrl = target[5], EventId = target[6]!, Sender = target[7]!, UpdatedAt = now,
-                            });
+                            projection.LoadMember(member);
                         }
                     }
                 }
