@@ -27,6 +27,9 @@ public sealed class JobWorker(
 {
     private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
 
+    private readonly Lock _retryLock = new();
+    private DateTimeOffset? _nextRetry;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
@@ -82,9 +85,10 @@ public sealed class JobWorker(
                     }
                 }
 
-                // Nothing due or no slot free: wait for a job to end, the ingest's signal, or the poll interval.
+                // Nothing due or no slot free: wait for a job to end, the ingest's signal, the poll interval, or
+                // the retry time of a job this worker saw fail (backoffs shorter than the poll interval hold).
                 wakeUp ??= signal.WaitAsync(options.PollInterval, stoppingToken);
-                await Task.WhenAny(running.Append(wakeUp));
+                await Task.WhenAny(running.Append(wakeUp).Append(Task.Delay(UntilNextRetry(options.PollInterval), time, stoppingToken)));
                 if (wakeUp.IsCompleted)
                 {
                     wakeUp = null;
@@ -148,6 +152,11 @@ public sealed class JobWorker(
         bool giveUp = exception is MatrixApiException { IsPermanent: true } && job.Attempts >= options.MaxAttempts;
         var delay = JobBackoff.Delay(job.Attempts, options.RetryBaseDelay, options.MaxRetryDelay, Random.Shared.NextDouble(), retryAfter);
         var now = time.GetUtcNow();
+        lock (_retryLock)
+        {
+            _nextRetry = _nextRetry is { } next && next < now + delay ? next : now + delay;
+        }
+
         if (AppServiceMetrics.IsDatabaseError(exception))
         {
             AppServiceMetrics.DatabaseErrors.WithLabels("jobs").Inc();
@@ -169,6 +178,21 @@ public sealed class JobWorker(
 
         await ExecuteAsync(JobSql.Fail, CancellationToken.None,
             Bigint(job.Id), Timestamp(job.LockedUntil), Timestamp(now + delay), Text(error), Bool(giveUp), Timestamp(now));
+    }
+
+    private TimeSpan UntilNextRetry(TimeSpan pollInterval)
+    {
+        var now = time.GetUtcNow();
+        lock (_retryLock)
+        {
+            if (_nextRetry is { } next && next <= now)
+            {
+                _nextRetry = null;
+                return TimeSpan.Zero;
+            }
+
+            return _nextRetry is { } due && due - now < pollInterval ? due - now : pollInterval;
+        }
     }
 
     /// <summary>The last_error of a failed run: what went wrong, in one line, without request details.</summary>

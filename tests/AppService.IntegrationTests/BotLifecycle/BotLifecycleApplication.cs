@@ -20,10 +20,12 @@ public class BotLifecycleApplication : AppServiceApplication
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> DriftSettings => [new("AppService:DriftCheck:Enabled", "false")];
 
+    protected virtual string PollInterval => "00:00:00.200";
+
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
         new("AppService:HomeserverUrl", Stub.Url.ToString()),
-        new("AppService:Jobs:PollInterval", "00:00:00.200"),
+        new("AppService:Jobs:PollInterval", PollInterval),
         new("AppService:Jobs:RetryBaseDelay", "00:00:00.100"),
         new("AppService:Jobs:MaxRetryDelay", "00:00:01"),
         new("AppService:Jobs:ClockSkewAllowance", "00:00:00"),
@@ -115,6 +117,12 @@ public sealed class DriftCheckApplication : BotLifecycleApplication
         new("AppService:DriftCheck:Interval", "00:00:00.300"),
         new("AppService:DriftCheck:SampleSize", "50"),
     ];
+}
+
+/// <summary>The bot-lifecycle fixture with an idle worker that polls only every 30 seconds.</summary>
+public sealed class SlowPollApplication : BotLifecycleApplication
+{
+    protected override string PollInterval => "00:00:30";
 }
 
 /// <summary>Events of the bot's lifecycle, built like <see cref="Events"/>.</summary>
