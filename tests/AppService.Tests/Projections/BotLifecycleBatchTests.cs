@@ -1,14 +1,14 @@
 using System.Text.Json.Nodes;
 using AppService.Matrix;
 using AppService.Projections;
-using static AppService.Tests.BotLifecycleEvents;
+using static AppService.Tests.Projections.Events;
 
 namespace AppService.Tests.Projections;
 
 /// <summary>What the projection batch asks of the homeserver, and how it reads invites and replaces_state.</summary>
 public sealed class BotLifecycleBatchTests : IDisposable
 {
-    private readonly BotLifecycleEvents _events = new();
+    private readonly Events _events = new();
     private readonly ProjectionBatch _batch = new(Bot, Now);
 
     public void Dispose() => _events.Dispose();
@@ -16,7 +16,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     [Fact]
     public void The_bots_invite_queues_a_join_and_seeds_room_info_from_the_stripped_state_marked_unverified()
     {
-        _batch.Apply(_events.Invite(
+        _batch.Apply(_events.BotInvite(
         [
             Stripped(EventTypes.Create, new JsonObject { ["room_version"] = "10", ["creator"] = Alice }),
             Stripped(EventTypes.Name, new JsonObject { ["name"] = "Test Room" }),
@@ -40,7 +40,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     {
         var batch = new ProjectionBatch(Bot, Now, autoJoin: false);
 
-        batch.Apply(_events.Invite([Stripped(EventTypes.Name, new JsonObject { ["name"] = "N" })]));
+        batch.Apply(_events.BotInvite([Stripped(EventTypes.Name, new JsonObject { ["name"] = "N" })]));
 
         Assert.Equal("N", batch.Room(Room)!.Name);
         Assert.Empty(batch.Jobs);
@@ -49,7 +49,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     [Fact]
     public void Malformed_stripped_state_entries_are_skipped()
     {
-        _batch.Apply(_events.Invite(
+        _batch.Apply(_events.BotInvite(
         [
             Stripped(EventTypes.Name, new JsonObject { ["name"] = 5 }),
             Stripped(EventTypes.Topic, new JsonObject { ["topic"] = "t" }, stateKey: "not-empty"),
@@ -68,7 +68,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Old", StateSource = StateSources.Homeserver, BotMembership = Memberships.Leave });
 
-        _batch.Apply(_events.Invite());
+        _batch.Apply(_events.BotInvite());
 
         var room = _batch.Room(Room)!;
         Assert.Equal(("Old", StateSources.Stripped), (room.Name, room.StateSource));
@@ -103,7 +103,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join, LastSyncedAt = Now.AddDays(-1) });
         _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
 
-        _batch.Apply(_events.Member(Bot, Memberships.Join, displayname: "Bot"));
+        _batch.Apply(_events.Member(Bot, Memberships.Join, content: Profile("Bot")));
 
         Assert.Empty(_batch.Jobs);
     }
@@ -114,7 +114,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join });
         _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
 
-        _batch.Apply(_events.Member(Bot, Memberships.Join, displayname: "Bot"));
+        _batch.Apply(_events.Member(Bot, Memberships.Join, content: Profile("Bot")));
 
         Assert.Equal(JobKinds.Resync, Assert.Single(_batch.Jobs).Kind);
     }
@@ -127,7 +127,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadMember(Row(Alice, Memberships.Join, "$alice"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Leave, sender: Alice));
-        _batch.Apply(_events.Invite());
+        _batch.Apply(_events.BotInvite());
         _batch.Apply(_events.Member(Bot, Memberships.Join));
 
         Assert.Equal([Room], _batch.PurgedRooms);
@@ -141,7 +141,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Old" });
         _batch.LoadState(Room, EventTypes.Name, "", "$old");
 
-        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "New" }, replacesState: "$old"));
+        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "New" }, unsigned: Replacing("$old")));
 
         var room = _batch.Room(Room)!;
         Assert.Equal(("New", false), (room.Name, room.Suspect));
@@ -156,8 +156,8 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadState(Room, EventTypes.Name, "", "$held");
         _batch.LoadState(Room, EventTypes.Member, Alice, "$alice-held");
 
-        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "New" }, replacesState: "$missed", eventId: "$new"));
-        _batch.Apply(_events.Member(Alice, Memberships.Leave, replacesState: "$alice-missed"));
+        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "New" }, unsigned: Replacing("$missed"), eventId: "$new"));
+        _batch.Apply(_events.Member(Alice, Memberships.Leave, unsigned: Replacing("$alice-missed")));
 
         var room = _batch.Room(Room)!;
         Assert.Equal(("New", true), (room.Name, room.Suspect));
@@ -169,7 +169,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     [Fact]
     public void A_replaces_state_for_a_key_we_hold_nothing_for_is_not_drift()
     {
-        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "N" }, replacesState: "$created-before-the-invite"));
+        _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "N" }, unsigned: Replacing("$created-before-the-invite")));
 
         Assert.False(_batch.Room(Room)!.Suspect);
         Assert.Empty(_batch.Jobs);
@@ -179,7 +179,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void Replaces_state_is_compared_with_an_event_applied_earlier_in_the_batch()
     {
         _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "a" }, eventId: "$a"));
-        _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "b" }, replacesState: "$a"));
+        _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "b" }, unsigned: Replacing("$a")));
 
         Assert.Empty(_batch.Mismatches);
     }
@@ -191,8 +191,8 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
         _batch.LoadState(Room, EventTypes.Member, Bot, "$join");
 
-        _batch.Apply(_events.Member(Bot, Memberships.Leave, sender: Alice, replacesState: "$join", eventId: "$kick"));
-        _batch.Apply(_events.Member(Bot, Memberships.Join, replacesState: "$invite-we-never-saw"));
+        _batch.Apply(_events.Member(Bot, Memberships.Leave, sender: Alice, unsigned: Replacing("$join"), eventId: "$kick"));
+        _batch.Apply(_events.Member(Bot, Memberships.Join, unsigned: Replacing("$invite-we-never-saw")));
 
         Assert.Empty(_batch.Mismatches);
     }

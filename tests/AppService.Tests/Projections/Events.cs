@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AppService.Matrix;
+using AppService.Projections;
 
 namespace AppService.Tests.Projections;
 
@@ -15,6 +16,7 @@ internal sealed class Events : IDisposable
     public const string Alice = "@alice:hs.test";
     public const string Bob = "@bob:hs.test";
     public const string Mod = "@mod:hs.test";
+    public const string Carol = "@carol:hs.test";
     public const int MaxEventBytes = 65536;
 
     public static readonly DateTimeOffset Earlier = new(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
@@ -54,8 +56,56 @@ internal sealed class Events : IDisposable
         string stateKey = "",
         string sender = Alice,
         string roomId = Room,
-        string? eventId = null) =>
-        Event(type, roomId, sender, stateKey, content, unsigned: null, eventId);
+        string? eventId = null,
+        JsonObject? unsigned = null) =>
+        Event(type, roomId, sender, stateKey, content, unsigned, eventId);
+
+    /// <summary>An <c>m.room.redaction</c> with <c>redacts</c> at the top level (v1-v10) or in content (v11+).</summary>
+    public MatrixEvent Redaction(string redacts, bool inContent = false, string roomId = Room, string? eventId = null)
+    {
+        var e = new JsonObject
+        {
+            ["event_id"] = eventId ?? $"$ev{++_next}",
+            ["room_id"] = roomId,
+            ["type"] = EventTypes.Redaction,
+            ["sender"] = Alice,
+            ["content"] = inContent ? new JsonObject { ["redacts"] = redacts } : [],
+        };
+        if (!inContent)
+        {
+            e["redacts"] = redacts;
+        }
+
+        return Parse(e.ToJsonString());
+    }
+
+    /// <summary>The bot's invite, sent by Alice, with stripped state in <c>unsigned.invite_room_state</c> as Synapse sends it.</summary>
+    public MatrixEvent BotInvite(JsonArray? strippedState = null, string roomId = Room) =>
+        Member(Bot, Memberships.Invite, sender: Alice, roomId: roomId,
+            unsigned: strippedState is null ? null : new JsonObject { ["invite_room_state"] = strippedState });
+
+    /// <summary>An <c>unsigned</c> naming the state event this one replaces.</summary>
+    public static JsonObject Replacing(string eventId) => new() { ["replaces_state"] = eventId };
+
+    /// <summary>A member event's content with a profile.</summary>
+    public static JsonObject Profile(string? displayname = null, string? avatarUrl = null) => new()
+    {
+        ["displayname"] = displayname,
+        ["avatar_url"] = avatarUrl,
+    };
+
+    /// <summary>One stripped state entry (type, state_key, sender, content; no event id).</summary>
+    public static JsonObject Stripped(string type, JsonObject content, string stateKey = "") => new()
+    {
+        ["type"] = type,
+        ["state_key"] = stateKey,
+        ["sender"] = Alice,
+        ["content"] = content,
+    };
+
+    /// <summary>A stored member row, set a day ago by <paramref name="eventId"/>.</summary>
+    public static RoomMember Row(string userId, string membership, string eventId, string? displayname = null, string roomId = Room) =>
+        new(roomId, userId, membership) { DisplayName = displayname, EventId = eventId, Sender = userId, UpdatedAt = Now.AddDays(-1) };
 
     /// <summary>A message event (no state_key).</summary>
     public MatrixEvent Message(string roomId = Room, string sender = Alice, string? eventId = null) =>

@@ -1,14 +1,14 @@
 using System.Text.Json.Nodes;
 using AppService.Matrix;
 using AppService.Projections;
-using static AppService.Tests.BotLifecycleEvents;
+using static AppService.Tests.Projections.Events;
 
 namespace AppService.Tests.Projections;
 
 /// <summary>Redactions applied by the projection batch: the target is found through the current state ids.</summary>
 public sealed class RedactionInBatchTests : IDisposable
 {
-    private readonly BotLifecycleEvents _events = new();
+    private readonly Events _events = new();
     private readonly ProjectionBatch _batch = new(Bot, Now);
 
     public void Dispose() => _events.Dispose();
@@ -33,7 +33,7 @@ public sealed class RedactionInBatchTests : IDisposable
     public void Redacting_an_event_applied_earlier_in_the_same_transaction_clears_what_it_set()
     {
         _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "oops" }, eventId: "$topic"));
-        _batch.Apply(_events.Member(Alice, Memberships.Join, displayname: "Real Name", eventId: "$alice"));
+        _batch.Apply(_events.Member(Alice, Memberships.Join, content: Profile("Real Name"), eventId: "$alice"));
 
         _batch.Apply(_events.Redaction("$topic"));
         _batch.Apply(_events.Redaction("$alice", inContent: true));
@@ -74,7 +74,7 @@ public sealed class RedactionInBatchTests : IDisposable
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Name" });
 
-        _batch.Apply(_events.Message("hello"));
+        _batch.Apply(_events.Message());
         _batch.Apply(_events.Redaction("$unknown"));
 
         Assert.Equal("Name", _batch.Room(Room)!.Name);
@@ -118,7 +118,7 @@ public sealed class RedactionInBatchTests : IDisposable
         Assert.Equal([Room], _batch.RerunResyncRooms);
 
         _batch.LoadState(Room, EventTypes.Topic, "", "$topic");
-        _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "t" }, replacesState: "$other"));
+        _batch.Apply(_events.State(EventTypes.Topic, new JsonObject { ["topic"] = "t" }, unsigned: Replacing("$other")));
 
         Assert.Empty(_batch.RerunResyncRooms);
         Assert.Equal(JobKinds.Resync, Assert.Single(_batch.Jobs).Kind);

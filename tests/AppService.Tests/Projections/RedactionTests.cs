@@ -1,6 +1,6 @@
 using AppService.Matrix;
 using AppService.Projections;
-using static AppService.Tests.BotLifecycleEvents;
+using static AppService.Tests.Projections.Events;
 
 namespace AppService.Tests.Projections;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using AppService.Matrix;
 using AppService.Projections;
-using static AppService.Tests.BotLifecycleEvents;
+using static AppService.Tests.Projections.Events;
 
 namespace AppService.Tests.Projections;
 
@@ -12,7 +12,7 @@ public sealed class ResyncPlanTests : IDisposable
     private static readonly DateTimeOffset Before = FetchStarted.AddMinutes(-1);
     private static readonly DateTimeOffset After = FetchStarted.AddMilliseconds(1);
 
-    private readonly BotLifecycleEvents _events = new();
+    private readonly Events _events = new();
 
     public void Dispose() => _events.Dispose();
 
@@ -27,7 +27,7 @@ public sealed class ResyncPlanTests : IDisposable
             room,
             [
                 _events.Member(Bot, Memberships.Join, eventId: "$bot"),
-                _events.Member(Alice, Memberships.Join, displayname: "Alice", eventId: "$alice"),
+                _events.Member(Alice, Memberships.Join, content: Profile("Alice"), eventId: "$alice"),
                 _events.Member(Bob, Memberships.Leave, eventId: "$bob-left"),
             ],
             [],
@@ -58,7 +58,7 @@ public sealed class ResyncPlanTests : IDisposable
         var plan = Plan(
             new RoomInfo(Room) { BotMembership = Memberships.Join },
             [
-                _events.Member(Alice, Memberships.Join, displayname: "Old name", eventId: "$alice-1"),
+                _events.Member(Alice, Memberships.Join, content: Profile("Old name"), eventId: "$alice-1"),
                 _events.Member(Bob, Memberships.Join, eventId: "$bob-1"),
             ],
             [],
@@ -143,7 +143,7 @@ public sealed class ResyncPlanTests : IDisposable
     {
         var plan = Plan(
             new RoomInfo(Room) { BotMembership = Memberships.Join },
-            [_events.Member(Bot, Memberships.Join, displayname: "Bot", eventId: "$bot")],
+            [_events.Member(Bot, Memberships.Join, content: Profile("Bot"), eventId: "$bot")],
             [],
             []);
 
