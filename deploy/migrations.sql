@@ -158,3 +158,86 @@ BEGIN
 END $EF$;
 COMMIT;
 
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    ALTER TABLE rooms ADD drift_checked_at timestamp with time zone;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    ALTER TABLE rooms ADD last_synced_at timestamp with time zone;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    ALTER TABLE rooms ADD state_source text;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    ALTER TABLE rooms ADD suspect boolean NOT NULL DEFAULT FALSE;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    CREATE TABLE jobs (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        kind text NOT NULL,
+        room_id text COLLATE "C" NOT NULL,
+        dedup_key text COLLATE "C" NOT NULL,
+        reason text NOT NULL,
+        attempts integer NOT NULL,
+        run_after timestamp with time zone NOT NULL,
+        locked_until timestamp with time zone,
+        rerun boolean NOT NULL,
+        last_error text,
+        outcome text,
+        detail text,
+        created_at timestamp with time zone NOT NULL,
+        completed_at timestamp with time zone,
+        CONSTRAINT "PK_jobs" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    CREATE INDEX ix_jobs_completed_at ON jobs (completed_at) WHERE completed_at IS NOT NULL;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    CREATE INDEX ix_jobs_open_run_after ON jobs (run_after) WHERE completed_at IS NULL;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    CREATE UNIQUE INDEX ux_jobs_open_dedup_key ON jobs (dedup_key) WHERE completed_at IS NULL;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261123115759_BotLifecycle') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261123115759_BotLifecycle', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+
