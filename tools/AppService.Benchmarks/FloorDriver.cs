@@ -41,6 +41,7 @@ internal sealed class FloorDriver(FloorOptions o, TextWriter output)
 
         output.WriteLine($"floor: {main.Count} transactions, {main.Sum(t => t.Parsed.TotalEvents)} events; warm-up {warm.Count}");
         await ReplayAsync(app.Services, warm);
+        await Task.Delay(TimeSpan.FromSeconds(o.WarmupPause)); // as the simulator does: let tiered JIT settle
         var mainResult = await ReplayAsync(app.Services, main);
         var dupResult = await ReplayAsync(app.Services, dup);
         output.WriteLine($"floor main: {mainResult.EventsPerSecond:0} events/s, p50 {mainResult.P50:0.00} ms, p99 {mainResult.P99:0.00} ms");

@@ -10,6 +10,7 @@ internal sealed record FloorOptions
     public int Users { get; init; } = 400;
     public long Seed { get; init; } = 1;
     public int Warmup { get; init; } = 20;
+    public int WarmupPause { get; init; }
     public string Bot { get; init; } = "@bot:localhost";
     public string? Json { get; init; }
 
@@ -34,6 +35,7 @@ internal sealed record FloorOptions
             Rooms = Int("rooms", 50),
             Users = Int("users", 400),
             Warmup = Int("warmup", 20),
+            WarmupPause = Int("warmup-pause", 0),
             Seed = values.TryGetValue("seed", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : 1,
             Bot = values.GetValueOrDefault("bot", "@bot:localhost"),
             Json = values.GetValueOrDefault("json"),

@@ -81,6 +81,11 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
         {
             Say($"warm-up: {preparedWarmup.Count} transactions of a separate workload ...");
             warmup = await sender.SendAsync("warmup", preparedWarmup, sendDeadline.Token);
+            if (o.WarmupPause > 0)
+            {
+                Say($"warm-up done; pausing {o.WarmupPause} s so the service's tiered JIT settles ...");
+                await Task.Delay(TimeSpan.FromSeconds(o.WarmupPause), sendDeadline.Token);
+            }
         }
         if (statsBefore is not null && (warmup is null || warmup.Unacknowledged == 0))
         {

@@ -47,6 +47,9 @@ internal sealed record SimulatorOptions
     /// <summary>Transactions of a separate small workload sent before the timed phase (JIT, pools, caches).</summary>
     public int Warmup { get; init; }
 
+    /// <summary>Seconds to wait after the warm-up, so the service's tiered JIT finishes before the clock starts.</summary>
+    public int WarmupPause { get; init; }
+
     public bool RedactState { get; init; }
 
     /// <summary>Generate, plan and print the workload without sending anything.</summary>
@@ -82,6 +85,8 @@ internal sealed record SimulatorOptions
           --check-events N          accepted events looked up one by one by the oracle (default 20000, 0 = none)
           --warmup N                first send N transactions of a separate small workload (its own rooms, txnIds
                                     warmup-1...), untimed but checked by the oracle like the rest (default 0)
+          --warmup-pause S          then wait S seconds before the timed phase, so the service's background tiered
+                                    JIT is done and steady state is measured (default 0)
           --redact-state            redact state events too (not implemented yet: the service does not project it)
           --dry-run                 generate and plan, print the workload, send nothing
           -h, --help                this text
@@ -150,6 +155,7 @@ internal static class OptionsParser
                     "--max-seconds" => o with { MaxSeconds = Int(value, 1, 86_400) },
                     "--check-events" => o with { CheckEvents = Int(value, 0, int.MaxValue) },
                     "--warmup" => o with { Warmup = Int(value, 0, 100_000) },
+                    "--warmup-pause" => o with { WarmupPause = Int(value, 0, 600) },
                     "--duplicate-only" => o with { DuplicateOnly = true },
                     "--redact-state" => o with { RedactState = true },
                     "--dry-run" => o with { DryRun = true },
