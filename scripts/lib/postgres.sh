@@ -104,7 +104,10 @@ CONF
     done
     _pg_log "starting PostgreSQL on 127.0.0.1:$APPSERVICE_PG_PORT"
     mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
-    _pg_as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -o "-p $APPSERVICE_PG_PORT" -w -t 60 start >/dev/null
+    # The port goes into the cluster's own configuration, so any later restart (faults.sh restarts it) keeps it.
+    sed -i '/^port = /d' "$data/postgresql.conf"
+    echo "port = $APPSERVICE_PG_PORT" >> "$data/postgresql.conf"
+    _pg_as_owner "$pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
   fi
   if [ -n "$pg_isready" ]; then
     local i
