@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using AppService.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -8,13 +6,12 @@ namespace AppService.Admin;
 /// <summary>Requires <c>Authorization: Bearer {AppService:AdminToken}</c>; 401 ProblemDetails otherwise.</summary>
 internal sealed class AdminAuthFilter(IOptions<AppServiceOptions> options) : IEndpointFilter
 {
-    private readonly byte[] _expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminToken));
+    private readonly SecretToken _adminToken = new(options.Value.AdminToken);
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        string header = context.HttpContext.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim())), _expectedHash))
+        string? token = SecretToken.FromBearerHeader(context.HttpContext.Request.Headers.Authorization.ToString());
+        if (token is not null && _adminToken.Matches(token))
         {
             return await next(context);
         }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using AppService.Hosting;
 using AppService.Matrix;
 using Microsoft.Extensions.Primitives;
@@ -13,7 +11,7 @@ namespace AppService.Transactions;
 /// </summary>
 public sealed class HomeserverAuth(Registration registration)
 {
-    private readonly byte[] _expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(registration.HsToken));
+    private readonly SecretToken _hsToken = new(registration.HsToken);
 
     public MatrixError? Check(HttpRequest request, out int statusCode)
     {
@@ -33,7 +31,7 @@ public sealed class HomeserverAuth(Registration registration)
             return new MatrixError(MatrixError.Codes.Forbidden, "The Authorization header and access_token differ");
         }
 
-        if (!Matches(header ?? query!))
+        if (!_hsToken.Matches(header ?? query!))
         {
             statusCode = StatusCodes.Status403Forbidden;
             return new MatrixError(MatrixError.Codes.Forbidden, "Invalid homeserver token");
@@ -42,19 +40,12 @@ public sealed class HomeserverAuth(Registration registration)
         return null;
     }
 
-    private bool Matches(string presented) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), _expectedHash);
-
     private static string? BearerToken(StringValues authorization)
     {
-        string? value = authorization.ToString();
-        if (string.IsNullOrEmpty(value))
-        {
-            return null;
-        }
+        string value = authorization.ToString();
 
         // Anything but a Bearer credential is a token we cannot accept, not a missing one.
-        return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : value;
+        return string.IsNullOrEmpty(value) ? null : SecretToken.FromBearerHeader(value) ?? value;
     }
 }
 
