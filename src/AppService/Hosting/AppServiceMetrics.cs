@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using AppService.Matrix;
 using AppService.Transactions;
 using Npgsql;
 using Prometheus;
@@ -57,6 +58,11 @@ public static class AppServiceMetrics
 
     public static readonly Counter EventsRejected = Metrics.CreateCounter(
         "appservice_events_rejected_total", "Events that could not be parsed or projected, stored in rejected_events and acknowledged.");
+
+    public static readonly Counter EphemeralReceived = Metrics.CreateCounter(
+        "appservice_ephemeral_received_total",
+        "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).",
+        new CounterConfiguration { LabelNames = ["kind"] });
 
     // Process-wide.
     public static readonly Gauge HttpRequestsInFlight = Metrics.CreateGauge(
@@ -149,11 +155,17 @@ public static class AppServiceMetrics
     }
 
     /// <summary>Records a transaction that was committed (or recognised as a replay).</summary>
-    public static void RecordIngest(IngestResult result)
+    public static void RecordIngest(IngestResult result, ParsedTransaction transaction)
     {
         if (result.Replayed)
         {
             TransactionsReplayed.Inc();
+        }
+        else
+        {
+            EphemeralReceived.WithLabels("ephemeral").Inc(transaction.EphemeralCount);
+            EphemeralReceived.WithLabels("to_device").Inc(transaction.ToDeviceCount);
+            EphemeralReceived.WithLabels("device_data").Inc(transaction.HasDeviceData ? 1 : 0);
         }
 
         EventsProcessed.Inc(result.NewEvents);

@@ -52,7 +52,7 @@ public sealed class TransactionProcessor(
                 }
             },
             cancellationToken);
-        AppServiceMetrics.RecordIngest(result);
+        AppServiceMetrics.RecordIngest(result, transaction);
         return result;
     }
 

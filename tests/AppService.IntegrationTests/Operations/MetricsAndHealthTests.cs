@@ -93,6 +93,35 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
     }
 
     [Fact]
+    public async Task Ephemeral_to_device_and_device_data_of_an_acknowledged_transaction_are_counted()
+    {
+        var client = app.CreateClient();
+        string room = NewRoomId();
+        var typing = new JsonObject { ["type"] = "m.typing", ["room_id"] = room, ["content"] = new JsonObject { ["user_ids"] = new JsonArray(Alice) } };
+        var body = new JsonObject
+        {
+            ["events"] = new JsonArray(Member(room, Alice, "join")),
+            ["ephemeral"] = new JsonArray(typing.DeepClone(), new JsonObject { ["type"] = "m.presence", ["sender"] = Alice, ["content"] = new JsonObject() }),
+            ["de.sorunome.msc2409.ephemeral"] = new JsonArray(typing.DeepClone()),
+            ["de.sorunome.msc2409.to_device"] = new JsonArray(new JsonObject { ["type"] = "m.dummy", ["to_user_id"] = "@_bot_x:test", ["to_device_id"] = "D", ["content"] = new JsonObject() }),
+            ["org.matrix.msc3202.device_lists"] = new JsonObject { ["changed"] = new JsonArray(), ["left"] = new JsonArray() },
+        }.ToJsonString();
+        var before = await Scrape.TakeAsync(client);
+
+        for (int i = 0; i < 2; i++) // the second is a replay of the same txnId: nothing new to count
+        {
+            using var response = await app.Homeserver().PutAsync("/_matrix/app/v1/transactions/metrics-ephemeral",
+                new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var after = await Scrape.TakeAsync(client);
+        Assert.True(after["appservice_ephemeral_received_total{kind=\"ephemeral\"}"] >= before["appservice_ephemeral_received_total{kind=\"ephemeral\"}"] + 2);
+        Assert.True(after["appservice_ephemeral_received_total{kind=\"to_device\"}"] >= before["appservice_ephemeral_received_total{kind=\"to_device\"}"] + 1);
+        Assert.True(after["appservice_ephemeral_received_total{kind=\"device_data\"}"] >= before["appservice_ephemeral_received_total{kind=\"device_data\"}"] + 1);
+    }
+
+    [Fact]
     public async Task A_replayed_transaction_counts_as_replayed_and_its_events_as_duplicates()
     {
         var client = app.CreateClient();
