@@ -167,10 +167,13 @@ public static class AppServiceSetup
     private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
         RegistrationLoader.LoadFile(options.RegistrationFile, allowPlaceholderTokens: environment.IsDevelopment());
 
-    private static NpgsqlDataSource CreateDataSource(IConfiguration configuration)
+    private static NpgsqlDataSource CreateDataSource(IConfiguration configuration) =>
+        CreateDataSource(configuration.GetConnectionString("AppService")
+            ?? throw new InvalidOperationException("ConnectionStrings:AppService is not set (env ConnectionStrings__AppService)."));
+
+    /// <summary>The service's data source for a connection string (public so the protocol tests use exactly this one).</summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        string connectionString = configuration.GetConnectionString("AppService")
-            ?? throw new InvalidOperationException("ConnectionStrings:AppService is not set (env ConnectionStrings__AppService).");
         var builder = new NpgsqlDataSourceBuilder(connectionString);
 
         // The ingest statements are few and fixed: prepare them once per connection.
