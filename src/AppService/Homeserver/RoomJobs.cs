@@ -23,6 +23,7 @@ public sealed class RoomJobs(
     TimeProvider time,
     JobSignal signal,
     IOptions<JobOptions> options,
+    ConnectionHygiene hygiene,
     ILogger<RoomJobs> logger)
 {
     /// <summary>Runs the job and completes it; returns its outcome (<see cref="JobOutcomes"/>).</summary>
@@ -83,6 +84,7 @@ public sealed class RoomJobs(
         ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, CancellationToken ct)
     {
         await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
+        using var guard = hygiene.Guard(db.Database, dbTransaction, "resync"); // a failure here: the connection is not reused
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var npgsqlTransaction = (NpgsqlTransaction)dbTransaction.GetDbTransaction();
 
@@ -230,6 +232,7 @@ public sealed class RoomJobs(
         db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
         {
             await using var dbTransaction = await db.Database.BeginTransactionAsync(token);
+            using var guard = hygiene.Guard(db.Database, dbTransaction, "job");
             await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)dbTransaction.GetDbTransaction());
             foreach (var command in commands(time.GetUtcNow()))
             {

@@ -40,6 +40,7 @@ public static class AppServiceSetup
         services.AddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => CreateDataSource(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton<ConnectionHygiene>();
         services.AddDbContextPool<AppDbContext>((sp, options) => options.UseNpgsql(
             sp.GetRequiredService<NpgsqlDataSource>(),
             npgsql => npgsql.EnableRetryOnFailure(maxRetryCount: 3, maxRetryDelay: TimeSpan.FromSeconds(2), errorCodesToAdd: null)));
@@ -174,14 +175,12 @@ public static class AppServiceSetup
     /// <summary>The service's data source for a connection string (public so the protocol tests use exactly this one).</summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-
-        // The ingest statements are few and fixed: prepare them once per connection.
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-        {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
-        }
-
-        return builder.Build();
+        // No automatic preparation (Npgsql's default, Max Auto Prepare=0; a connection string may still set it).
+        // With it, Npgsql 10.0.3 prepares a statement on its 5th use, and if that very run fails (a parameter the
+        // server refuses at Bind, such as U+0000 in text, or one Npgsql cannot encode) the connection keeps a
+        // broken cache entry: later batches on it skip a result set silently or fail for good (issue 8 cause 4,
+        // Data/AutoPrepareProtocolTests). Every statement is sent with its batch anyway, in the same round trip,
+        // so what auto-prepare saved was PostgreSQL's parse and plan of each statement.
+        return new NpgsqlDataSourceBuilder(connectionString).Build();
     }
 }

@@ -29,6 +29,7 @@ public sealed class TransactionProcessor(
     TimeProvider time,
     IOptions<AppServiceOptions> options,
     JobSignal jobSignal,
+    ConnectionHygiene hygiene,
     ILogger<TransactionProcessor> logger)
 {
     public async Task<IngestResult> ProcessAsync(string txnId, ParsedTransaction transaction, CancellationToken cancellationToken)
@@ -67,6 +68,7 @@ public sealed class TransactionProcessor(
         var events = DistinctById(transaction.Events);
 
         await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
+        using var guard = hygiene.Guard(db.Database, dbTransaction, "ingest"); // a failure here: the connection is not reused
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var npgsqlTransaction = (NpgsqlTransaction)dbTransaction.GetDbTransaction();
 

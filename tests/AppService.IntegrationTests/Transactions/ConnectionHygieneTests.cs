@@ -9,20 +9,45 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 namespace AppService.IntegrationTests.Transactions;
 
 /// <summary>The service with a pool of ONE database connection, so every request runs on the same physical connection.</summary>
-public sealed class SingleConnectionApplication : AppServiceApplication
+public class SingleConnectionApplication : AppServiceApplication
 {
-    protected override async Task<string> CreateDatabaseAsync(PostgresServer postgres) =>
-        new NpgsqlConnectionStringBuilder(await base.CreateDatabaseAsync(postgres)) { MaxPoolSize = 1 }.ConnectionString;
+    /// <summary>What the deployment's connection string sets for Max Auto Prepare (null: not set).</summary>
+    protected virtual int? MaxAutoPrepare => null;
+
+    protected override async Task<string> CreateDatabaseAsync(PostgresServer postgres)
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(await base.CreateDatabaseAsync(postgres)) { MaxPoolSize = 1 };
+        if (MaxAutoPrepare is { } max)
+        {
+            connectionString.MaxAutoPrepare = max;
+        }
+
+        return connectionString.ConnectionString;
+    }
 
     /// <summary>Closes the pooled connection: the next request starts on a new one, with no statement prepared yet.</summary>
     public void StartOnAFreshConnection() => Services.GetRequiredService<NpgsqlDataSource>().Clear();
 }
 
+/// <summary>A deployment that turned Npgsql's automatic preparation on in its connection string.</summary>
+public sealed class AutoPreparingSingleConnectionApplication : SingleConnectionApplication
+{
+    protected override int? MaxAutoPrepare => 32;
+}
+
+/// <summary>With the service's own database settings.</summary>
+public sealed class ConnectionHygieneTests(SingleConnectionApplication app)
+    : ConnectionHygieneTestsBase(app), IClassFixture<SingleConnectionApplication>;
+
+/// <summary>With Max Auto Prepare set by the deployment: the known poison is live, the discarding must catch it.</summary>
+public sealed class ConnectionHygieneWithAutoPrepareTests(AutoPreparingSingleConnectionApplication app)
+    : ConnectionHygieneTestsBase(app), IClassFixture<AutoPreparingSingleConnectionApplication>;
+
 /// <summary>
 /// Issue 8, cause 4: a transaction that fails inside an ingest batch must not leave its connection serving later
 /// requests in an unknown protocol state (see Data/AutoPrepareProtocolTests for the Npgsql behaviour behind it).
 /// </summary>
-public sealed class ConnectionHygieneTests(SingleConnectionApplication app) : IClassFixture<SingleConnectionApplication>
+public abstract class ConnectionHygieneTestsBase(SingleConnectionApplication app)
 {
     private const string Poisoner = "@poison:test";
 

@@ -1,0 +1,61 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+
+namespace AppService.Data;
+
+/// <summary>
+/// A physical connection on which a batch failed never serves another request: its protocol state is not trusted.
+/// Npgsql 10.0.3 can leave a connection misreading result sets after a batch fails (a statement auto-prepared on the
+/// failing run is cached without its row description, or stays "being prepared"; see
+/// tests/.../Data/AutoPrepareProtocolTests). The service turns auto-prepare off (AppServiceSetup.CreateDataSource),
+/// which removes the known cause; this is the guarantee for the unknown ones, and for a deployment that sets
+/// <c>Max Auto Prepare</c> itself.
+/// <para>
+/// Use: <c>using var guard = hygiene.Guard(db.Database, transaction, "ingest");</c> right after
+/// <c>BeginTransactionAsync</c> (so it is disposed before the transaction). When the scope ends and the transaction
+/// was neither committed nor rolled back through EF (an exception left it open), the data source is cleared while
+/// the failed connection is still rented: Npgsql closes it when EF hands it back instead of pooling it, and closes
+/// the idle ones now. Npgsql has no public way to drop one connection (<c>NpgsqlConnection.ClearPool</c> does
+/// nothing for a data source's connections), so the cost of a failure is reopening the pool's connections once;
+/// a transaction that commits costs nothing.
+/// </para>
+/// </summary>
+public sealed partial class ConnectionHygiene(NpgsqlDataSource dataSource, ILogger<ConnectionHygiene> logger)
+{
+    public TransactionGuard Guard(DatabaseFacade database, IDbContextTransaction transaction, string operation) =>
+        new(this, database, transaction, operation);
+
+    private void Discard(DatabaseFacade database, string operation)
+    {
+        var connection = (NpgsqlConnection)database.GetDbConnection();
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            // Broken by Npgsql already (I/O error, protocol violation): a broken connection is never pooled.
+            return;
+        }
+
+        int processId = connection.ProcessID;
+        dataSource.Clear();
+        DiscardedConnection(logger, operation, processId);
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning,
+        Message = "A database batch failed inside {Operation}: its connection (backend {ProcessId}) is closed instead of returning to the pool, and the pool is refreshed")]
+    private static partial void DiscardedConnection(ILogger logger, string operation, int processId);
+
+    /// <summary>Ends with the transaction's scope; see <see cref="ConnectionHygiene"/>.</summary>
+    public sealed class TransactionGuard(ConnectionHygiene hygiene, DatabaseFacade database, IDbContextTransaction transaction, string operation)
+        : IDisposable
+    {
+        public void Dispose()
+        {
+            // EF clears CurrentTransaction on a successful commit or rollback; an exception leaves it in place.
+            if (database.CurrentTransaction == transaction)
+            {
+                hygiene.Discard(database, operation);
+            }
+        }
+    }
+}
