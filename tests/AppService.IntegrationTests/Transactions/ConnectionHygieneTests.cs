@@ -99,6 +99,7 @@ public abstract class ConnectionHygieneTestsBase(SingleConnectionApplication app
         // A trigger records which backend wrote each member row (a sequence: a rollback does not undo setval) and
         // refuses one user's rows: the failure strikes while the second batch executes, not at Bind, and holds
         // however the input is validated.
+        app.StartOnAFreshConnection();
         await app.ExecuteSqlAsync($"""
             DROP SEQUENCE IF EXISTS member_writer_pid;
             CREATE SEQUENCE member_writer_pid;
