@@ -104,6 +104,8 @@ public sealed class TransactionProcessor(
         Dictionary<string, MatrixEvent>? byId = null;
         var newIds = new HashSet<string>(StringComparer.Ordinal);
         byte[]? ledgerHash = null;
+        // Prepared explicitly (once per connection; a no-op afterwards), not automatically: see CreateDataSource.
+        await batch.PrepareAsync(ct);
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.NextResultAsync(ct); // lock
@@ -234,6 +236,7 @@ public sealed class TransactionProcessor(
             Int(rejected.Count),
             Timestamp(now)));
 
+        await batch.PrepareAsync(ct); // fixed SQL texts only, so the connection holds a bounded set of statements
         await batch.ExecuteNonQueryAsync(ct);
         await dbTransaction.CommitAsync(ct);
 
