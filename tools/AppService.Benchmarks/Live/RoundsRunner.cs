@@ -63,7 +63,7 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
 
     private async Task<List<WarmupResult>> WarmUpAsync(List<Target> targets, CancellationToken ct)
     {
-        var state = targets.ToDictionary(t => t.Name, _ => (Seconds: 0.0, Chunks: 0, Rate: (double?)null, Compiled: (double?)null, Done: false), StringComparer.Ordinal);
+        var state = targets.ToDictionary(t => t.Name, _ => (Seconds: 0.0, Chunks: 0, Transactions: 0L, Rate: (double?)null, Compiled: (double?)null, Done: false), StringComparer.Ordinal);
         while (state.Values.Any(s => !s.Done))
         {
             foreach (var t in targets.Where(t => !state[t.Name].Done))
@@ -74,6 +74,7 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
                 var s = state[t.Name];
                 s.Seconds += wrk.Seconds;
                 s.Chunks++;
+                s.Transactions += wrk.Succeeded;
                 if (before is not null && after is not null)
                 {
                     s.Rate = (after.JitCompiledMethods - before.JitCompiledMethods) / wrk.Seconds;
@@ -92,7 +93,7 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
         return targets.Select(t =>
         {
             var s = state[t.Name];
-            return new WarmupResult(t.Name, Math.Round(s.Seconds, 1), s.Chunks, Round(s.Rate), s.Compiled,
+            return new WarmupResult(t.Name, Math.Round(s.Seconds, 1), s.Chunks, s.Transactions, Round(s.Rate), s.Compiled,
                 Settled: s.Rate is null ? null : s.Rate < o.JitRate);
         }).ToList();
     }
@@ -188,7 +189,7 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 2) : null;
 }
 
-internal sealed record WarmupResult(string Target, double Seconds, int Chunks, double? LastJitMethodsPerSecond, double? JitCompiledMethods, bool? Settled);
+internal sealed record WarmupResult(string Target, double Seconds, int Chunks, long Transactions, double? LastJitMethodsPerSecond, double? JitCompiledMethods, bool? Settled);
 
 internal sealed record RoundResult(
     int Round, double Seconds, long Requests, long Failed, long Events, double EventsPerSecond, double P50Ms, double P90Ms, double P99Ms,
