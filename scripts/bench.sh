@@ -26,6 +26,8 @@
 # BENCH_WARMUP_MAX_SECONDS=240, BENCH_FIRST_MINUTE_SECONDS=60, BENCH_BIG_EVENTS=10000000, BENCH_BIG_MEMBERS=1000000,
 # BENCH_SHARED=<dir of the shared workload>, BENCH_KEEP_DATABASES=1, BENCH_MAX_SECONDS=3600 (the whole run).
 # BENCH_TIERED=0 opts into DOTNET_TieredCompilation=0 for every process (the earlier, non-default measurements).
+# BENCH_SERVICE_BUILD_ARGS: extra `dotnet build` arguments for the service (A/B of a build-time runtime setting;
+# goals mode only).
 # Smoke test (seconds, proves the script runs, measures nothing):
 #   BENCH_ROUNDS=1 BENCH_ROUND_SECONDS=5 BENCH_WARMUP_SECONDS=5 BENCH_WARMUP_MAX_SECONDS=5 BENCH_FIRST_MINUTE_SECONDS=5 \
 #     BENCH_BIG_EVENTS=20000 BENCH_BIG_MEMBERS=2000 scripts/bench.sh
@@ -45,14 +47,17 @@ psql_admin() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgre
 say() { echo "[bench] $*" >&2; }
 
 # Measured as production runs it: Release build, Production environment (no Development-only DI scope validation),
-# a registration generated like an operator would, not the shipped placeholders.
-dotnet build src/AppService -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+# a registration generated like an operator would, not the shipped placeholders. The tool first: it builds the
+# service as its reference, and the service's own build (with BENCH_SERVICE_BUILD_ARGS, e.g.
+# "-p:AppServiceWorkstationGc=true" to A/B a candidate in AppService.csproj) must be the last word on its output.
+dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+# shellcheck disable=SC2086 # build arguments, split on purpose
+dotnet build src/AppService -c Release -nologo -v q ${BENCH_SERVICE_BUILD_ARGS:-} 2>&1 | grep -E ' error ' || true
 dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-9200}" \
   --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$out/registration.yaml" >/dev/null
 export SERVICE_REGISTRATION="$PWD/$out/registration.yaml"
 export ASPNETCORE_ENVIRONMENT=Production
 source scripts/lib/service.sh
-dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
 [ -f "$BENCH_DLL" ] || { say "the benchmark tool did not build"; exit 1; }
 
 databases=()
