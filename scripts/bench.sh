@@ -138,6 +138,7 @@ trap cleanup EXIT
 ( sleep "$MAX_SECONDS"; say "BENCH_MAX_SECONDS ($MAX_SECONDS s) reached: stopping"; kill -TERM $$ ) 2>/dev/null &
 watchdog=$!
 trap 'kill $(pgrep -P $watchdog) $watchdog 2>/dev/null || true; cleanup' EXIT
+trap 'exit 143' TERM INT # through the EXIT trap: the services and databases of this run are removed
 
 # Goal 5's workload: the chain body with every replaces_state naming an event we never held (53 per transaction).
 sed -e 's/"\$PPPPPPPPPPPP/"$XXXXXXXXXXXX/g' -e 's/"\$CCCCCCCCCCCC/"$XXXXXXXXXXXX/g' "$shared/body-chain.json" >"$tmp/body-mismatch.json"
