@@ -1,72 +1,239 @@
 #!/usr/bin/env bash
-# The benchmark, in ONE run on the same PostgreSQL (full durability: synchronous_commit on):
-#  (a) the service end to end: the simulator sends a seeded Synapse-like workload, 100 events per transaction,
-#      one transaction in flight, then the oracle checks every room and user;
-#  (b) the floor: the service's own ingest code (same SQL, same connection settings) replaying the same workload
-#      with one client, without HTTP, JSON parsing or ASP.NET;
-#  (c) duplicate-only: every transaction again under new txnIds, through both.
-# Prints the table with the ratios service/floor (docs/benchmarks.md explains it) and keeps the JSON in
-# bench-results/. 127.0.0.1 only; bounded by BENCH_MAX_SECONDS.
+# The benchmark of issue 10, in ONE run on one PostgreSQL (full durability: synchronous_commit on), at .NET's
+# default runtime settings, printing one table with each goal's figure, target and verdict (docs/benchmarks.md):
 #
-# Steady-state code is measured: tiered compilation is off in the service, the floor and the simulator
-# (DOTNET_TieredCompilation=0), because on 2 cores the background tiered compiler was still busy after a long
-# warm-up and took CPU from the measured phase (docs/benchmarks.md). BENCH_TIERED=1 measures with the default.
+#   scripts/bench.sh            # = scripts/bench.sh goals: every goal, about 20-25 minutes
+#   scripts/bench.sh floor      # the earlier benchmark: simulator end to end vs the in-process floor (history)
 #
-#   BENCH_EVENTS=50000 BENCH_SEED=1 BENCH_POOL_SIZE=4 [BENCH_TIERED=1] scripts/bench.sh
+# Goals mode, with wrk and the shared workload (../shared/bench: body-chain.json + put_txn_chain.lua for new
+# events, body.json + put_txn.lua for duplicate-only), one transaction in flight unless said otherwise; every phase
+# warms its targets up until the service's JIT compiles < 20 methods/s (at least BENCH_WARMUP_SECONDS), then
+# alternates BENCH_ROUNDS rounds of BENCH_ROUND_SECONDS between its targets and reports medians:
+#   first-minute (goal 2)  the service and the bare prototype right after start, BENCH_FIRST_MINUTE_SECONDS each;
+#   new (goals 1, 2)       service vs prototype, new events: events/s, p99, CPU ms per transaction of each process
+#                          (/proc/<pid>/stat deltas), JIT compilations and GC collections (service /metrics);
+#   duplicate (goal 1)     service vs prototype, every event a duplicate;
+#   mismatch (goal 5)      the service under the normal chain vs the same body with every replaces_state wrong;
+#   pool (goal 4)          4 transactions in flight, each connection its own rooms (scripts/bench/put_txn_rooms.lua),
+#                          a service with a pool of 1 connection vs one with 4;
+#   big (goal 3)           a service on an empty database vs one on BENCH_BIG_EVENTS processed events and
+#                          BENCH_BIG_MEMBERS members (loaded with COPY by `AppService.Benchmarks load-big`), and the
+#                          big one again while retention pruning runs in a loop.
+# The prototype is built in a temporary copy (never copied into the project) with its own database and schema; when
+# ../shared/bench/prototype is missing, goal 1 reports the service alone.
+#
+# Environment: BENCH_GOALS="1 2 3 4 5", BENCH_ROUNDS=3, BENCH_ROUND_SECONDS=10, BENCH_WARMUP_SECONDS=20,
+# BENCH_WARMUP_MAX_SECONDS=240, BENCH_FIRST_MINUTE_SECONDS=60, BENCH_BIG_EVENTS=10000000, BENCH_BIG_MEMBERS=1000000,
+# BENCH_SHARED=<dir of the shared workload>, BENCH_KEEP_DATABASES=1, BENCH_MAX_SECONDS=3600 (the whole run).
+# BENCH_TIERED=0 opts into DOTNET_TieredCompilation=0 for every process (the earlier, non-default measurements).
+# BENCH_SERVICE_BUILD_ARGS: extra `dotnet build` arguments for the service (A/B of a build-time runtime setting;
+# goals mode only).
+# Smoke test (seconds, proves the script runs, measures nothing):
+#   BENCH_ROUNDS=1 BENCH_ROUND_SECONDS=5 BENCH_WARMUP_SECONDS=5 BENCH_WARMUP_MAX_SECONDS=5 BENCH_FIRST_MINUTE_SECONDS=5 \
+#     BENCH_BIG_EVENTS=20000 BENCH_BIG_MEMBERS=2000 scripts/bench.sh
+# Everything listens on 127.0.0.1 only; every step is bounded by timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${BENCH_TIERED:-0}" = 1 ]; then unset DOTNET_TieredCompilation; else export DOTNET_TieredCompilation=0; fi
+MODE="${1:-goals}"
+if [ "${BENCH_TIERED:-1}" = 0 ]; then export DOTNET_TieredCompilation=0; fi
 source scripts/lib/postgres.sh
 ensure_postgres
-export SERVICE_PORT="${SERVICE_PORT:-9200}"
-export SERVICE_POOL_SIZE="${BENCH_POOL_SIZE:-4}"
 stamp="$(date +%Y%m%d-%H%M%S)"
 out="bench-results/$stamp"
 mkdir -p "$out"
+MAX_SECONDS="${BENCH_MAX_SECONDS:-3600}"
+BENCH_DLL=tools/AppService.Benchmarks/bin/Release/net10.0/AppService.Benchmarks.dll
+psql_admin() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAt "$@"; }
+say() { echo "[bench] $*" >&2; }
 
-# Measured as production runs it: Production environment (no Development-only DI scope validation), with a
-# registration generated like an operator would, not the shipped placeholders.
-dotnet build src/AppService -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:$SERVICE_PORT" \
+# Measured as production runs it: Release build, Production environment (no Development-only DI scope validation),
+# a registration generated like an operator would, not the shipped placeholders. The tool first: it builds the
+# service as its reference, and the service's own build (with BENCH_SERVICE_BUILD_ARGS, e.g.
+# "-p:AppServiceWorkstationGc=true" to A/B a candidate in AppService.csproj) must be the last word on its output.
+dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+# shellcheck disable=SC2086 # build arguments, split on purpose
+dotnet build src/AppService -c Release -nologo -v q ${BENCH_SERVICE_BUILD_ARGS:-} 2>&1 | grep -E ' error ' || true
+dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-9200}" \
   --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$out/registration.yaml" >/dev/null
 export SERVICE_REGISTRATION="$PWD/$out/registration.yaml"
 export ASPNETCORE_ENVIRONMENT=Production
 source scripts/lib/service.sh
+[ -f "$BENCH_DLL" ] || { say "the benchmark tool did not build"; exit 1; }
 
-EVENTS="${BENCH_EVENTS:-50000}"
-SEED="${BENCH_SEED:-1}"
-# Steady state: the warm-up lets tiered JIT finish recompiling the hot paths before the clock starts.
-WARMUP="${BENCH_WARMUP:-300}"
-# ...and the pause after it lets the background tiered compiler drain its queue: on 2 busy cores it was still
-# compiling during the timed phase without one (a perf profile showed 59% of the service's CPU on that thread).
-PAUSE="${BENCH_WARMUP_PAUSE:-15}"
-MAX_SECONDS="${BENCH_MAX_SECONDS:-900}"
-service_db="bench_service_${stamp//-/_}"
-floor_db="bench_floor_${stamp//-/_}"
+databases=()
+new_database() { # new_database NAME: a fresh database of this run on our PostgreSQL
+  local db="bench_${stamp//-/_}_$1"
+  psql_admin -c "CREATE DATABASE \"$db\"" >/dev/null
+  databases+=("$db")
+  echo "$db"
+}
 
-cleanup() { stop_service; drop_database "$service_db"; drop_database "$floor_db"; }
+# ---------------------------------------------------------------------------------------------------------- floor
+if [ "$MODE" = floor ]; then
+  # (a) the service end to end: the simulator sends a seeded Synapse-like workload, then its oracle checks every
+  # room and user; (b) the floor: the service's own ingest code replaying it without HTTP; (c) duplicate-only.
+  export SERVICE_PORT="${SERVICE_PORT:-9200}"
+  SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
+  export SERVICE_POOL_SIZE="${BENCH_POOL_SIZE:-4}"
+  EVENTS="${BENCH_EVENTS:-50000}"; SEED="${BENCH_SEED:-1}"
+  WARMUP="${BENCH_WARMUP:-3000}"      # transactions: 300 left the tiered JIT mid-way (docs/benchmarks.md)
+  PAUSE="${BENCH_WARMUP_PAUSE:-15}"
+  trap 'stop_service; [ "${BENCH_KEEP_DATABASES:-0}" = 1 ] || for d in "${databases[@]}"; do drop_database "$d"; done' EXIT
+  build_service_and_simulator
+  service_db="$(new_database service)"; floor_db="$(new_database floor)"
+  echo "runtime: tiered compilation ${DOTNET_TieredCompilation:-default}; pool size $SERVICE_POOL_SIZE"
+  echo "== (a) service end to end, (c) duplicate-only through the service"
+  start_service "$service_db" "$out/service.log"
+  timeout "$MAX_SECONDS" dotnet "$SIMULATOR_DLL" --url "$SERVICE_URL" --hs-token "$SERVICE_HS_TOKEN" --admin-token "$SERVICE_ADMIN_TOKEN" \
+    --events "$EVENTS" --seed "$SEED" --warmup "$WARMUP" --warmup-pause "$PAUSE" --duplicate-only --pid "$SERVICE_PID" \
+    --max-seconds "$MAX_SECONDS" --json "$out/service.json" | tee "$out/simulator.txt" | tail -n 25
+  stop_service
+  echo "== (b) floor, (c) duplicate-only through the floor"
+  timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" floor --connection "$(service_connection_string "$floor_db")" --events "$EVENTS" \
+    --seed "$SEED" --warmup "$WARMUP" --warmup-pause "$PAUSE" --json "$out/floor.json" | tee "$out/floor.txt"
+  echo "== service / floor"
+  dotnet "$BENCH_DLL" compare --service "$out/service.json" --floor "$out/floor.json" --markdown "$out/summary.md" --json "$out/summary.json"
+  echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  exit 0
+fi
+[ "$MODE" = goals ] || { echo "usage: scripts/bench.sh [goals|floor]" >&2; exit 2; }
+
+# ---------------------------------------------------------------------------------------------------------- goals
+GOALS=" ${BENCH_GOALS:-1 2 3 4 5} "
+wants() { case "$GOALS" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+ROUNDS="${BENCH_ROUNDS:-3}"
+ROUND_SECONDS="${BENCH_ROUND_SECONDS:-10}"
+WARMUP_SECONDS="${BENCH_WARMUP_SECONDS:-20}"
+WARMUP_MAX="${BENCH_WARMUP_MAX_SECONDS:-240}"
+FIRST_MINUTE="${BENCH_FIRST_MINUTE_SECONDS:-60}"
+
+# The shared workload: ../shared/bench next to the checkout (for a worktree: next to the main checkout).
+shared="${BENCH_SHARED:-}"
+if [ -z "$shared" ]; then
+  for candidate in "../shared/bench" "$(dirname "$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo .)")/../shared/bench"; do
+    [ -f "$candidate/body-chain.json" ] && { shared="$(cd "$candidate" && pwd)"; break; }
+  done
+fi
+[ -n "$shared" ] && [ -f "$shared/body-chain.json" ] || { say "the shared workload (body-chain.json) was not found; set BENCH_SHARED"; exit 1; }
+
+if ! command -v wrk >/dev/null; then
+  say "installing wrk (apt-get)"
+  [ "$(id -u)" -eq 0 ] || { say "wrk is missing and we are not root: apt-get install wrk"; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 300 apt-get install -y -qq wrk >/dev/null 2>&1 || { timeout 300 apt-get update -qq >/dev/null; timeout 300 apt-get install -y -qq wrk >/dev/null; }
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/appservice-bench.XXXXXX")"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do SERVICE_PID="$pid"; stop_service; done
+  if [ "${BENCH_KEEP_DATABASES:-0}" != 1 ]; then
+    local d; for d in "${databases[@]}"; do drop_database "$d"; done
+  fi
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
+# The whole run is bounded: past BENCH_MAX_SECONDS this shell is told to stop (and cleans up).
+( sleep "$MAX_SECONDS"; say "BENCH_MAX_SECONDS ($MAX_SECONDS s) reached: stopping"; kill -TERM $$ ) 2>/dev/null &
+watchdog=$!
+trap 'kill $(pgrep -P $watchdog) $watchdog 2>/dev/null || true; cleanup' EXIT
+trap 'exit 143' TERM INT # through the EXIT trap: the services and databases of this run are removed
 
-build_service_and_simulator
-dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE \"$service_db\"" >/dev/null
-psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE \"$floor_db\"" >/dev/null
-echo "tiered compilation: ${DOTNET_TieredCompilation:-default}"
-echo "PostgreSQL $(psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAtc 'show server_version'), synchronous_commit=$(psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAtc 'show synchronous_commit'), pool size $SERVICE_POOL_SIZE"
+# Goal 5's workload: the chain body with every replaces_state naming an event we never held (53 per transaction).
+sed -e 's/"\$PPPPPPPPPPPP/"$XXXXXXXXXXXX/g' -e 's/"\$CCCCCCCCCCCC/"$XXXXXXXXXXXX/g' "$shared/body-chain.json" >"$tmp/body-mismatch.json"
 
-echo "== (a) service end to end, (c) duplicate-only through the service"
-start_service "$service_db" "$out/service.log"
-timeout "$MAX_SECONDS" dotnet "$SIMULATOR_DLL" --url "$SERVICE_URL" --hs-token "$SERVICE_HS_TOKEN" --admin-token "$SERVICE_ADMIN_TOKEN" \
-  --events "$EVENTS" --seed "$SEED" --warmup "$WARMUP" --warmup-pause "$PAUSE" --duplicate-only --pid "$SERVICE_PID" \
-  --max-seconds "$MAX_SECONDS" --json "$out/service.json" | tee "$out/simulator.txt" | tail -n 25
-stop_service
+# launch NAME PORT POOL DB: one service instance (its own database and log); sets LAUNCHED_PID and LAUNCHED_URL.
+launch() {
+  SERVICE_PORT="$2"; SERVICE_URL="http://127.0.0.1:$2"; SERVICE_POOL_SIZE="$3"
+  start_service "$4" "$out/$1.log"
+  pids+=("$SERVICE_PID"); LAUNCHED_PID="$SERVICE_PID"; LAUNCHED_URL="$SERVICE_URL"
+}
+stop_pid() { SERVICE_PID="$1"; stop_service; }
+svc_target() { # svc_target NAME PID URL [extra]: a --target for a service instance
+  echo "name=$1;url=$3;token=$SERVICE_HS_TOKEN;pid=$2;metrics=$3/metrics${4:+;$4}"
+}
+rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its JSON in $out/PHASE.json
+  local phase="$1" prefix="$2"; shift 2
+  timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" rounds --phase "$phase" --run-prefix "$prefix" --rounds "$ROUNDS" \
+    --round-seconds "$ROUND_SECONDS" --warmup-seconds "$WARMUP_SECONDS" --warmup-max-seconds "$WARMUP_MAX" --jit-rate 20 \
+    --json "$out/$phase.json" "$@" | tee -a "$out/rounds.txt"
+}
 
-echo "== (b) floor, (c) duplicate-only through the floor"
-timeout "$MAX_SECONDS" dotnet tools/AppService.Benchmarks/bin/Release/net10.0/AppService.Benchmarks.dll floor \
-  --connection "$(service_connection_string "$floor_db")" --events "$EVENTS" --seed "$SEED" --warmup "$WARMUP" \
-  --warmup-pause "$PAUSE" --json "$out/floor.json" | tee "$out/floor.txt"
+# The bare prototype, built in a temporary copy, on a database of its own with its own schema.
+proto_pid=""; proto_url="http://127.0.0.1:9290"
+start_prototype() {
+  [ -d "$shared/prototype" ] || { say "no prototype in $shared: goal 1 measures the service alone"; return 0; }
+  cp -r "$shared/prototype" "$tmp/proto"
+  timeout 600 dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+  local dll="$tmp/proto/bin/Release/net10.0/Prototype.dll" db
+  [ -f "$dll" ] || { say "the prototype did not build: goal 1 measures the service alone"; return 0; }
+  db="$(new_database proto)"
+  psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d "$db" -qAt -v ON_ERROR_STOP=1 -f "$shared/prototype/schema.sql" >/dev/null 2>&1
+  ( cd "$tmp/proto"
+    export PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$db;Maximum Pool Size=4" SYNC_COMMIT=on URL="$proto_url"
+    exec dotnet "$dll" ) >>"$out/prototype.log" 2>&1 &
+  proto_pid=$!; pids+=("$proto_pid")
+  local i; for i in $(seq 1 100); do curl -fsS -m 1 "$proto_url/stats" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  say "the prototype did not answer"; tail -n 20 "$out/prototype.log" >&2; return 1
+}
+proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto_url;token=hs_token_secret;pid=$proto_pid"; }
 
-echo "== service / floor"
-dotnet tools/AppService.Benchmarks/bin/Release/net10.0/AppService.Benchmarks.dll compare \
-  --service "$out/service.json" --floor "$out/floor.json" --markdown "$out/summary.md" --json "$out/summary.json"
-echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg))"
+chain=(--body "$shared/body-chain.json" --script "$shared/put_txn_chain.lua")
+echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); shared workload: $shared"
+
+if wants 1 || wants 2 || wants 5; then
+  launch service 9200 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL
+  wants 1 || wants 2 && start_prototype
+  # shellcheck disable=SC2046 # proto_target is empty or one --target pair
+  if wants 2; then
+    rounds first-minute f "${chain[@]}" --warmup-seconds 0 --rounds 1 --round-seconds "$FIRST_MINUTE" \
+      --description "the first ${FIRST_MINUTE} s of load after start" --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
+  fi
+  if wants 1 || wants 2; then
+    rounds new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1" \
+      --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
+  fi
+  if wants 1; then
+    rounds duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
+      --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1" --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
+  fi
+  [ -z "$proto_pid" ] || { stop_pid "$proto_pid"; proto_pid=""; }
+  if wants 5; then
+    before=$(grep -cE 'is (still )?suspect:' "$out/service.log" || true)
+    rounds mismatch m "${chain[@]}" --warmup-seconds 5 --description "the same service: consistent replaces_state vs 53 mismatching per transaction" \
+      --target "$(svc_target normal "$svc_pid" "$svc_url")" --target "$(svc_target mismatch "$svc_pid" "$svc_url" "body=$tmp/body-mismatch.json")"
+    echo $(( $(grep -cE 'is (still )?suspect:' "$out/service.log" || true) - before )) >"$out/mismatch-log-lines.txt"
+  fi
+  stop_pid "$svc_pid"
+fi
+
+if wants 4; then
+  launch pool-1 9201 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL
+  launch pool-4 9202 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL
+  rounds pool p --body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_rooms.lua" --threads 4 --connections 4 \
+    --description "4 transactions in flight, each connection its own 8 rooms (wrk -t4 -c4)" \
+    --target "$(svc_target pool-1 "$p1_pid" "$p1_url")" --target "$(svc_target pool-4 "$p4_pid" "$p4_url")"
+  stop_pid "$p1_pid"; stop_pid "$p4_pid"
+fi
+
+if wants 3; then
+  big_db="$(new_database big)"
+  say "loading the big database (COPY): ${BENCH_BIG_EVENTS:-10000000} processed events, ${BENCH_BIG_MEMBERS:-1000000} members"
+  timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" load-big --connection "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$big_db;Command Timeout=0" \
+    --processed-events "${BENCH_BIG_EVENTS:-10000000}" --members "${BENCH_BIG_MEMBERS:-1000000}" | tee "$out/load-big.txt"
+  # Retention runs only when the benchmark asks (the big-pruning target), not on its own schedule at start.
+  export AppService__Retention__Enabled=false
+  launch empty 9203 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL
+  launch big 9204 4 "$big_db"; b_pid=$LAUNCHED_PID; b_url=$LAUNCHED_URL
+  unset AppService__Retention__Enabled
+  rounds big b "${chain[@]}" --description "new events on an empty database vs a big one, and the big one while retention prunes" \
+    --target "$(svc_target empty "$e_pid" "$e_url")" --target "$(svc_target big "$b_pid" "$b_url")" \
+    --target "$(svc_target big-pruning "$b_pid" "$b_url" "prune=$b_url;admin_token=$SERVICE_ADMIN_TOKEN")"
+  stop_pid "$e_pid"; stop_pid "$b_pid"
+fi
+
+echo
+echo "== issue 10: goals (run $stamp)"
+dotnet "$BENCH_DLL" report --dir "$out" --markdown "$out/summary.md" --json "$out/summary.json"
+echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); $(dotnet --version) SDK)"

@@ -1,7 +1,13 @@
 using AppService.Benchmarks;
+using AppService.Benchmarks.Live;
 
-// floor   --connection CS [--events N --rooms R --users U --seed S --warmup W --bot @bot:localhost --json out.json]
-// compare --service simulator.json --floor floor.json [--markdown out.md] [--json out.json]
+// floor     --connection CS [--events N --rooms R --users U --seed S --warmup W --bot @bot:localhost --json out.json]
+// compare   --service simulator.json --floor floor.json [--markdown out.md] [--json out.json]
+// rounds    --phase NAME --target "name=..;url=..;token=..;pid=..[;metrics=..;body=..;script=..;threads=..;connections=..;prune=..;admin_token=..]"
+//           [--target ...] [--body F --script F --threads 1 --connections 1] [--warmup-seconds 20 --warmup-max-seconds 240
+//           --warmup-chunk-seconds 5 --jit-rate 20] [--rounds 3 --round-seconds 10] [--run-prefix r] [--json out.json]
+// report    --dir bench-results/<run> [--markdown out.md] [--json out.json]
+// load-big  --connection CS [--processed-events 10000000 --members 1000000 --seed 1]
 try
 {
     switch (args)
@@ -12,8 +18,14 @@ try
             string? markdown = rest is ["--markdown", var md, ..] ? md : null;
             string? json = rest is [.., "--json", var j] ? j : null;
             return Comparison.Run(service, floor, markdown, json, Console.Out);
+        case ["rounds", .. var rest]:
+            return await new RoundsRunner(RoundsOptions.Parse(rest), Console.Out).RunAsync(CancellationToken.None);
+        case ["report", "--dir", var dir, .. var rest]:
+            return GoalReport.Run(dir, rest is ["--markdown", var gm, ..] ? gm : null, rest is [.., "--json", var gj] ? gj : null, Console.Out);
+        case ["load-big", .. var rest]:
+            return await new BigLoader(BigLoadOptions.Parse(rest), Console.Out).RunAsync(CancellationToken.None);
         default:
-            Console.Error.WriteLine("usage: AppService.Benchmarks floor --connection CS [--events N] [--seed S] [--json F] | compare --service F --floor F [--markdown F] [--json F]");
+            Console.Error.WriteLine("usage: AppService.Benchmarks floor|compare|rounds|report|load-big ... (see the comment at the top of Program.cs)");
             return 2;
     }
 }

@@ -64,6 +64,10 @@ public static class AppServiceMetrics
         "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).",
         new CounterConfiguration { LabelNames = ["kind"] });
 
+    public static readonly Counter StateMismatches = Metrics.CreateCounter(
+        "appservice_state_mismatches_total",
+        "New state events whose unsigned.replaces_state named another event than the one we held for the key: their room is marked suspect and resynced.");
+
     // Process-wide.
     public static readonly Gauge HttpRequestsInFlight = Metrics.CreateGauge(
         "appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");

@@ -32,8 +32,29 @@ internal static partial class Log
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Homeserver request to {Path} refused: {ErrCode}")]
     public static partial void HomeserverAuthFailed(ILogger logger, string path, string errCode);
 
-    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Room {RoomId} is suspect: {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
-    public static partial void StateMismatch(ILogger logger, string roomId, string eventType, string stateKey, string eventId, string replacesEventId, string heldEventId);
+    /// <summary>
+    /// One line per room and transaction, however many of its state events disagreed (a stale room sends one per
+    /// state key). Both are Warnings (the ingest logs only those by default): the first says the room became suspect,
+    /// the next ones that it still is until its resync lands.
+    /// </summary>
+    public static void StateMismatches(ILogger logger, string txnId, RoomStateMismatches m)
+    {
+        var e = m.Example;
+        if (m.WasSuspect)
+        {
+            StillSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId, e.HeldEventId);
+        }
+        else
+        {
+            BecameSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId, e.HeldEventId);
+        }
+    }
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Room {RoomId} is suspect: {MismatchCount} state events in transaction {TxnId} replace events we do not hold, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
+    private static partial void BecameSuspect(ILogger logger, string roomId, int mismatchCount, string txnId, string eventId, string eventType, string stateKey, string replacesEventId, string heldEventId);
+
+    [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "Room {RoomId} is still suspect: {MismatchCount} state events in transaction {TxnId} replace events we do not hold, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
+    private static partial void StillSuspect(ILogger logger, string roomId, int mismatchCount, string txnId, string eventId, string eventType, string stateKey, string replacesEventId, string heldEventId);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Room {RoomId}: current state event {EventId} ({EventType}, '{StateKey}') redacted; projection cleared as the redaction algorithm says")]
     public static partial void StateRedacted(ILogger logger, string roomId, string eventType, string stateKey, string eventId);

@@ -250,7 +250,8 @@ public sealed class TransactionProcessor(
 
         foreach (var m in projection.Mismatches)
         {
-            Log.StateMismatch(logger, m.RoomId, m.Type, m.StateKey, m.EventId, m.ReplacesEventId, m.HeldEventId);
+            Log.StateMismatches(logger, txnId, m);
+            AppServiceMetrics.StateMismatches.Inc(m.Count);
         }
 
         foreach (var r in projection.Redactions)

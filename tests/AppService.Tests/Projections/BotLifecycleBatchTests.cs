@@ -161,8 +161,9 @@ public sealed class BotLifecycleBatchTests : IDisposable
 
         var room = _batch.Room(Room)!;
         Assert.Equal(("New", true), (room.Name, room.Suspect));
-        Assert.Equal(new StateMismatch(Room, EventTypes.Name, "", "$held", "$missed", "$new"), _batch.Mismatches[0]);
-        Assert.Equal(2, _batch.Mismatches.Count);
+        Assert.Equal(
+            new RoomStateMismatches(Room, 2, new StateMismatch(Room, EventTypes.Name, "", "$held", "$missed", "$new"), WasSuspect: false),
+            Assert.Single(_batch.Mismatches));
         Assert.Equal(new JobRequest(JobKinds.Resync, Room, JobReasons.ReplacesState), Assert.Single(_batch.Jobs));
     }
 
