@@ -48,6 +48,7 @@ public static class AppServiceSetup
         builder.AddOperations();
 
         services.AddSingleton<HomeserverAuth>();
+        services.AddSingleton<IHttpContextFactory, QueryTokenStrippingContextFactory>();
         services.AddScoped<TransactionProcessor>();
         services.AddHomeserverWork();
 
