@@ -21,7 +21,8 @@ public static class AdminApi
             .AddEndpointFilter<AdminAuthFilter>()
             .AddEndpointFilter<RawPathIdFilter>()
             .WithTags("Admin")
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/rooms", ListRoomsAsync)
             .WithSummary("List rooms, ordered by room id, a page at a time (pass next_batch back as 'from').");
