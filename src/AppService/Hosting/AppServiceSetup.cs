@@ -123,12 +123,15 @@ public static class AppServiceSetup
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = _ => StatusCodes.Status500InternalServerError });
         app.UseStatusCodePages(WriteStatusCodeBodyAsync);
-        app.UseSwagger();
-        app.UseSwaggerUI(o =>
+        if (SwaggerOptions.IsEnabled(app.Configuration, app.Environment))
         {
-            o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
-            o.RoutePrefix = "swagger";
-        });
+            app.UseSwagger();
+            app.UseSwaggerUI(o =>
+            {
+                o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
+                o.RoutePrefix = "swagger";
+            });
+        }
 
         app.UseOperations();
         app.MapAppServiceApi();
