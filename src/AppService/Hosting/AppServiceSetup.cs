@@ -169,7 +169,7 @@ public static class AppServiceSetup
 
     // Placeholder (CHANGE_ME) tokens are refused by the loader, with the field named, unless in Development.
     private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
-        RegistrationLoader.LoadFile(options.RegistrationFile, allowPlaceholderTokens: environment.IsDevelopment());
+        RegistrationLoader.LoadFile(HostPaths.Resolve(options.RegistrationFile), allowPlaceholderTokens: environment.IsDevelopment());
 
     private static NpgsqlDataSource CreateDataSource(IConfiguration configuration)
     {
