@@ -61,14 +61,16 @@ public static class AppServiceSetup
             {
                 Title = "Matrix AppService admin API",
                 Version = "v1",
-                Description = "Queries over the room projections. Every route needs 'Authorization: Bearer <AppService:AdminToken>'.",
+                Description = AdminOpenApi.DocumentDescription,
             });
             o.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = "The value of AppService:AdminToken.",
+                Description = AdminOpenApi.TokenHelp,
             });
+            o.OperationFilter<AdminOpenApi.ParameterFilter>();
+            o.SchemaFilter<AdminOpenApi.FieldFilter>();
             o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
         });
         return builder;
