@@ -13,8 +13,10 @@
 # warm-up and took CPU from the measured phase (docs/benchmarks.md). BENCH_TIERED=1 measures with the default.
 #
 #   BENCH_EVENTS=50000 BENCH_SEED=1 BENCH_POOL_SIZE=4 [BENCH_TIERED=1] scripts/bench.sh
+#   scripts/bench.sh admin    # instead: EXPLAIN (ANALYZE) of every admin route at scale (scripts/admin-explain.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = admin ]; then exec scripts/admin-explain.sh; fi
 if [ "${BENCH_TIERED:-0}" = 1 ]; then unset DOTNET_TieredCompilation; else export DOTNET_TieredCompilation=0; fi
 source scripts/lib/postgres.sh
 ensure_postgres
