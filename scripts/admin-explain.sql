@@ -86,10 +86,12 @@ SELECT
   CASE WHEN rm.big AND jf.freq IS NOT NULL THEN (rm.n * jf.freq)::bigint
        ELSE (SELECT count(*) FROM room_members WHERE membership = 'join') END AS "JoinedMembers",
   rm.big AND jf.freq IS NOT NULL AS "JoinedMembersEstimated",
-  (SELECT count(*) FROM jobs WHERE completed_at IS NULL) AS "JobsPending",
-  (SELECT count(*) FROM jobs WHERE outcome = 'failed') AS "JobsFailed",
-  (SELECT count(*) FROM jobs WHERE outcome = 'drift') AS "DriftDetected"
+  jo.pending AS "JobsPending",
+  jo.failed AS "JobsFailed",
+  jo.drift AS "DriftDetected"
 FROM
+  (SELECT count(*) FILTER (WHERE completed_at IS NULL) AS pending, count(*) FILTER (WHERE outcome = 'failed') AS failed,
+          count(*) FILTER (WHERE outcome = 'drift') AS drift FROM jobs) jo,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT false AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'processed_events'::regclass) pe,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT false AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'rejected_events'::regclass) re,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT false AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'txn_ledger'::regclass) tl,
@@ -116,10 +118,12 @@ SELECT
   CASE WHEN rm.big AND jf.freq IS NOT NULL THEN (rm.n * jf.freq)::bigint
        ELSE (SELECT count(*) FROM room_members WHERE membership = 'join') END AS "JoinedMembers",
   rm.big AND jf.freq IS NOT NULL AS "JoinedMembersEstimated",
-  (SELECT count(*) FROM jobs WHERE completed_at IS NULL) AS "JobsPending",
-  (SELECT count(*) FROM jobs WHERE outcome = 'failed') AS "JobsFailed",
-  (SELECT count(*) FROM jobs WHERE outcome = 'drift') AS "DriftDetected"
+  jo.pending AS "JobsPending",
+  jo.failed AS "JobsFailed",
+  jo.drift AS "DriftDetected"
 FROM
+  (SELECT count(*) FILTER (WHERE completed_at IS NULL) AS pending, count(*) FILTER (WHERE outcome = 'failed') AS failed,
+          count(*) FILTER (WHERE outcome = 'drift') AS drift FROM jobs) jo,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT true AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'processed_events'::regclass) pe,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT true AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'rejected_events'::regclass) re,
   (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT true AND reltuples >= 100000 AS big FROM pg_class WHERE oid = 'txn_ledger'::regclass) tl,

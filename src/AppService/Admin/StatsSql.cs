@@ -8,7 +8,7 @@ namespace AppService.Admin;
 /// (<c>pg_class.reltuples</c>, kept by autovacuum/ANALYZE) is at least <see cref="EstimateFrom"/> rows is reported
 /// by that estimate, unless <c>exact=true</c>; <c>joined_members</c> then uses the estimate times the share of
 /// <c>join</c> in the column statistics. Smaller tables, and the job counts (the jobs table is bounded by its
-/// retention), are always counted. A counting subquery in the branch a CASE does not take is never run.
+/// retention, one scan for the three), are always counted. A counting subquery in the branch a CASE does not take is never run.
 /// </summary>
 internal static class StatsSql
 {
@@ -29,10 +29,12 @@ internal static class StatsSql
           CASE WHEN rm.big AND jf.freq IS NOT NULL THEN (rm.n * jf.freq)::bigint
                ELSE (SELECT count(*) FROM room_members WHERE membership = 'join') END AS "JoinedMembers",
           rm.big AND jf.freq IS NOT NULL AS "JoinedMembersEstimated",
-          (SELECT count(*) FROM jobs WHERE completed_at IS NULL) AS "JobsPending",
-          (SELECT count(*) FROM jobs WHERE outcome = 'failed') AS "JobsFailed",
-          (SELECT count(*) FROM jobs WHERE outcome = 'drift') AS "DriftDetected"
+          jo.pending AS "JobsPending",
+          jo.failed AS "JobsFailed",
+          jo.drift AS "DriftDetected"
         FROM
+          (SELECT count(*) FILTER (WHERE completed_at IS NULL) AS pending, count(*) FILTER (WHERE outcome = 'failed') AS failed,
+                  count(*) FILTER (WHERE outcome = 'drift') AS drift FROM jobs) jo,
           (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT EXACT AND reltuples >= ESTIMATE_FROM AS big FROM pg_class WHERE oid = 'processed_events'::regclass) pe,
           (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT EXACT AND reltuples >= ESTIMATE_FROM AS big FROM pg_class WHERE oid = 'rejected_events'::regclass) re,
           (SELECT GREATEST(reltuples, 0)::bigint AS n, NOT EXACT AND reltuples >= ESTIMATE_FROM AS big FROM pg_class WHERE oid = 'txn_ledger'::regclass) tl,
