@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh            # = scripts/bench.sh goals: every goal, about 20-25 minutes
 #   scripts/bench.sh floor      # the earlier benchmark: simulator end to end vs the in-process floor (history)
+#   scripts/bench.sh admin      # EXPLAIN (ANALYZE) of every admin route at scale (scripts/admin-explain.sh)
 #
 # Goals mode, with wrk and the shared workload (../shared/bench: body-chain.json + put_txn_chain.lua for new
 # events, body.json + put_txn.lua for duplicate-only), one transaction in flight unless said otherwise; every phase
@@ -35,6 +36,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-goals}"
+if [ "$MODE" = admin ]; then exec scripts/admin-explain.sh; fi
 if [ "${BENCH_TIERED:-1}" = 0 ]; then export DOTNET_TieredCompilation=0; fi
 source scripts/lib/postgres.sh
 ensure_postgres

@@ -19,5 +19,11 @@ if [ -z "${AppService__AdminToken:-}" ]; then
 fi
 
 URLS="${APPSERVICE_URLS:-http://127.0.0.1:9000}"
-echo "Serving on $URLS (Swagger UI: $URLS/swagger)"
+if [ -n "${APPSERVICE_PG_DATA:-}" ]; then
+  echo "PostgreSQL: 127.0.0.1:$APPSERVICE_PG_PORT, data in $APPSERVICE_PG_DATA (log: $APPSERVICE_PG_DATA/server.log)"
+fi
+echo "Serving on $URLS (Swagger UI: $URLS/swagger in Development). Ctrl+C stops the service; scripts/stop.sh stops it and PostgreSQL."
+# exec keeps this pid: scripts/stop.sh stops it (and the service it runs) by the pid recorded here.
+mkdir -p .data
+echo $$ > .data/run.pid
 exec dotnet run --project src/AppService -c Release -- --urls "$URLS" "$@"

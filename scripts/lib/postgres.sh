@@ -38,9 +38,10 @@ _pg_install() {
   _pg_find_bin initdb >/dev/null
 }
 
-# Run a command as the cluster owner: postgres when we are root, ourselves otherwise.
+# Run a command as the cluster owner: postgres when we are root, ourselves otherwise. From '/', which the postgres
+# user can always read (from a checkout under /root it would warn "could not change directory"); paths are absolute.
 _pg_as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # APPSERVICE_PG_DATA_DIR names another cluster directory under .data/ (faults.sh keeps a private cluster there that
@@ -50,10 +51,12 @@ _pg_data_dir() {
   if [ "$(id -u)" -eq 0 ]; then
     mkdir -p "$_pg_root/.data"
     # The postgres user must be able to reach the data directory through every parent.
-    if ! runuser -u postgres -- test -x "$_pg_root/.data" 2>/dev/null; then
+    if ! _pg_as_owner test -x "$_pg_root/.data" 2>/dev/null; then
       chmod o+x "$_pg_root/.data" 2>/dev/null || true
     fi
-    if ! runuser -u postgres -- test -x "$_pg_root/.data" 2>/dev/null; then
+    if ! _pg_as_owner test -x "$_pg_root/.data" 2>/dev/null; then
+      # The postgres user cannot reach the checkout (e.g. one under /root, mode 0700): the cluster goes to the
+      # system temp directory instead, named after the checkout. ensure_postgres says so on every start.
       dir="${TMPDIR:-/tmp}/appservice-pg-$(echo "$_pg_root${APPSERVICE_PG_DATA_DIR:+/$APPSERVICE_PG_DATA_DIR}" | md5sum | cut -c1-12)"
     fi
   fi
@@ -75,6 +78,10 @@ ensure_postgres() {
   data="$(_pg_data_dir)"
   sock="$data/run"
 
+  case "$data" in
+    "$_pg_root/.data/"*) ;;
+    *) _pg_log "the postgres user cannot reach $_pg_root/.data, so the cluster lives in $data (the system temp directory: it may not survive a reboot); scripts/stop.sh stops it" ;;
+  esac
   if [ ! -s "$data/PG_VERSION" ]; then
     _pg_log "creating a private cluster in $data"
     mkdir -p "$data"

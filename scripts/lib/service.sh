@@ -69,9 +69,9 @@ wait_service_ready() {
   return 1
 }
 
-# service_stat NAME: one counter of GET /admin/v1/stats (empty when the service does not answer).
+# service_stat NAME: one exact counter of GET /admin/v1/stats (empty when the service does not answer).
 service_stat() {
-  curl -fsS -m 2 -H "Authorization: Bearer $SERVICE_ADMIN_TOKEN" "$SERVICE_URL/admin/v1/stats" 2>/dev/null \
+  curl -fsS -m 2 -H "Authorization: Bearer $SERVICE_ADMIN_TOKEN" "$SERVICE_URL/admin/v1/stats?exact=true" 2>/dev/null \
     | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 

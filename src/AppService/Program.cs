@@ -3,10 +3,10 @@ using Microsoft.Extensions.Options;
 
 if (args is ["generate-registration", .. var options])
 {
-    return RegistrationCommand.Run(options, Console.Out, Console.Error);
+    return RegistrationCommand.Run(options, Console.Out, Console.Error, Environment.CurrentDirectory);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(HostPaths.Options(args));
 builder.AddAppService();
 
 var app = builder.Build();

@@ -21,7 +21,8 @@ public static class AdminApi
             .AddEndpointFilter<AdminAuthFilter>()
             .AddEndpointFilter<RawPathIdFilter>()
             .WithTags("Admin")
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/rooms", ListRoomsAsync)
             .WithSummary("List rooms, ordered by room id, a page at a time (pass next_batch back as 'from').");
@@ -29,10 +30,10 @@ public static class AdminApi
             .WithSummary("One room's projected state.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/rooms/{roomId}/members", GetMembersAsync)
-            .WithSummary("A room's member rows; filter by membership (join, invite, leave, ban, knock).")
+            .WithSummary("A room's member rows, a page at a time. Who is in the room: membership=join. No filter: every stored row, leave and ban included.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/users/{userId}/rooms", GetUserRoomsAsync)
-            .WithSummary("The rooms a user has a member row in; filter by membership.");
+            .WithSummary("The rooms a user has a member row in, a page at a time; filter by membership (join: the rooms the user is in).");
         group.MapGet("/events/{eventId}", GetEventAsync)
             .WithSummary("Whether and when an event was processed, and in which transaction.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -46,7 +47,7 @@ public static class AdminApi
             .WithSummary("One homeserver job: attempts, outcome, last error.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/stats", GetStatsAsync)
-            .WithSummary("Row counts of the ledger, the processed and rejected events, the projections and the jobs.");
+            .WithSummary("Row counts of the ledger, the processed and rejected events, the projections and the jobs; tables of 100,000 rows or more by the planner's estimate (listed in 'estimated') unless exact=true.");
         return group;
     }
 
@@ -60,7 +61,7 @@ public static class AdminApi
         }
 
         string? after = null;
-        if (!string.IsNullOrEmpty(from) && (after = DecodeToken(from)) is null)
+        if (!string.IsNullOrEmpty(from) && (after = DecodeToken(from, '!')) is null)
         {
             return Invalid("from", "from must be a next_batch token from a previous page.");
         }
@@ -83,12 +84,16 @@ public static class AdminApi
         return room is null ? NotFound("room", roomId) : TypedResults.Ok(room);
     }
 
+    /// <summary>
+    /// A room's member rows, ordered by user id, a page at a time. No membership filter gives every stored row
+    /// (leave and ban included), as before paging; "who is in the room" is <c>membership=join</c>.
+    /// </summary>
     internal static async Task<Results<Ok<MembersResponse>, ProblemHttpResult, ValidationProblem>> GetMembersAsync(
-        AppDbContext db, string roomId, string? membership, CancellationToken ct)
+        AppDbContext db, string roomId, string? membership, string? from, int? limit, CancellationToken ct)
     {
-        if (membership is not null && !Memberships.All.Contains(membership))
+        if (CheckPage(membership, from, limit, '@', out int pageSize, out string? after) is { } invalid)
         {
-            return Invalid("membership", "membership must be one of join, invite, leave, ban, knock.");
+            return invalid;
         }
 
         if (!await db.Rooms.AnyAsync(r => r.RoomId == roomId, ct))
@@ -102,19 +107,26 @@ public static class AdminApi
             query = query.Where(m => m.Membership == membership);
         }
 
+        if (after is not null)
+        {
+            query = query.Where(m => string.Compare(m.UserId, after) > 0);
+        }
+
         var members = await query
             .OrderBy(m => m.UserId)
+            .Take(pageSize + 1)
             .Select(m => new MemberResponse(m.UserId, m.Membership, m.DisplayName, m.AvatarUrl, m.EventId, m.Sender, m.UpdatedAt))
             .ToListAsync(ct);
-        return TypedResults.Ok(new MembersResponse(members));
+        string? next = members.Count > pageSize ? EncodeToken(members[pageSize - 1].UserId) : null;
+        return TypedResults.Ok(new MembersResponse(members.Take(pageSize).ToList(), next));
     }
 
     internal static async Task<Results<Ok<UserRoomsResponse>, ValidationProblem>> GetUserRoomsAsync(
-        AppDbContext db, string userId, string? membership, CancellationToken ct)
+        AppDbContext db, string userId, string? membership, string? from, int? limit, CancellationToken ct)
     {
-        if (membership is not null && !Memberships.All.Contains(membership))
+        if (CheckPage(membership, from, limit, '!', out int pageSize, out string? after) is { } invalid)
         {
-            return Invalid("membership", "membership must be one of join, invite, leave, ban, knock.");
+            return invalid;
         }
 
         var query = db.RoomMembers.AsNoTracking().Where(m => m.UserId == userId);
@@ -123,8 +135,37 @@ public static class AdminApi
             query = query.Where(m => m.Membership == membership);
         }
 
-        var rooms = await query.OrderBy(m => m.RoomId).Select(m => new UserRoomResponse(m.RoomId, m.Membership)).ToListAsync(ct);
-        return TypedResults.Ok(new UserRoomsResponse(rooms));
+        if (after is not null)
+        {
+            query = query.Where(m => string.Compare(m.RoomId, after) > 0);
+        }
+
+        var rooms = await query.OrderBy(m => m.RoomId).Take(pageSize + 1).Select(m => new UserRoomResponse(m.RoomId, m.Membership)).ToListAsync(ct);
+        string? next = rooms.Count > pageSize ? EncodeToken(rooms[pageSize - 1].RoomId) : null;
+        return TypedResults.Ok(new UserRoomsResponse(rooms.Take(pageSize).ToList(), next));
+    }
+
+    /// <summary>The membership filter and the paging parameters of a list; <paramref name="sigil"/> starts every id of the list.</summary>
+    private static ValidationProblem? CheckPage(string? membership, string? from, int? limit, char sigil, out int pageSize, out string? after)
+    {
+        pageSize = limit ?? DefaultPageSize;
+        after = null;
+        if (membership is not null && !Memberships.All.Contains(membership))
+        {
+            return Invalid("membership", "membership must be one of join, invite, leave, ban, knock.");
+        }
+
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            return Invalid("limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        if (!string.IsNullOrEmpty(from) && (after = DecodeToken(from, sigil)) is null)
+        {
+            return Invalid("from", "from must be a next_batch token from a previous page.");
+        }
+
+        return null;
     }
 
     internal static async Task<Results<Ok<EventResponse>, ProblemHttpResult>> GetEventAsync(
@@ -202,17 +243,9 @@ public static class AdminApi
         return job is null ? NotFound("job", jobId.ToString(System.Globalization.CultureInfo.InvariantCulture)) : TypedResults.Ok(job);
     }
 
-    internal static async Task<Ok<StatsResponse>> GetStatsAsync(AppDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(new StatsResponse(
-            await db.ProcessedEvents.LongCountAsync(ct),
-            await db.RejectedEvents.LongCountAsync(ct),
-            await db.Ledger.LongCountAsync(ct),
-            await db.Rooms.LongCountAsync(ct),
-            await db.RoomMembers.LongCountAsync(ct),
-            await db.RoomMembers.LongCountAsync(m => m.Membership == Memberships.Join, ct),
-            await db.Jobs.LongCountAsync(j => j.CompletedAt == null, ct),
-            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Failed, ct),
-            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Drift, ct)));
+    /// <summary>One statement; large tables by their planner estimate unless <paramref name="exact"/> (StatsSql).</summary>
+    internal static async Task<Ok<StatsResponse>> GetStatsAsync(AppDbContext db, bool? exact, CancellationToken ct) =>
+        TypedResults.Ok(StatsSql.ToResponse(await StatsSql.QueryAsync(db, exact ?? false, ct)));
 
     private static IQueryable<RoomInfoResponse> ProjectRooms(AppDbContext db, IQueryable<RoomInfo> rooms) =>
         rooms.Select(r => new RoomInfoResponse(
@@ -233,17 +266,17 @@ public static class AdminApi
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 
-    private static string EncodeToken(string roomId) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(roomId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string EncodeToken(string id) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(id)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static string? DecodeToken(string token)
+    private static string? DecodeToken(string token, char sigil)
     {
         string base64 = token.Replace('-', '+').Replace('_', '/');
         base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
         try
         {
             string value = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-            return value.StartsWith('!') ? value : null;
+            return value.StartsWith(sigil) ? value : null;
         }
         catch (FormatException)
         {

@@ -38,13 +38,17 @@ public sealed record MemberResponse(
     [property: JsonPropertyName("sender")] string Sender,
     [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
 
-public sealed record MembersResponse([property: JsonPropertyName("members")] IReadOnlyList<MemberResponse> Members);
+public sealed record MembersResponse(
+    [property: JsonPropertyName("members")] IReadOnlyList<MemberResponse> Members,
+    [property: JsonPropertyName("next_batch")] string? NextBatch = null);
 
 public sealed record UserRoomResponse(
     [property: JsonPropertyName("room_id")] string RoomId,
     [property: JsonPropertyName("membership")] string Membership);
 
-public sealed record UserRoomsResponse([property: JsonPropertyName("rooms")] IReadOnlyList<UserRoomResponse> Rooms);
+public sealed record UserRoomsResponse(
+    [property: JsonPropertyName("rooms")] IReadOnlyList<UserRoomResponse> Rooms,
+    [property: JsonPropertyName("next_batch")] string? NextBatch = null);
 
 public sealed record EventResponse(
     [property: JsonPropertyName("event_id")] string EventId,
@@ -61,7 +65,8 @@ public sealed record StatsResponse(
     [property: JsonPropertyName("joined_members")] long JoinedMembers,
     [property: JsonPropertyName("jobs_pending")] long JobsPending,
     [property: JsonPropertyName("jobs_failed")] long JobsFailed,
-    [property: JsonPropertyName("drift_detected")] long DriftDetected);
+    [property: JsonPropertyName("drift_detected")] long DriftDetected,
+    [property: JsonPropertyName("estimated")] IReadOnlyList<string> Estimated);
 
 /// <summary>A homeserver job: what, for which room, why, and how its runs went.</summary>
 public sealed record JobResponse(

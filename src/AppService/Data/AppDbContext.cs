@@ -65,6 +65,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
 
             // user -> rooms: "in which rooms is this user joined" is an index-only scan.
             b.HasIndex(m => new { m.UserId, m.Membership, m.RoomId }).HasDatabaseName("ix_room_members_user_membership");
+
+            // The admin API's member counts per room (joined, invited) are index-only scans.
+            b.HasIndex(m => new { m.RoomId, m.Membership }).HasDatabaseName("ix_room_members_room_membership");
         });
 
         modelBuilder.Entity<RoomStateEntry>(b =>

@@ -49,6 +49,7 @@ public static class AppServiceSetup
         builder.AddOperations();
 
         services.AddSingleton<HomeserverAuth>();
+        services.AddSingleton<IHttpContextFactory, QueryTokenStrippingContextFactory>();
         services.AddScoped<TransactionProcessor>();
         services.AddHomeserverWork();
 
@@ -61,14 +62,16 @@ public static class AppServiceSetup
             {
                 Title = "Matrix AppService admin API",
                 Version = "v1",
-                Description = "Queries over the room projections. Every route needs 'Authorization: Bearer <AppService:AdminToken>'.",
+                Description = AdminOpenApi.DocumentDescription,
             });
             o.AddSecurityDefinition("bearer", new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                Description = "The value of AppService:AdminToken.",
+                Description = AdminOpenApi.TokenHelp,
             });
+            o.OperationFilter<AdminOpenApi.ParameterFilter>();
+            o.SchemaFilter<AdminOpenApi.FieldFilter>();
             o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
         });
         return builder;
@@ -123,12 +126,15 @@ public static class AppServiceSetup
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = _ => StatusCodes.Status500InternalServerError });
         app.UseStatusCodePages(WriteStatusCodeBodyAsync);
-        app.UseSwagger();
-        app.UseSwaggerUI(o =>
+        if (SwaggerOptions.IsEnabled(app.Configuration, app.Environment))
         {
-            o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
-            o.RoutePrefix = "swagger";
-        });
+            app.UseSwagger();
+            app.UseSwaggerUI(o =>
+            {
+                o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
+                o.RoutePrefix = "swagger";
+            });
+        }
 
         app.UseOperations();
         app.MapAppServiceApi();
@@ -166,7 +172,7 @@ public static class AppServiceSetup
 
     // Placeholder (CHANGE_ME) tokens are refused by the loader, with the field named, unless in Development.
     private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
-        RegistrationLoader.LoadFile(options.RegistrationFile, allowPlaceholderTokens: environment.IsDevelopment());
+        RegistrationLoader.LoadFile(HostPaths.Resolve(options.RegistrationFile), allowPlaceholderTokens: environment.IsDevelopment());
 
     private static NpgsqlDataSource CreateDataSource(IConfiguration configuration) =>
         CreateDataSource(configuration.GetConnectionString("AppService")

@@ -1,11 +1,17 @@
 using AppService.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AppService.Hosting;
 
-/// <summary>Applies pending EF Core migrations before the server starts listening (AppService:MigrateOnStartup).</summary>
-internal sealed partial class DatabaseMigrator(IServiceProvider services, IOptions<AppServiceOptions> options, ILogger<DatabaseMigrator> logger) : IHostedService
+/// <summary>
+/// Applies pending EF Core migrations before the server starts listening (AppService:MigrateOnStartup), creating the
+/// database first if it does not exist: EF would create it too, but only after logging its failed connection at
+/// Error level, and a good first start should print no error line.
+/// </summary>
+internal sealed partial class DatabaseMigrator(
+    IServiceProvider services, IOptions<AppServiceOptions> options, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -14,6 +20,7 @@ internal sealed partial class DatabaseMigrator(IServiceProvider services, IOptio
             return;
         }
 
+        await CreateDatabaseIfMissingAsync(cancellationToken);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
@@ -25,6 +32,44 @@ internal sealed partial class DatabaseMigrator(IServiceProvider services, IOptio
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Connects once; if the database does not exist (3D000), creates it from the server's 'postgres' database.</summary>
+    private async Task CreateDatabaseIfMissingAsync(CancellationToken cancellationToken)
+    {
+        var target = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("AppService")) { Pooling = false };
+        try
+        {
+            await using var probe = new NpgsqlConnection(target.ConnectionString);
+            await probe.OpenAsync(cancellationToken);
+            return;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            // Missing: create it below. Any other failure is left to the migration, which retries and reports it.
+        }
+        catch (Exception ex) when (AppServiceMetrics.IsDatabaseError(ex))
+        {
+            return;
+        }
+
+        string name = target.Database ?? target.Username ?? "postgres";
+        var maintenance = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Database = "postgres" };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
+        try
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+            LogCreated(logger, name);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
+            // Another replica created it meanwhile.
+        }
+    }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Created the database {Database}")]
+    private static partial void LogCreated(ILogger logger, string database);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
     private static partial void LogApplying(ILogger logger, int count, string migrations);

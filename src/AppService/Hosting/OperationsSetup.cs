@@ -16,6 +16,7 @@ public static class OperationsSetup
         AppServiceMetrics.EnsureRegistered();
 
         services.AddExceptionHandler<DatabaseErrorCounter>();
+        services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(5));
 
         services.AddOptions<RetentionOptions>()

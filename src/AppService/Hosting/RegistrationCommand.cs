@@ -24,14 +24,22 @@ public static class RegistrationCommand
           --url              URL the homeserver pushes transactions to, e.g. http://appservice:9000; 'null' for none
           --sender-localpart localpart of the bot user, e.g. bot (becomes @bot:<server name>)
           --namespace-regex  exclusive users namespace, anchored and naming the server: '^@_bot_.*:example\.org$'
-          --out              file to write (default registration.yaml); never overwritten without --force
+          --out              file to write (default registration.yaml), relative to the current directory;
+                             never overwritten without --force, never over an example with CHANGE_ME tokens
           --force            overwrite --out if it exists
 
         The file holds the as_token and hs_token: it is created readable by its owner only.
         """;
 
     /// <summary>Runs the command. Returns the process exit code: 0 written, 1 refused, 2 bad usage.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="args">The arguments after <c>generate-registration</c>.</param>
+    /// <param name="stdout">Where the summary goes (never the tokens).</param>
+    /// <param name="stderr">Where errors go.</param>
+    /// <param name="currentDirectory">
+    /// What a relative <c>--out</c> is resolved against: the current directory (HostPaths), which <c>dotnet run</c>
+    /// keeps as the caller's.
+    /// </param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, string? currentDirectory = null)
     {
         if (args.Any(a => a is "-h" or "--help"))
         {
@@ -59,7 +67,15 @@ public static class RegistrationCommand
             return UsageError(stderr, ex.Message);
         }
 
-        string fullPath = Path.GetFullPath(request.OutputPath);
+        string fullPath = Path.GetFullPath(request.OutputPath, currentDirectory ?? Environment.CurrentDirectory);
+        if (File.Exists(fullPath) && IsPlaceholderRegistration(fullPath))
+        {
+            // The repository's example registration is tracked by git: real tokens written over it would be committed.
+            stderr.WriteLine($"generate-registration: {fullPath} is an example registration with placeholder tokens (tracked by git); "
+                + "write yours to another path, e.g. --out registration.local.yaml (git-ignored), or a path outside the checkout.");
+            return 1;
+        }
+
         if (File.Exists(fullPath) && !request.Force)
         {
             stderr.WriteLine($"generate-registration: {fullPath} already exists; pass --force to replace it (the homeserver must then be given the new file).");
@@ -84,6 +100,20 @@ public static class RegistrationCommand
         stdout.WriteLine($"  2. Point the service at it: AppService__RegistrationFile={fullPath}");
         stdout.WriteLine("  3. Keep it secret: it holds the as_token and hs_token (mode 0600; let the homeserver's user read it).");
         return 0;
+    }
+
+    private static bool IsPlaceholderRegistration(string path)
+    {
+        try
+        {
+            return File.ReadLines(path).Any(line =>
+                (line.StartsWith("as_token:", StringComparison.Ordinal) || line.StartsWith("hs_token:", StringComparison.Ordinal))
+                && RegistrationLoader.IsPlaceholderToken(line));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A token of <see cref="TokenLength"/> characters drawn from a CSPRNG; URL- and YAML-safe.</summary>

@@ -16,7 +16,8 @@ public static class RegistrationLoader
     {
         if (!File.Exists(path))
         {
-            throw new RegistrationException($"registration file '{path}' does not exist (AppService:RegistrationFile)");
+            throw new RegistrationException(
+                $"registration file '{path}' does not exist (AppService:RegistrationFile; a relative path is taken from the current directory, {Environment.CurrentDirectory})");
         }
 
         return Parse(File.ReadAllText(path), path, allowPlaceholderTokens);

@@ -19,19 +19,10 @@ public static class MaintenanceApi
         return admin;
     }
 
-    internal static async Task<Results<Ok<PruneResponse>, ProblemHttpResult>> PruneAsync(Pruner pruner, CancellationToken ct)
+    /// <summary>A database failure escapes to <see cref="Hosting.ApiExceptionHandler"/>: 503 with Retry-After.</summary>
+    internal static async Task<Ok<PruneResponse>> PruneAsync(Pruner pruner, CancellationToken ct)
     {
-        try
-        {
-            var result = await pruner.PruneAsync("admin", ct);
-            return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff));
-        }
-        catch (Exception ex) when (Hosting.AppServiceMetrics.IsDatabaseError(ex))
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Database unavailable",
-                detail: "Retention could not run; nothing or only part was deleted. Retry later.");
-        }
+        var result = await pruner.PruneAsync("admin", ct);
+        return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff));
     }
 }

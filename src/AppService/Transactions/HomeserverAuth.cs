@@ -16,7 +16,8 @@ public sealed class HomeserverAuth(Registration registration)
     public MatrixError? Check(HttpRequest request, out int statusCode)
     {
         string? header = BearerToken(request.Headers.Authorization);
-        string? query = request.Query.TryGetValue("access_token", out var q) ? q.ToString() : null;
+        // The legacy ?access_token= was taken out of the URL when the request came in (QueryTokenStrippingContextFactory).
+        string? query = request.HttpContext.Items.TryGetValue(QueryTokenStrippingContextFactory.ItemKey, out var q) ? q as string : null;
         statusCode = StatusCodes.Status200OK;
 
         if (header is null && query is null)

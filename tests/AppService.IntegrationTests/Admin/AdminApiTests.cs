@@ -8,7 +8,7 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 
 namespace AppService.IntegrationTests.Admin;
 
-public sealed class AdminApiTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
+public sealed class AdminApiTests(SwaggerEnabledApplication app) : IClassFixture<SwaggerEnabledApplication>
 {
     [Fact]
     public async Task Events_with_room_v3_ids_containing_slash_and_plus_are_found_by_their_encoded_id()

@@ -137,7 +137,7 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
 
     public async Task<IReadOnlyList<MemberResponse>> MembersAsync(string roomId, string? membership = null)
     {
-        string query = membership is null ? "" : $"?membership={membership}";
+        string query = membership is null ? "?limit=1000" : $"?limit=1000&membership={membership}";
         var result = await Admin().GetFromJsonAsync<MembersResponse>($"/admin/v1/rooms/{Uri.EscapeDataString(roomId)}/members{query}");
         return result!.Members;
     }

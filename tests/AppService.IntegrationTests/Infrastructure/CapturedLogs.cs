@@ -2,7 +2,12 @@ using System.Collections.Concurrent;
 
 namespace AppService.IntegrationTests.Infrastructure;
 
-/// <summary>Every log line the application under test writes, at every level, for assertions on what is (not) logged.</summary>
+/// <summary>
+/// Every log line the application under test writes, at every level, for assertions on what is (not) logged.
+/// Its provider alias "Captured" lets a test set provider-level rules (<c>Logging:Captured:LogLevel:Default</c>), as an
+/// operator does with <c>Logging__Console__LogLevel__Default</c>.
+/// </summary>
+[ProviderAlias("Captured")]
 public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();

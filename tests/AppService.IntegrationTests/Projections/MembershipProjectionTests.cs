@@ -71,9 +71,9 @@ public sealed class MembershipProjectionTests(AppServiceApplication app) : IClas
         var carolRooms = await app.Admin().GetStringAsync($"/admin/v1/users/{Uri.EscapeDataString(Carol)}/rooms");
         var expected = new[] { (room1, "invite"), (room2, "join") }.OrderBy(r => r.Item1, StringComparer.Ordinal)
             .Select(r => $"{{\"room_id\":\"{r.Item1}\",\"membership\":\"{r.Item2}\"}}");
-        Assert.Equal($"{{\"rooms\":[{string.Join(',', expected)}]}}", carolRooms);
+        Assert.Equal($"{{\"rooms\":[{string.Join(',', expected)}],\"next_batch\":null}}", carolRooms);
         var joinedOnly = await app.Admin().GetStringAsync($"/admin/v1/users/{Uri.EscapeDataString(Carol)}/rooms?membership=join");
-        Assert.Equal($"{{\"rooms\":[{{\"room_id\":\"{room2}\",\"membership\":\"join\"}}]}}", joinedOnly);
+        Assert.Equal($"{{\"rooms\":[{{\"room_id\":\"{room2}\",\"membership\":\"join\"}}],\"next_batch\":null}}", joinedOnly);
     }
 
     [Fact]

@@ -244,6 +244,58 @@ public sealed class RegistrationCommandTests : IDisposable
         Assert.Equal(62, tokens.SelectMany(t => t).Distinct().Count());
     }
 
+    [Fact]
+    public void A_relative_out_is_written_under_the_current_directory_and_its_absolute_path_is_printed()
+    {
+        string[] args = ["--id", "p", "--url", "null", "--sender-localpart", "bot", "--namespace-regex", @"^@_bot_.*:example\.org$", "--out", "sub/reg.yaml"];
+        Directory.CreateDirectory(Path.Combine(_dir, "sub"));
+
+        Assert.Equal(0, RegistrationCommand.Run(args, _stdout, _stderr, currentDirectory: _dir));
+
+        string expected = Path.Combine(_dir, "sub", "reg.yaml");
+        Assert.True(File.Exists(expected));
+        Assert.StartsWith($"Wrote {expected} ", _stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_example_registration_with_placeholder_tokens_is_never_overwritten_even_with_force()
+    {
+        string example = File.ReadAllText(Deploy.RepoRoot.File("registration.yaml"));
+        File.WriteAllText(Out, example);
+
+        Assert.Equal(1, Generate("--force"));
+
+        Assert.Equal(example, File.ReadAllText(Out));
+        Assert.Contains("placeholder tokens", _stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dotnet_run_keeps_the_callers_current_directory()
+    {
+        // Without it 'dotnet run --project src/AppService' starts in src/AppService, and a relative --out or
+        // AppService:RegistrationFile lands there instead of where the user typed the command.
+        var project = System.Xml.Linq.XDocument.Load(Deploy.RepoRoot.File("src", "AppService", "AppService.csproj"));
+        Assert.Equal("$(MSBuildStartupDirectory)", project.Descendants("RunWorkingDirectory").Single().Value);
+    }
+
+    [Theory]
+    [InlineData("registration.local.yaml", true)]
+    [InlineData("src/AppService/registration.yaml", true)]
+    [InlineData("deploy/prod.registration.yaml", true)]
+    [InlineData("registration.yaml", false)]
+    [InlineData("deploy/registration.compose.yaml", false)]
+    public void Generated_registrations_are_git_ignored_and_the_examples_are_not(string path, bool ignored)
+    {
+        var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", ["check-ignore", "--no-index", "-q", path])
+        {
+            WorkingDirectory = Deploy.RepoRoot.File(),
+            RedirectStandardError = true,
+        })!;
+        git.WaitForExit();
+
+        Assert.Equal(ignored ? 0 : 1, git.ExitCode);
+    }
+
     private static YamlMappingNode LoadYaml(string path)
     {
         var stream = new YamlStream();

@@ -87,12 +87,14 @@ internal sealed record SimulatorOptions
                                     warmup-1...), untimed but checked by the oracle like the rest (default 0)
           --warmup-pause S          then wait S seconds before the timed phase, so the service's background tiered
                                     JIT is done and steady state is measured (default 0)
-          --redact-state            redact state events too (not implemented yet: the service does not project it)
+          --redact-state            redact state events too: refused for now, the simulator's workload and oracle
+                                    lack it (the service projects such redactions; its own tests cover them)
           --dry-run                 generate and plan, print the workload, send nothing
           -h, --help                this text
 
-        Exit code 0 only when every oracle check passed and every transaction was acknowledged.
-        The last line of output is 'N passed, N failed' (N = oracle checks).
+        Exit code 0 only when every oracle check passed and every transaction was acknowledged; 1 otherwise;
+        2 for a usage error. After a run (or --dry-run) the last line of output is 'N passed, N failed'
+        (N = oracle checks); a usage error prints only the error, on stderr.
         """;
 }
 
@@ -176,7 +178,7 @@ internal static class OptionsParser
         }
         if (o.RedactState)
         {
-            return (null, "--redact-state is not implemented yet (the service does not project redactions of state)");
+            return (null, "--redact-state is not implemented yet in the simulator (its workload and oracle have no redactions of state; the service does project them)");
         }
         if (!o.DryRun && (o.HsToken.Length == 0 || o.AdminToken.Length == 0))
         {

@@ -399,6 +399,9 @@ namespace AppService.Data.Migrations
 
                     b.HasKey("RoomId", "UserId");
 
+                    b.HasIndex("RoomId", "Membership")
+                        .HasDatabaseName("ix_room_members_room_membership");
+
                     b.HasIndex("UserId", "Membership", "RoomId")
                         .HasDatabaseName("ix_room_members_user_membership");
 
