@@ -414,8 +414,9 @@ public sealed class InputSafetyTests(AppServiceApplication app) : IClassFixture<
     [InlineData("/admin/v1/rejected-events?room_id=%00")]
     [InlineData("/admin/v1/jobs?room_id=a%00b")]
     [InlineData("/admin/v1/rooms?from=%00")]
-    [InlineData("/admin/v1/rooms/!a%00b:test")]
-    [InlineData("/admin/v1/events/$a%00")]
+    [InlineData("/admin/v1/rejected-events?reason=x%00")]
+    [InlineData("/admin/v1/rooms/!a:test/members?membership=%00")]
+    // A NUL in a path segment never reaches the app: the server's URL decoder refuses it with 400 itself.
     public async Task Nul_in_an_admin_parameter_is_a_400_not_a_500(string path)
     {
         using var response = await app.Admin().GetAsync(path);
