@@ -14,13 +14,16 @@ public sealed class MatrixTextTests : IDisposable
 
     [Theory]
     [InlineData("\"plain\"", "plain")]
-    [InlineData("\"caf\u00e9 \\\"q\\\" \\\\ \\/ \\n\\t\\b\\f\\r\"", "caf\u00e9 \"q\" \\ / \n\t\b\f\r")]
+    [InlineData("\"caf\u00e9 \\\"q\\\" \\\\ \\/ \\n\\t\\b\\f\\r\"", "caf\u00e9 \"q\" \\\\ / \n\t\b\f\r")] // expected is Regex-unescaped: \\\\ is one backslash
     [InlineData("\"\\u00e9\\ud83d\\ude00\"", "\u00e9\U0001F600")]
     [InlineData("\"a\\u0000b\"", "a\0b")]
-    [InlineData("\"\\ud800\"", "\ud800")]
-    [InlineData("\"x\\udc00y\\ud800\"", "x\udc00y\ud800")]
+    [InlineData("\"\\ud800\"", "\\ud800")]
+    [InlineData("\"x\\udc00y\\ud800\"", "x\\udc00y\\ud800")]
     public void Reading_a_string_never_throws_and_keeps_what_was_sent(string json, string expected) =>
-        Assert.Equal(expected, Read(json));
+        Assert.Equal(U(expected), Read(json));
+
+    /// <summary>xUnit cannot carry lone surrogates in attributes: cases write them as \uXXXX text, decoded here.</summary>
+    private static string U(string escaped) => System.Text.RegularExpressions.Regex.Unescape(escaped);
 
     [Fact]
     public void Reading_keeps_lone_surrogates_where_GetString_throws()
@@ -45,19 +48,19 @@ public sealed class MatrixTextTests : IDisposable
     [InlineData("ok", true)]
     [InlineData("\U0001F600", true)]
     [InlineData("a\0", false)]
-    [InlineData("\ud800", false)]
-    [InlineData("\udc00\ud800", false)]
-    [InlineData("x\ud83d", false)]
+    [InlineData("\\ud800", false)]
+    [InlineData("\\udc00\\ud800", false)]
+    [InlineData("x\\ud83d", false)]
     public void Ids_are_valid_without_nul_and_with_well_formed_utf16(string value, bool valid) =>
-        Assert.Equal(valid, MatrixText.IsValid(value));
+        Assert.Equal(valid, MatrixText.IsValid(U(value)));
 
     [Theory]
     [InlineData("Eve\0", "Eve")]
-    [InlineData("a\ud800b", "a\uFFFDb")]
-    [InlineData("\0\udc00\U0001F600", "\uFFFD\U0001F600")]
+    [InlineData("a\\ud800b", "a\uFFFDb")]
+    [InlineData("\0\\udc00\U0001F600", "\uFFFD\U0001F600")]
     [InlineData("fine", "fine")]
     public void Display_values_lose_nul_and_get_U_FFFD_for_lone_surrogates(string value, string expected) =>
-        Assert.Equal(expected, MatrixText.Clean(value));
+        Assert.Equal(expected, MatrixText.Clean(U(value)));
 
     [Fact]
     public void Clean_returns_the_same_instance_when_nothing_changes()
