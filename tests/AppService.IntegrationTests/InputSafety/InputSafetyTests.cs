@@ -301,9 +301,15 @@ public sealed class InputSafetyTests(AppServiceApplication app) : IClassFixture<
         string poisoned = events[4].Id();
         await PoisonMemberWriteAsync(poisoned);
         string txn = NewTxn();
+        var before = await Operations.Scrape.TakeAsync(app.CreateClient());
         try
         {
             await PutOkAsync(txn, BodyOf(events));
+
+            var after = await Operations.Scrape.TakeAsync(app.CreateClient());
+            Assert.True(after["appservice_transactions_salvaged_total"] >= before["appservice_transactions_salvaged_total"] + 1);
+            const string quarantined = "appservice_events_rejected_total{reason=\"processing_failed\"}";
+            Assert.True(after[quarantined] >= before[quarantined] + 1);
 
             for (int i = 0; i < events.Length; i++)
             {
