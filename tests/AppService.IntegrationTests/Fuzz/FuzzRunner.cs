@@ -26,7 +26,11 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
     private readonly SortedDictionary<string, int[]> _byKind = new(StringComparer.Ordinal);
     private readonly string _runId = Guid.NewGuid().ToString("N")[..8];
 
-    public int Tried { get; private set; }
+    private readonly object _gate = new();
+    private int _tried;
+    private int _lastCheckpoint;
+
+    public int Tried => _tried;
 
     public int Answered2xx { get; private set; }
 
@@ -48,27 +52,52 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
         return body;
     }
 
-    /// <summary>Sends one hostile body and the valid transaction after it; returns the violations it showed (empty: none).</summary>
-    public async Task<List<string>> RunAsync(HostileBody body, string caseLabel)
+    /// <summary>
+    /// Sends the bodies concurrently (each followed by its own valid transaction, so a shared connection pool is
+    /// exercised too), then, every few hundred bodies, checks that the acknowledged valid events are stored.
+    /// Returns the violations they showed (empty: none).
+    /// </summary>
+    public async Task<List<string>> RunAsync(IReadOnlyList<(HostileBody Body, string Label)> group)
+    {
+        var found = (await Task.WhenAll(group.Select(g => RunOneAsync(g.Body, g.Label)))).SelectMany(f => f).ToList();
+        if (Tried - _lastCheckpoint >= CheckEvery)
+        {
+            _lastCheckpoint = Tried;
+            List<string> pending;
+            lock (_gate)
+            {
+                pending = [.. _pendingValid];
+                _pendingValid.Clear();
+            }
+
+            long applied = await CountProcessedAsync(pending);
+            if (applied != pending.Count)
+            {
+                string violation = $"only {applied} of the {pending.Count} acknowledged valid events of the last {CheckEvery} bodies are in processed_events";
+                lock (_gate)
+                {
+                    Record(violation);
+                }
+
+                found.Add(violation);
+            }
+        }
+
+        return found;
+    }
+
+    private async Task<List<string>> RunOneAsync(HostileBody body, string caseLabel)
     {
         var found = new List<string>();
-        int n = ++Tried;
-        string kind = body.Kind.Split(' ')[0];
-        if (!_byKind.TryGetValue(kind, out var counts))
-        {
-            _byKind[kind] = counts = new int[4];
-        }
-
+        int n = Interlocked.Increment(ref _tried);
         var expected = BodyContract.Expected(body.Bytes, maxBytes);
-        var (status, text) = await PutAsync($"fz-{_runId}-{n}", _content(body.Bytes, _chunking));
-        counts[0]++;
-        switch (status)
+        HttpContent hostile;
+        lock (_gate)
         {
-            case >= 200 and < 300: Answered2xx++; counts[1]++; break;
-            case >= 400 and < 500: Answered4xx++; counts[2]++; break;
-            default: Answered5xx++; counts[3]++; break;
+            hostile = _content(body.Bytes, _chunking);
         }
 
+        var (status, text) = await PutAsync($"fz-{_runId}-{n}", hostile);
         if (!BodyContract.Allows(expected, status))
         {
             found.Add($"answered {status}, contract {expected}: {Short(text)}");
@@ -79,42 +108,44 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             found.Add($"answered {status} without a Matrix error body: {Short(text)}");
         }
 
-        if (status == 200)
-        {
-            _expected.AddRange(body.Events);
-        }
-        else
-        {
-            // Refused (or failed): nothing of it may have been applied.
-            _expected.AddRange(body.Events.Select(e => e with { Outcome = Outcome.Absent }));
-        }
-
         var (validStatus, validText) = await PutAsync($"fzv-{_runId}-{n}", Fixed(ValidTransaction(n, out var ids)));
         if (validStatus != 200)
         {
-            Stalls++;
             found.Add($"the valid transaction after it was answered {validStatus}: {Short(validText)}");
         }
-        else
-        {
-            _valid.AddRange(ids);
-            _pendingValid.AddRange(ids);
-        }
 
-        if (n % CheckEvery == 0)
+        lock (_gate)
         {
-            long applied = await CountProcessedAsync(_pendingValid);
-            if (applied != _pendingValid.Count)
+            string kind = body.Kind.Split(' ')[0];
+            if (!_byKind.TryGetValue(kind, out var counts))
             {
-                found.Add($"only {applied} of the {_pendingValid.Count} acknowledged valid events of the last {CheckEvery} bodies are in processed_events");
+                _byKind[kind] = counts = new int[4];
             }
 
-            _pendingValid.Clear();
-        }
+            counts[0]++;
+            switch (status)
+            {
+                case >= 200 and < 300: Answered2xx++; counts[1]++; break;
+                case >= 400 and < 500: Answered4xx++; counts[2]++; break;
+                default: Answered5xx++; counts[3]++; break;
+            }
 
-        foreach (string violation in found)
-        {
-            Record($"#{n} {caseLabel} {body}: {violation}");
+            // A refused (or failed) body: nothing of it may have been applied.
+            _expected.AddRange(status == 200 ? body.Events : body.Events.Select(e => e with { Outcome = Outcome.Absent }));
+            if (validStatus != 200)
+            {
+                Stalls++;
+            }
+            else
+            {
+                _valid.AddRange(ids);
+                _pendingValid.AddRange(ids);
+            }
+
+            foreach (string violation in found)
+            {
+                Record($"#{n} {caseLabel} {body}: {violation}");
+            }
         }
 
         return found;

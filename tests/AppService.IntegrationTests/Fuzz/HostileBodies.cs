@@ -672,16 +672,18 @@ public sealed class HostileBodies(long maxTransactionBytes)
     /// <summary>10,000 small messages in one transaction (compact, so they fit a 1 MiB limit).</summary>
     public static HostileBody TenThousandEvents()
     {
-        string room = FreshId("!big") + ":test";
-        string prefix = FreshId("$b");
+        // Short ids and names: 10,000 events in about 820 KB.
+        long run = Interlocked.Increment(ref _counter);
+        string room = $"!b{run}:t";
+        string prefix = $"$k{run}_{Guid.NewGuid().ToString("N")[..6]}.";
         var sb = new StringBuilder("{\"events\":[");
         var expected = new List<ExpectedEvent>(10_000);
         for (int i = 0; i < 10_000; i++)
         {
-            string id = prefix + "." + i.ToString(CultureInfo.InvariantCulture);
+            string id = prefix + i.ToString(CultureInfo.InvariantCulture);
             sb.Append(i == 0 ? "" : ",")
                 .Append("{\"event_id\":\"").Append(id).Append("\",\"room_id\":\"").Append(room)
-                .Append("\",\"type\":\"m.room.message\",\"sender\":\"@a:test\",\"content\":{}}");
+                .Append("\",\"type\":\"t\",\"sender\":\"@a:t\",\"content\":{}}");
             expected.Add(new ExpectedEvent(id, Outcome.Applied));
         }
 
