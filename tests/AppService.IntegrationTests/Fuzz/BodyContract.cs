@@ -45,7 +45,7 @@ public static class BodyContract
                 return ExpectedAnswer.BadRequest;
             }
 
-            var events = document.RootElement.EnumerateObject().Where(p => p.NameEquals("events")).ToList();
+            var events = document.RootElement.EnumerateObject().Where(IsEvents).ToList();
             return events.Count switch
             {
                 0 => ExpectedAnswer.BadRequest,
@@ -56,6 +56,18 @@ public static class BodyContract
         catch (JsonException)
         {
             return ExpectedAnswer.BadRequest;
+        }
+    }
+
+    private static bool IsEvents(JsonProperty property)
+    {
+        try
+        {
+            return property.NameEquals("events");
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a name holding a lone surrogate escape is not "events"
         }
     }
 

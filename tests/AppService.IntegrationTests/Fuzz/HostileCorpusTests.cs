@@ -253,7 +253,8 @@ public sealed class HostileCorpusTests(KestrelFuzzApplication app) : IClassFixtu
     public async Task An_overlong_event_id_is_rejected_and_stored_without_breaking_the_index(int bytes)
     {
         string room = Room(), txn = Txn();
-        string id = ("$" + Guid.NewGuid().ToString("N") + new string('x', bytes))[..bytes];
+        // Random base64: PostgreSQL's pglz cannot compress it, so the index row really is that long.
+        string id = ("$" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(bytes)))[..bytes];
         var neighbour = Neighbour(room);
         await PutOkAsync(txn, Txn(Ev(id, room, "m.room.message", null, "{\"body\":\"long id\"}"), neighbour.Json));
 
@@ -375,11 +376,11 @@ public sealed class HostileCorpusTests(KestrelFuzzApplication app) : IClassFixtu
     [InlineData("/admin/v1/rooms/%21r%00%3Atest/members")]
     [InlineData("/admin/v1/users/%40u%00%3Atest/rooms")]
     [InlineData("/admin/v1/events/%24e%00")]
-    public async Task NUL_in_an_admin_path_id_is_a_4xx_problem_details(string path)
+    public async Task NUL_in_an_admin_path_id_is_a_4xx(string path)
     {
+        // Kestrel itself refuses a path that decodes to U+0000 (400 without a body); whoever answers, never 5xx.
         using var response = await AdminClient().GetAsync(path);
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
     private HttpClient AdminClient()
