@@ -124,6 +124,7 @@ public sealed class HostileBodies(long maxTransactionBytes)
             e.Add("origin_server_ts", RawNode.Num(Interlocked.Increment(ref _ts)));
             e.Add("content", content);
             e.Add("unsigned", new RawObject().Add("age", RawNode.Num(12)));
+            e.OriginalId = Unquote(((RawText)e.Find("event_id")!.Value).Json);
             events.Add(e);
             return e;
         }
@@ -222,10 +223,15 @@ public sealed class HostileBodies(long maxTransactionBytes)
         var expected = new List<ExpectedEvent>();
         for (int i = 0; i < events.Count; i++)
         {
-            if (events[i].Find("event_id")?.Value is RawText { IsString: true } id && Plain(id.Json))
+            var ids = events[i].Members.Where(m => m.Key == "\"event_id\"").ToList();
+            if (events[i].OriginalId is not { } original || ids.Count > 1)
             {
-                expected.Add(new ExpectedEvent(Unquote(id.Json), outcomes.GetValueOrDefault(i, Outcome.Applied)));
+                continue; // two event_id keys: which one is the event's is open (RFC 8259), so it is not checked
             }
+
+            bool unchanged = ids.Count == 1 && ids[0].Value is RawText { IsString: true } id && Plain(id.Json) && Unquote(id.Json) == original;
+            // The id was changed or removed: whatever became of the event, its original id must not be applied.
+            expected.Add(new ExpectedEvent(original, unchanged ? outcomes.GetValueOrDefault(i, Outcome.Applied) : Outcome.Absent));
         }
 
         return new HostileBody { Kind = kind, Bytes = RawNode.Encode(bodyText ?? body.ToJsonText()), Events = expected };
@@ -485,6 +491,7 @@ public sealed class HostileBodies(long maxTransactionBytes)
         var slots = Slots(events);
         var slot = slots[rng.Next(slots.Count)];
         var e = events[slot.EventIndex];
+        string originalId = IdOf(e);
         var owner = slot.Path.Length == 1 ? e : Owner(e, slot.Path);
         RawNode copy = rng.Next(2) == 0 ? slot.Member.Value.Clone() : new RawText(WrongValues[rng.Next(WrongValues.Length)]);
         owner.Members.Insert(rng.Next(owner.Members.Count + 1), new RawMember(slot.Member.Key, copy));
@@ -492,7 +499,7 @@ public sealed class HostileBodies(long maxTransactionBytes)
         if (slot.Path is ["event_id"])
         {
             // Which of two ids is the event's is open too: neither is checked.
-            result.Events.RemoveAll(x => x.EventId == IdOf(e));
+            result.Events.RemoveAll(x => x.EventId == originalId);
         }
 
         return result;

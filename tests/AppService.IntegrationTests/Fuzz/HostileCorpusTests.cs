@@ -316,13 +316,23 @@ public sealed class HostileCorpusTests(KestrelFuzzApplication app) : IClassFixtu
     }
 
     [Fact]
-    public async Task A_lone_surrogate_in_an_unknown_key_name_changes_nothing()
+    public async Task A_lone_surrogate_in_an_unknown_top_level_key_name_changes_nothing()
     {
         string room = Room(), txn = Txn(), id = NewEventId();
-        string body = "{\"\\ud800top\":1,\"events\":[" + Ev(id, room, "m.room.message", null, "{\"body\":\"x\",\"\\udc00\":\"\\ud800\"}")
-            .Replace("\"content\"", "\"\\ud800unknown\":true,\"content\"", StringComparison.Ordinal) + "]}";
-        await PutOkAsync(txn, body);
+        await PutOkAsync(txn, "{\"\\ud800top\":1,\"\\udc00\":\"\\u0000\",\"events\":[" + Ev(id, room, "m.room.message", null, "{\"body\":\"x\"}") + "]}");
         await AssertAppliedAsync(id);
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_in_a_key_name_inside_an_event_is_answered_200_and_the_event_applied_or_rejected()
+    {
+        string room = Room(), txn = Txn(), id = NewEventId();
+        var neighbour = Neighbour(room);
+        string bad = Ev(id, room, "m.room.message", null, "{\"body\":\"x\",\"\\udc00\":\"\\ud800\"}")
+            .Replace("\"content\"", "\"\\ud800unknown\":true,\"content\"", StringComparison.Ordinal);
+        await PutOkAsync(txn, Txn(bad, neighbour.Json));
+        await AssertAppliedAsync(neighbour.Id);
+        Assert.NotEqual(await ProcessedAsync(id), await RejectedAsync(id));
     }
 
     // ---- 6. Depth: 100 levels are applied, more than 1024 reject that event only ------------------------------

@@ -98,6 +98,9 @@ public sealed class RawObject : RawNode
 {
     public List<RawMember> Members { get; } = [];
 
+    /// <summary>For a generated event: the event_id it was built with (mutations may change or remove it).</summary>
+    public string? OriginalId { get; set; }
+
     public RawObject Add(string name, RawNode value)
     {
         Members.Add(new RawMember(Quote(name), value));
