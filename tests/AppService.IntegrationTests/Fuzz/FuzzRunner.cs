@@ -23,6 +23,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
     private readonly List<string> _valid = [];
     private readonly List<string> _pendingValid = [];
     private readonly List<string> _violations = [];
+    private readonly SortedDictionary<string, int> _categories = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, int[]> _byKind = new(StringComparer.Ordinal);
     private readonly string _runId = Guid.NewGuid().ToString("N")[..8];
 
@@ -131,7 +132,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             }
 
             // A refused (or failed) body: nothing of it may have been applied.
-            _expected.AddRange(status == 200 ? body.Events : body.Events.Select(e => e with { Outcome = Outcome.Absent }));
+            _expected.AddRange(body.Events.Select(e => e with { Outcome = status == 200 ? e.Outcome : Outcome.Absent, Kind = kind }));
             if (validStatus != 200)
             {
                 Stalls++;
@@ -144,15 +145,25 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
 
             foreach (string violation in found)
             {
-                Record($"#{n} {caseLabel} {body}: {violation}");
+                Record($"#{n} {caseLabel} {body}: {violation}", $"{kind}: {Category(violation)}");
             }
         }
 
         return found;
     }
 
-    private void Record(string violation)
+    /// <summary>What a violation says, without the ids and bodies (for the counts by kind).</summary>
+    private static string Category(string violation)
     {
+        int colon = violation.IndexOf(':', StringComparison.Ordinal);
+        string head = colon > 0 ? violation[..colon] : violation;
+        return System.Text.RegularExpressions.Regex.Replace(head, @"\$\S+|processed=\S+", m => m.Value.StartsWith('$') ? "$id" : m.Value);
+    }
+
+    private void Record(string violation, string? category = null)
+    {
+        category ??= Category(violation);
+        _categories[category] = _categories.GetValueOrDefault(category) + 1;
         ViolationCount++;
         if (_violations.Count < MaxListedViolations)
         {
@@ -185,7 +196,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             tally[(int)e.Outcome]++;
             if (wrong is not null)
             {
-                Record("final check: " + wrong);
+                Record("final check: " + wrong, $"{e.Kind}: final check, expected {e.Outcome}, processed={p} rejected={r}");
             }
         }
 
@@ -203,6 +214,11 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
         foreach (var (kind, c) in _byKind)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {kind,-18} {c[0],6} bodies: 2xx {c[1],6}  4xx {c[2],6}  5xx {c[3],6}");
+        }
+
+        foreach (var (category, count) in _categories)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {count,6} x {category}");
         }
 
         foreach (string v in _violations)

@@ -19,7 +19,11 @@ public enum Outcome
     Absent,
 }
 
-public sealed record ExpectedEvent(string EventId, Outcome Outcome);
+public sealed record ExpectedEvent(string EventId, Outcome Outcome)
+{
+    /// <summary>The body's family, for the counts of violations.</summary>
+    public string Kind { get; init; } = "";
+}
 
 /// <summary>One generated body: its exact bytes and what must have happened to its events if it was answered 200.</summary>
 public sealed class HostileBody
