@@ -20,6 +20,8 @@ public static class AdminApi
         var group = routes.MapGroup("/admin/v1")
             .AddEndpointFilter<AdminAuthFilter>()
             .AddEndpointFilter<RawPathIdFilter>()
+            .AddEndpointFilter<NulParameterFilter>()
+            .ProducesValidationProblem()
             .WithTags("Admin")
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
@@ -45,6 +47,8 @@ public static class AdminApi
         group.MapGet("/jobs/{jobId:long}", GetJobAsync)
             .WithSummary("One homeserver job: attempts, outcome, last error.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/rejected-events", ListRejectedEventsAsync)
+            .WithSummary("Quarantined events, newest first, a page at a time (pass next_batch back as 'from'); filter by room_id and reason (the reason code).");
         group.MapGet("/stats", GetStatsAsync)
             .WithSummary("Row counts of the ledger, the processed and rejected events, the projections and the jobs.");
         return group;
@@ -202,6 +206,55 @@ public static class AdminApi
         return job is null ? NotFound("job", jobId.ToString(System.Globalization.CultureInfo.InvariantCulture)) : TypedResults.Ok(job);
     }
 
+    /// <summary>Keyset paging on the identity id, newest first: the token is the last id of the page.</summary>
+    internal static async Task<Results<Ok<RejectedEventsPage>, ValidationProblem>> ListRejectedEventsAsync(
+        AppDbContext db, [FromQuery(Name = "room_id")] string? roomId, string? reason, string? from, int? limit, CancellationToken ct)
+    {
+        int pageSize = limit ?? DefaultPageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            return Invalid("limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        long? before = null;
+        if (!string.IsNullOrEmpty(from))
+        {
+            if (DecodeToken(from, prefix: "r") is not { } value || !long.TryParse(value[1..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long id))
+            {
+                return Invalid("from", "from must be a next_batch token from a previous page.");
+            }
+
+            before = id;
+        }
+
+        var query = db.RejectedEvents.AsNoTracking();
+        if (roomId is not null)
+        {
+            query = query.Where(r => r.RoomId == roomId);
+        }
+
+        if (reason is not null)
+        {
+            query = query.Where(r => r.ReasonCode == reason);
+        }
+
+        if (before is not null)
+        {
+            query = query.Where(r => r.Id < before);
+        }
+
+        var rows = await query
+            .OrderByDescending(r => r.Id)
+            .Take(pageSize + 1)
+            .Select(r => new RejectedEventResponse(
+                r.Id, r.EventId, r.RoomId, r.EventType, r.ReasonCode, r.Reason, r.TxnId, r.RejectedAt, r.ContentBytes, r.Content, r.RedactedBy))
+            .ToListAsync(ct);
+        string? next = rows.Count > pageSize
+            ? EncodeToken("r" + rows[pageSize - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : null;
+        return TypedResults.Ok(new RejectedEventsPage(rows.Take(pageSize).ToList(), next));
+    }
+
     internal static async Task<Ok<StatsResponse>> GetStatsAsync(AppDbContext db, CancellationToken ct) =>
         TypedResults.Ok(new StatsResponse(
             await db.ProcessedEvents.LongCountAsync(ct),
@@ -212,7 +265,13 @@ public static class AdminApi
             await db.RoomMembers.LongCountAsync(m => m.Membership == Memberships.Join, ct),
             await db.Jobs.LongCountAsync(j => j.CompletedAt == null, ct),
             await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Failed, ct),
-            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Drift, ct)));
+            await db.Jobs.LongCountAsync(j => j.Outcome == JobOutcomes.Drift, ct))
+        {
+            EventsRejectedByReason = await db.RejectedEvents
+                .GroupBy(r => r.ReasonCode)
+                .Select(g => new { Code = g.Key, Count = g.LongCount() })
+                .ToDictionaryAsync(g => g.Code, g => g.Count, ct),
+        });
 
     private static IQueryable<RoomInfoResponse> ProjectRooms(AppDbContext db, IQueryable<RoomInfo> rooms) =>
         rooms.Select(r => new RoomInfoResponse(
@@ -236,14 +295,14 @@ public static class AdminApi
     private static string EncodeToken(string roomId) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes(roomId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static string? DecodeToken(string token)
+    private static string? DecodeToken(string token, string prefix = "!")
     {
         string base64 = token.Replace('-', '+').Replace('_', '/');
         base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
         try
         {
             string value = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-            return value.StartsWith('!') ? value : null;
+            return value.StartsWith(prefix, StringComparison.Ordinal) ? value : null;
         }
         catch (FormatException)
         {

@@ -61,7 +61,33 @@ public sealed record StatsResponse(
     [property: JsonPropertyName("joined_members")] long JoinedMembers,
     [property: JsonPropertyName("jobs_pending")] long JobsPending,
     [property: JsonPropertyName("jobs_failed")] long JobsFailed,
-    [property: JsonPropertyName("drift_detected")] long DriftDetected);
+    [property: JsonPropertyName("drift_detected")] long DriftDetected)
+{
+    /// <summary>Rows of rejected_events by reason_code (README "Input safety").</summary>
+    [JsonPropertyName("events_rejected_by_reason")]
+    public IReadOnlyDictionary<string, long> EventsRejectedByReason { get; init; } = new Dictionary<string, long>();
+}
+
+/// <summary>
+/// A quarantined event. <c>content</c> is the event's JSON text as received (cut at MaxEventBytes; <c>content_bytes</c>
+/// is its full size), null once a redaction removed it. Ids that could not be stored as sent are escaped or hashed.
+/// </summary>
+public sealed record RejectedEventResponse(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("event_id")] string? EventId,
+    [property: JsonPropertyName("room_id")] string? RoomId,
+    [property: JsonPropertyName("type")] string? Type,
+    [property: JsonPropertyName("reason_code")] string ReasonCode,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("txn_id")] string TxnId,
+    [property: JsonPropertyName("rejected_at")] DateTimeOffset RejectedAt,
+    [property: JsonPropertyName("content_bytes")] int ContentBytes,
+    [property: JsonPropertyName("content")] string? Content,
+    [property: JsonPropertyName("redacted_by")] string? RedactedBy);
+
+public sealed record RejectedEventsPage(
+    [property: JsonPropertyName("rejected_events")] IReadOnlyList<RejectedEventResponse> RejectedEvents,
+    [property: JsonPropertyName("next_batch")] string? NextBatch);
 
 /// <summary>A homeserver job: what, for which room, why, and how its runs went.</summary>
 public sealed record JobResponse(

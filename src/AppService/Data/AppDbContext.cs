@@ -100,10 +100,14 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             Id(b.Property(e => e.EventType), "event_type");
             Id(b.Property(e => e.TxnId), "txn_id");
             b.Property(e => e.Reason).HasColumnName("reason").IsRequired();
-            b.Property(e => e.Content).HasColumnName("content").HasColumnType("jsonb").IsRequired();
+            b.Property(e => e.Content).HasColumnName("content").HasColumnType("text");
+            b.Property(e => e.ReasonCode).HasColumnName("reason_code").IsRequired();
+            b.Property(e => e.ContentBytes).HasColumnName("content_bytes");
+            Id(b.Property(e => e.RedactedBy), "redacted_by");
             b.Property(e => e.RejectedAt).HasColumnName("rejected_at");
             b.HasIndex(e => e.EventId).IsUnique().HasFilter("event_id IS NOT NULL").HasDatabaseName("ux_rejected_events_event_id");
             b.HasIndex(e => e.RejectedAt).HasDatabaseName("ix_rejected_events_rejected_at");
+            b.HasIndex(e => new { e.RoomId, e.Id }).HasDatabaseName("ix_rejected_events_room_id_id");
         });
 
         modelBuilder.Entity<LedgerEntry>(b =>

@@ -108,12 +108,44 @@ public static class IngestSql
         ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET event_id = excluded.event_id
         """;
 
+    /// <summary>
+    /// Rejected events as text, never cast to jsonb: the raw JSON text as received (\u0000 and lone surrogates stay
+    /// escaped in it), so any event can be stored. Ids arrive made storable (<see cref="Matrix.MatrixText.StorableId"/>).
+    /// </summary>
     public const string InsertRejected = """
-        INSERT INTO rejected_events (event_id, room_id, event_type, txn_id, reason, content, rejected_at)
-        SELECT e.event_id, e.room_id, e.event_type, $5, e.reason, e.content::jsonb, $7
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) AS e(event_id, room_id, event_type, reason, content)
+        INSERT INTO rejected_events (event_id, room_id, event_type, txn_id, reason, reason_code, content, content_bytes, rejected_at)
+        SELECT e.event_id, e.room_id, e.event_type, $5, e.reason, e.reason_code, e.content, e.content_bytes, $7
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $8::text[], $9::int[])
+            AS e(event_id, room_id, event_type, reason, content, reason_code, content_bytes)
         ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
         """;
+
+    /// <summary>A redaction whose target is a rejected event removes the content we kept of it (same commit).</summary>
+    public const string RedactRejected = """
+        UPDATE rejected_events r SET content = NULL, redacted_by = x.redaction_id
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS x(target, room_id, redaction_id)
+        WHERE r.event_id = x.target AND r.room_id = x.room_id
+        """;
+
+    public static NpgsqlBatchCommand InsertRejectedCommand(IReadOnlyList<Matrix.RejectedEvent> rejected, string txnId, DateTimeOffset now) =>
+        Command(
+            InsertRejected,
+            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.EventId)).ToArray()),
+            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.RoomId)).ToArray()),
+            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.Type)).ToArray()),
+            TextArray(rejected.Select(r => r.Reason).ToArray()),
+            Text(txnId),
+            TextArray(rejected.Select(r => r.RawJson).ToArray()),
+            Timestamp(now),
+            TextArray(rejected.Select(r => r.Code).ToArray()),
+            new NpgsqlParameter { Value = rejected.Select(r => r.ContentBytes).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+
+    public static NpgsqlBatchCommand RedactRejectedCommand(IReadOnlyList<Matrix.MatrixEvent> redactions) =>
+        Command(
+            RedactRejected,
+            TextArray(redactions.Select(r => r.Redacts).ToArray()),
+            TextArray(redactions.Select(r => r.RoomId).ToArray()),
+            TextArray(redactions.Select(r => r.EventId).ToArray()));
 
     public const string UpsertLedger = """
         INSERT INTO txn_ledger (txn_id, content_hash, event_count, new_event_count, rejected_count, first_seen_at, last_processed_at)

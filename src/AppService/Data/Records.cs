@@ -4,7 +4,17 @@ namespace AppService.Data;
 public sealed record ProcessedEvent(string EventId, string RoomId, string EventType, string TxnId, DateTimeOffset ProcessedAt);
 
 /// <summary>An event that could not be processed, kept with the reason (table <c>rejected_events</c>).</summary>
-public sealed record RejectedEventRecord(long Id, string? EventId, string? RoomId, string? EventType, string TxnId, string Reason, string Content, DateTimeOffset RejectedAt);
+public sealed record RejectedEventRecord(long Id, string? EventId, string? RoomId, string? EventType, string TxnId, string Reason, string? Content, DateTimeOffset RejectedAt)
+{
+    /// <summary>Why, as a code (RejectionCodes; 'legacy' for rows from before codes existed).</summary>
+    public string ReasonCode { get; init; } = "";
+
+    /// <summary>Size of the event's JSON as received; <see cref="Content"/> is cut at MaxEventBytes.</summary>
+    public int ContentBytes { get; init; }
+
+    /// <summary>The redaction that removed <see cref="Content"/>, if any.</summary>
+    public string? RedactedBy { get; init; }
+}
 
 /// <summary>One homeserver transaction id, as last processed (table <c>txn_ledger</c>).</summary>
 public sealed record LedgerEntry(string TxnId, byte[] ContentHash, int EventCount, int NewEventCount, int RejectedCount, DateTimeOffset FirstSeenAt, DateTimeOffset LastProcessedAt);

@@ -57,7 +57,8 @@ public sealed class HomeserverClient(HttpClient http, TimeProvider time)
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var document = await JsonDocument.ParseAsync(stream, default, cancellationToken);
+            // No depth limit: a deeply nested entry is skipped by the snapshot readers, not a reason to fail the job forever.
+            using var document = await JsonDocument.ParseAsync(stream, new JsonDocumentOptions { MaxDepth = int.MaxValue }, cancellationToken);
             return document.RootElement.Clone();
         }
         catch (JsonException)

@@ -74,6 +74,7 @@ public sealed class RoomJobs(
             return outcome;
         }
 
+        AppServiceMetrics.SnapshotEntriesSkipped.Inc(members.Skipped + state.Skipped); // logged once below, with the job
         Log.Resynced(logger, job.RoomId, job.Reason, members.Events.Count, state.Events.Count, members.Skipped + state.Skipped,
             plan.MemberUpserts.Count, plan.MemberDeletes.Count, plan.KeptNewer);
         return outcome;

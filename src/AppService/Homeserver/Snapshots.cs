@@ -16,7 +16,7 @@ public static class Snapshots
     /// <summary><c>GET /rooms/{roomId}/members</c>: <c>{"chunk": [m.room.member ClientEvent, ...]}</c>.</summary>
     public static StateSnapshot ParseMembers(JsonElement root, string roomId)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("chunk", out var chunk) || chunk.ValueKind != JsonValueKind.Array)
+        if (root.ValueKind != JsonValueKind.Object || !MatrixText.TryGetProperty(root, "chunk", out var chunk) || chunk.ValueKind != JsonValueKind.Array)
         {
             throw BadAnswer("/members", "an object with a 'chunk' array");
         }
@@ -33,7 +33,7 @@ public static class Snapshots
     /// <summary><c>GET /rooms/{roomId}/joined_members</c>: <c>{"joined": {"@u:hs": {"display_name", "avatar_url"}}}</c>.</summary>
     public static IReadOnlyDictionary<string, JoinedMember> ParseJoinedMembers(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("joined", out var joined) || joined.ValueKind != JsonValueKind.Object)
+        if (root.ValueKind != JsonValueKind.Object || !MatrixText.TryGetProperty(root, "joined", out var joined) || joined.ValueKind != JsonValueKind.Object)
         {
             throw BadAnswer("/joined_members", "an object with a 'joined' object");
         }
@@ -41,9 +41,11 @@ public static class Snapshots
         var result = new Dictionary<string, JoinedMember>(StringComparer.Ordinal);
         foreach (var member in joined.EnumerateObject())
         {
-            result[member.Name] = new JoinedMember(
-                TransactionParser.OptionalString(member.Value, "display_name"),
-                TransactionParser.OptionalString(member.Value, "avatar_url"));
+            string userId = MatrixText.Name(member);
+            if (MatrixText.IsValid(userId))
+            {
+                result[userId] = new JoinedMember(MatrixText.Display(member.Value, "display_name"), MatrixText.Display(member.Value, "avatar_url"));
+            }
         }
 
         return result;
@@ -63,18 +65,22 @@ public static class Snapshots
             string? type = TransactionParser.OptionalString(item, "type");
             string? stateKey = TransactionParser.OptionalString(item, "state_key");
             string? itemRoomId = TransactionParser.OptionalString(item, "room_id");
+            string sender = TransactionParser.OptionalString(item, "sender") ?? "";
+
+            // Ids and keys must be storable as sent (README "Input safety"); display values are cleaned when projected.
             if (string.IsNullOrEmpty(eventId) || string.IsNullOrEmpty(type) || stateKey is null
+                || !MatrixText.IsValid(eventId) || !MatrixText.IsValid(type) || !MatrixText.IsValid(stateKey) || !MatrixText.IsValid(sender)
                 || (itemRoomId is not null && itemRoomId != roomId)
-                || !item.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Object
+                || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object
                 || ContentRules.Check(type, isState: true, content) is not null)
             {
                 skipped++;
                 continue;
             }
 
-            JsonElement? unsigned = item.TryGetProperty("unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
-            long? ts = item.TryGetProperty("origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long v) ? v : null;
-            events.Add(new MatrixEvent(eventId, roomId, type, TransactionParser.OptionalString(item, "sender") ?? "", stateKey, ts, content, unsigned, null));
+            JsonElement? unsigned = MatrixText.TryGetProperty(item, "unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
+            long? ts = MatrixText.TryGetProperty(item, "origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long v) ? v : null;
+            events.Add(new MatrixEvent(eventId, roomId, type, sender, stateKey, ts, content, unsigned, null));
         }
 
         return new StateSnapshot(events, skipped);

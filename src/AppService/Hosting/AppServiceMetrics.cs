@@ -57,7 +57,17 @@ public static class AppServiceMetrics
         "appservice_events_duplicate_total", "Events skipped because their event_id was already processed (redelivery).");
 
     public static readonly Counter EventsRejected = Metrics.CreateCounter(
-        "appservice_events_rejected_total", "Events that could not be parsed or projected, stored in rejected_events and acknowledged.");
+        "appservice_events_rejected_total",
+        "Events that could not be parsed or projected, stored in rejected_events and acknowledged, by reason (rejected_events.reason_code).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
+    public static readonly Counter TransactionsSalvaged = Metrics.CreateCounter(
+        "appservice_transactions_salvaged_total",
+        "Transactions that failed as a whole with a non-transient error and were applied again in smaller groups (the safety net), their failing events quarantined as processing_failed.");
+
+    public static readonly Counter SnapshotEntriesSkipped = Metrics.CreateCounter(
+        "appservice_snapshot_entries_skipped_total",
+        "Entries of a homeserver /state or /members answer a resync skipped as unusable (missing fields, invalid strings, wrong types).");
 
     public static readonly Counter EphemeralReceived = Metrics.CreateCounter(
         "appservice_ephemeral_received_total",
@@ -116,7 +126,12 @@ public static class AppServiceMetrics
             TransactionsFailed.WithLabels(reason);
         }
 
-        foreach (string table in new[] { "processed_events", "txn_ledger" })
+        foreach (string code in Matrix.RejectionCodes.All)
+        {
+            EventsRejected.WithLabels(code);
+        }
+
+        foreach (string table in new[] { "processed_events", "txn_ledger", "rejected_events" })
         {
             RetentionRowsDeleted.WithLabels(table);
         }
@@ -170,7 +185,16 @@ public static class AppServiceMetrics
 
         EventsProcessed.Inc(result.NewEvents);
         EventsDuplicate.Inc(result.DuplicateEvents);
-        EventsRejected.Inc(result.RejectedEvents);
+        if (!result.Replayed)
+        {
+            foreach (var r in transaction.Rejected)
+            {
+                EventsRejected.WithLabels(r.Code).Inc();
+            }
+
+            EventsRejected.WithLabels(Matrix.RejectionCodes.ProcessingFailed).Inc(result.QuarantinedEvents);
+        }
+
         EventsPerTransaction.Observe(result.NewEvents + result.DuplicateEvents + result.RejectedEvents);
     }
 

@@ -4,7 +4,7 @@ namespace AppService.Hosting;
 
 /// <summary>
 /// The <c>AppService:Retention</c> section: how long the de-duplication records are kept (README "Retention").
-/// Only <c>processed_events</c> and <c>txn_ledger</c> are pruned; rooms, members and room state never are.
+/// Only <c>processed_events</c>, <c>txn_ledger</c> and <c>rejected_events</c> are pruned; rooms, members and room state never are.
 /// </summary>
 public sealed class RetentionOptions
 {
@@ -19,6 +19,13 @@ public sealed class RetentionOptions
     /// </summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "AppService:Retention:ProcessedEvents must be between 1 day and 10 years.")]
     public TimeSpan ProcessedEvents { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Age after which quarantined events (rejected_events) are deleted. They are kept for an operator to inspect
+    /// (GET /admin/v1/rejected-events); nothing depends on them once read.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "AppService:Retention:RejectedEvents must be between 1 day and 10 years.")]
+    public TimeSpan RejectedEvents { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>Rows deleted per statement; each batch is its own short transaction.</summary>
     [Range(100, 100_000, ErrorMessage = "AppService:Retention:BatchSize must be between 100 and 100000.")]

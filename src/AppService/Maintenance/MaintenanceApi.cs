@@ -7,7 +7,11 @@ namespace AppService.Maintenance;
 public sealed record PruneResponse(
     [property: JsonPropertyName("processed_events_deleted")] long ProcessedEventsDeleted,
     [property: JsonPropertyName("transactions_deleted")] long TransactionsDeleted,
-    [property: JsonPropertyName("cutoff")] DateTimeOffset Cutoff);
+    [property: JsonPropertyName("cutoff")] DateTimeOffset Cutoff)
+{
+    [JsonPropertyName("rejected_events_deleted")]
+    public long RejectedEventsDeleted { get; init; }
+}
 
 /// <summary>Maintenance routes of the admin API, on its <c>/admin/v1</c> group (admin token, ProblemDetails).</summary>
 public static class MaintenanceApi
@@ -15,7 +19,7 @@ public static class MaintenanceApi
     public static RouteGroupBuilder MapMaintenanceApi(this RouteGroupBuilder admin)
     {
         admin.MapPost("/maintenance/prune", PruneAsync)
-            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents, and return the counts.");
+            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents and rejected events older than AppService:Retention:RejectedEvents, and return the counts.");
         return admin;
     }
 
@@ -24,7 +28,10 @@ public static class MaintenanceApi
         try
         {
             var result = await pruner.PruneAsync("admin", ct);
-            return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff));
+            return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff)
+            {
+                RejectedEventsDeleted = result.RejectedEventsDeleted,
+            });
         }
         catch (Exception ex) when (Hosting.AppServiceMetrics.IsDatabaseError(ex))
         {

@@ -8,7 +8,10 @@ using Microsoft.Extensions.Options;
 namespace AppService.Maintenance;
 
 /// <summary>What one retention run deleted.</summary>
-public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsDeleted, DateTimeOffset Cutoff);
+public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsDeleted, DateTimeOffset Cutoff)
+{
+    public long RejectedEventsDeleted { get; init; }
+}
 
 /// <summary>
 /// Deletes processed-event and ledger rows older than <see cref="RetentionOptions.ProcessedEvents"/>, in batches of
@@ -31,6 +34,13 @@ public sealed class Pruner(AppDbContext db, IOptions<RetentionOptions> options, 
             SELECT txn_id FROM txn_ledger WHERE last_processed_at < @cutoff ORDER BY last_processed_at LIMIT @batch))
         """;
 
+    /// <summary>Quarantined events older than <see cref="RetentionOptions.RejectedEvents"/> (ix_rejected_events_rejected_at).</summary>
+    private const string DeleteRejected = """
+        DELETE FROM rejected_events
+        WHERE id = ANY(ARRAY(
+            SELECT id FROM rejected_events WHERE rejected_at < @cutoff ORDER BY rejected_at LIMIT @batch))
+        """;
+
     public async Task<PruneResult> PruneAsync(string trigger, CancellationToken ct)
     {
         var settings = options.Value;
@@ -40,11 +50,12 @@ public sealed class Pruner(AppDbContext db, IOptions<RetentionOptions> options, 
         {
             long events = await DeleteInBatchesAsync(DeleteProcessedEvents, "processed_events", cutoff, settings.BatchSize, ct);
             long ledger = await DeleteInBatchesAsync(DeleteLedger, "txn_ledger", cutoff, settings.BatchSize, ct);
+            long rejected = await DeleteInBatchesAsync(DeleteRejected, "rejected_events", time.GetUtcNow() - settings.RejectedEvents, settings.BatchSize, ct);
 
             AppServiceMetrics.RetentionRuns.WithLabels("success", trigger).Inc();
             AppServiceMetrics.RetentionLastSuccessTimestamp.SetToCurrentTimeUtc();
-            Log.Pruned(logger, events, ledger, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
-            return new PruneResult(events, ledger, cutoff);
+            Log.Pruned(logger, events, ledger, rejected, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
+            return new PruneResult(events, ledger, cutoff) { RejectedEventsDeleted = rejected };
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

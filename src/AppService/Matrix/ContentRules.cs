@@ -4,11 +4,12 @@ namespace AppService.Matrix;
 
 /// <summary>
 /// Type checks on the content keys the projections read. An event that fails them would corrupt a projection, so
-/// it is rejected (stored with the reason) instead of being applied. Keys we do not read are not checked.
+/// it is rejected (stored with the reason) instead of being applied. Keys we do not read are not checked. Display
+/// values are only type-checked here: their text is made storable when projected (<see cref="MatrixText.Display"/>).
 /// </summary>
 public static class ContentRules
 {
-    public static string? Check(string type, bool isState, JsonElement content)
+    public static Rejection? Check(string type, bool isState, JsonElement content)
     {
         if (type == EventTypes.Redaction)
         {
@@ -37,30 +38,41 @@ public static class ContentRules
         };
     }
 
-    private static string? CheckMember(JsonElement content)
+    private static Rejection? CheckMember(JsonElement content)
     {
-        if (!content.TryGetProperty("membership", out var membership) || membership.ValueKind != JsonValueKind.String)
+        if (!MatrixText.TryGetProperty(content, "membership", out var membership))
         {
-            return "m.room.member content has no string 'membership'";
+            return new(RejectionCodes.MissingField, "m.room.member content has no string 'membership'");
         }
 
-        if (Memberships.Normalize(membership.GetString()) is null)
+        if (membership.ValueKind != JsonValueKind.String)
         {
-            return $"m.room.member content has unknown membership '{Truncate(membership.GetString())}'";
+            return new(RejectionCodes.WrongType, "m.room.member content has no string 'membership'");
+        }
+
+        string value = MatrixText.Read(membership);
+        if (!MatrixText.IsValid(value))
+        {
+            return new(RejectionCodes.InvalidString, "m.room.member content.membership holds U+0000 or invalid UTF-16");
+        }
+
+        if (Memberships.Normalize(value) is null)
+        {
+            return new(RejectionCodes.WrongType, $"m.room.member content has unknown membership '{Truncate(value)}'");
         }
 
         return StringOrNull(content, "displayname") ?? StringOrNull(content, "avatar_url");
     }
 
-    private static string? StringOrNull(JsonElement content, string key) =>
-        content.TryGetProperty(key, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
-            ? $"content.{key} must be a string or null, got {value.ValueKind.ToString().ToLowerInvariant()}"
+    private static Rejection? StringOrNull(JsonElement content, string key) =>
+        MatrixText.TryGetProperty(content, key, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
+            ? new(RejectionCodes.WrongType, $"content.{key} must be a string or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
             : null;
 
-    private static string? ObjectOrNull(JsonElement content, string key) =>
-        content.TryGetProperty(key, out var value) && value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)
-            ? $"content.{key} must be an object or null, got {value.ValueKind.ToString().ToLowerInvariant()}"
+    private static Rejection? ObjectOrNull(JsonElement content, string key) =>
+        MatrixText.TryGetProperty(content, key, out var value) && value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)
+            ? new(RejectionCodes.WrongType, $"content.{key} must be an object or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
             : null;
 
-    private static string? Truncate(string? value) => value is { Length: > 64 } ? value[..64] + "…" : value;
+    private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
 }

@@ -21,15 +21,36 @@ public sealed record MatrixEvent(
     public bool IsState => StateKey is not null;
 
     /// <summary><c>unsigned.replaces_state</c>: the state event this one replaces (spec v1.19).</summary>
-    public string? ReplacesState =>
-        Unsigned is { ValueKind: JsonValueKind.Object } u
-        && u.TryGetProperty("replaces_state", out var r) && r.ValueKind == JsonValueKind.String
-            ? r.GetString()
-            : null;
+    public string? ReplacesState => Unsigned is { } u ? MatrixText.Get(u, "replaces_state") : null;
 }
 
-/// <summary>An event that cannot be processed. It is stored with the reason and the transaction is still acknowledged.</summary>
-public sealed record RejectedEvent(string? EventId, string? RoomId, string? Type, string Reason, string RawJson);
+/// <summary>
+/// An event that cannot be processed. It is stored with the reason and the transaction is still acknowledged.
+/// <see cref="RawJson"/> is the event's JSON text as received, cut at MaxEventBytes; <see cref="ContentBytes"/> its full size.
+/// Ids may hold anything the sender put there: they are made storable when written (<see cref="MatrixText.StorableId"/>).
+/// </summary>
+public sealed record RejectedEvent(string? EventId, string? RoomId, string? Type, string Code, string Reason, string RawJson, int ContentBytes);
+
+/// <summary>Why an event was not applied: the <c>reason_code</c> of <c>rejected_events</c> (README "Input safety").</summary>
+public readonly record struct Rejection(string Code, string Reason);
+
+public static class RejectionCodes
+{
+    public const string NotObject = "not_object";
+    public const string MissingField = "missing_field";
+    public const string InvalidString = "invalid_string";
+    public const string WrongType = "wrong_type";
+    public const string TooLarge = "too_large";
+    public const string TooDeep = "too_deep";
+
+    /// <summary>Valid as far as the parser can tell, but applying it failed on its own (the safety net's bisection).</summary>
+    public const string ProcessingFailed = "processing_failed";
+
+    /// <summary>Rows stored before reason codes existed.</summary>
+    public const string Legacy = "legacy";
+
+    public static readonly IReadOnlyList<string> All = [NotObject, MissingField, InvalidString, WrongType, TooLarge, TooDeep, ProcessingFailed];
+}
 
 public static class EventTypes
 {

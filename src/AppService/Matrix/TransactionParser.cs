@@ -12,6 +12,16 @@ public sealed class ParsedTransaction
 
     public List<RejectedEvent> Rejected { get; } = [];
 
+    /// <summary>The raw JSON of each of <see cref="Events"/>, same order: what the safety net stores when one fails.</summary>
+    public List<JsonElement> Sources { get; } = [];
+
+    /// <summary>The raw UTF-8 of an event of <see cref="Events"/> (found by reference; only the safety net asks).</summary>
+    public ReadOnlyMemory<byte> SourceOf(MatrixEvent e)
+    {
+        int i = Events.FindIndex(x => ReferenceEquals(x, e));
+        return i < 0 ? ReadOnlyMemory<byte>.Empty : JsonMarshal.GetRawUtf8Value(Sources[i]).ToArray();
+    }
+
     /// <summary>Ephemeral entries (stable and MSC2409 keys, de-duplicated): counted, not stored.</summary>
     public int EphemeralCount { get; set; }
 
@@ -51,7 +61,7 @@ public static class TransactionParser
             throw new TransactionBodyException(MatrixError.Codes.BadJson, "The transaction body must be a JSON object.");
         }
 
-        if (!root.TryGetProperty("events", out var events))
+        if (!MatrixText.TryGetProperty(root, "events", out var events))
         {
             throw new TransactionBodyException(MatrixError.Codes.BadJson, "The transaction body has no 'events' array.");
         }
@@ -70,12 +80,13 @@ public static class TransactionParser
             if (parsed is not null)
             {
                 result.Events.Add(parsed);
+                result.Sources.Add(element);
                 hash.AppendData(Encoding.UTF8.GetBytes(parsed.EventId));
             }
             else
             {
                 result.Rejected.Add(rejected!);
-                hash.AppendData(Encoding.UTF8.GetBytes(rejected!.EventId ?? rejected.RawJson));
+                hash.AppendData(rejected!.EventId is { } id ? Encoding.UTF8.GetBytes(id) : JsonMarshal.GetRawUtf8Value(element));
             }
 
             hash.AppendData(separator);
@@ -83,14 +94,15 @@ public static class TransactionParser
 
         result.ContentHash = hash.GetHashAndReset();
         result.EphemeralCount = CountEphemeral(root);
-        if (root.TryGetProperty("de.sorunome.msc2409.to_device", out var toDevice) && toDevice.ValueKind == JsonValueKind.Array)
+        if (MatrixText.TryGetProperty(root, "de.sorunome.msc2409.to_device", out var toDevice) && toDevice.ValueKind == JsonValueKind.Array)
         {
             result.ToDeviceCount = toDevice.GetArrayLength();
         }
 
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name.StartsWith("org.matrix.msc3202.", StringComparison.Ordinal))
+            // The raw name: Name would throw on an invalidly escaped key, and these keys are never escaped.
+            if (JsonMarshal.GetRawUtf8PropertyName(property).StartsWith("org.matrix.msc3202."u8))
             {
                 result.HasDeviceData = true;
                 break;
@@ -107,7 +119,7 @@ public static class TransactionParser
         int count = 0;
         foreach (string key in EphemeralKeys)
         {
-            if (!root.TryGetProperty(key, out var list) || list.ValueKind != JsonValueKind.Array)
+            if (!MatrixText.TryGetProperty(root, key, out var list) || list.ValueKind != JsonValueKind.Array)
             {
                 continue;
             }
@@ -115,7 +127,7 @@ public static class TransactionParser
             seen ??= new HashSet<string>(StringComparer.Ordinal);
             foreach (var item in list.EnumerateArray())
             {
-                if (seen.Add(item.GetRawText()))
+                if (seen.Add(Convert.ToBase64String(JsonMarshal.GetRawUtf8Value(item))))
                 {
                     count++;
                 }
@@ -125,12 +137,35 @@ public static class TransactionParser
         return count;
     }
 
+    /// <summary>
+    /// Nesting deeper than this makes an event rejected (<c>too_deep</c>). The spec sets no limit; the body parser has
+    /// none (nothing of ours recurses: the depth is measured iteratively with <c>Utf8JsonReader.CurrentDepth</c>), so
+    /// this only bounds what we accept as an event. Synapse's Python <c>json</c> cannot decode or encode ~1000 levels
+    /// (recursion limit), so no real event comes near 1024 containers.
+    /// </summary>
+    public const int MaxEventDepth = 1024;
+
+    /// <summary>Validates one entry of <c>events</c> on its own. Never throws, whatever the entry holds.</summary>
     public static MatrixEvent? ParseEvent(JsonElement element, int maxEventBytes, out RejectedEvent? rejected)
+    {
+        try
+        {
+            return ParseEventCore(element, maxEventBytes, out rejected);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException or JsonException)
+        {
+            // Belt and braces: every read below is meant not to throw; if one does, the event is quarantined, not the body.
+            rejected = Reject(element, null, null, null, RejectionCodes.ProcessingFailed, $"unreadable event ({ex.GetType().Name})", maxEventBytes);
+            return null;
+        }
+    }
+
+    private static MatrixEvent? ParseEventCore(JsonElement element, int maxEventBytes, out RejectedEvent? rejected)
     {
         rejected = null;
         if (element.ValueKind != JsonValueKind.Object)
         {
-            rejected = new RejectedEvent(null, null, null, "event is not a JSON object", element.GetRawText());
+            rejected = Reject(element, null, null, null, RejectionCodes.NotObject, "event is not a JSON object", maxEventBytes);
             return null;
         }
 
@@ -139,84 +174,74 @@ public static class TransactionParser
         string? roomId = NullIfEmpty(OptionalString(element, "room_id"));
         string? type = NullIfEmpty(OptionalString(element, "type"));
 
-        string? reason = Validate(element, eventId, roomId, type, maxEventBytes);
-        if (reason is not null)
+        var failure = Validate(element, eventId, roomId, type, maxEventBytes);
+        if (failure is { } f)
         {
-            rejected = new RejectedEvent(eventId, roomId, type, reason, element.GetRawText());
+            rejected = Reject(element, eventId, roomId, type, f.Code, f.Reason, maxEventBytes);
             return null;
         }
 
-        element.TryGetProperty("content", out var content);
-        element.TryGetProperty("state_key", out var stateKey);
-        JsonElement? unsigned = element.TryGetProperty("unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
-        long? ts = element.TryGetProperty("origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long tsValue)
+        MatrixText.TryGetProperty(element, "content", out var content);
+        string? stateKey = OptionalString(element, "state_key");
+        JsonElement? unsigned = MatrixText.TryGetProperty(element, "unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
+        long? ts = MatrixText.TryGetProperty(element, "origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long tsValue)
             ? tsValue
             : null;
 
-        // v1-v10 put 'redacts' at the top level, v11+ in content; servers copy it to both places.
-        string? redacts = null;
-        if (type == EventTypes.Redaction)
-        {
-            redacts = OptionalString(element, "redacts") ?? OptionalString(content, "redacts");
-        }
-
-        return new MatrixEvent(
-            eventId!,
-            roomId!,
-            type!,
-            OptionalString(element, "sender") ?? "",
-            stateKey.ValueKind == JsonValueKind.String ? stateKey.GetString() : null,
-            ts,
-            content,
-            unsigned,
-            redacts);
+        return new MatrixEvent(eventId!, roomId!, type!, OptionalString(element, "sender") ?? "", stateKey, ts, content, unsigned, Redacts(element, type!, content));
     }
 
-    private static string? Validate(JsonElement element, string? eventId, string? roomId, string? type, int maxEventBytes)
+    /// <summary>v1-v10 put 'redacts' at the top level, v11+ in content; servers copy it to both places.</summary>
+    private static string? Redacts(JsonElement element, string type, JsonElement content) =>
+        type == EventTypes.Redaction ? OptionalString(element, "redacts") ?? OptionalString(content, "redacts") : null;
+
+    private static RejectedEvent Reject(JsonElement element, string? eventId, string? roomId, string? type, string code, string reason, int maxEventBytes)
     {
-        if (string.IsNullOrEmpty(eventId))
+        ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(element);
+        return new RejectedEvent(eventId, roomId, type, code, MatrixText.Storable(reason), MatrixText.CutUtf8(raw, maxEventBytes), raw.Length);
+    }
+
+    private static Rejection? Validate(JsonElement element, string? eventId, string? roomId, string? type, int maxEventBytes)
+    {
+        if (Scan(element) is { } scan)
         {
-            return "missing or empty 'event_id'";
+            return scan;
         }
 
-        if (string.IsNullOrEmpty(roomId))
+        if ((RequiredId(element, "event_id", eventId) ?? RequiredId(element, "room_id", roomId) ?? RequiredId(element, "type", type)) is { } missing)
         {
-            return "missing or empty 'room_id'";
+            return missing;
         }
 
-        if (string.IsNullOrEmpty(type))
+        if ((OptionalId(element, "sender") ?? OptionalId(element, "state_key")) is { } bad)
         {
-            return "missing or empty 'type'";
+            return bad;
         }
 
-        // Spec: ids, type and state_key are at most 255 bytes.
-        if (Utf8Bytes(eventId) > 255 || Utf8Bytes(roomId) > 255 || Utf8Bytes(type) > 255)
+        if (!MatrixText.TryGetProperty(element, "content", out var content))
         {
-            return "'event_id', 'room_id' or 'type' longer than 255 bytes";
+            return new(RejectionCodes.MissingField, "missing 'content'");
         }
 
-        if (element.TryGetProperty("sender", out var sender) && sender.ValueKind != JsonValueKind.String)
+        if (content.ValueKind != JsonValueKind.Object)
         {
-            return "'sender' is not a string";
+            return new(RejectionCodes.WrongType, "'content' is not an object");
         }
 
-        if (!element.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Object)
+        if (type == EventTypes.Redaction && (OptionalId(element, "redacts") ?? OptionalId(content, "redacts", "content.redacts")) is { } redacts)
         {
-            return "missing 'content' or 'content' is not an object";
+            return redacts;
         }
 
-        if (element.TryGetProperty("state_key", out var stateKey) && stateKey.ValueKind != JsonValueKind.String)
+        if (MatrixText.TryGetProperty(element, "unsigned", out var unsigned) && unsigned.ValueKind == JsonValueKind.Object
+            && MatrixText.TryGetProperty(unsigned, "replaces_state", out var replaces) && replaces.ValueKind == JsonValueKind.String
+            && !MatrixText.IsValid(MatrixText.Read(replaces)))
         {
-            return "'state_key' is not a string";
-        }
-
-        if (stateKey.ValueKind == JsonValueKind.String && Utf8Bytes(stateKey.GetString()!) > 255)
-        {
-            return "'state_key' longer than 255 bytes";
+            return new(RejectionCodes.InvalidString, "'unsigned.replaces_state' holds U+0000 or invalid UTF-16");
         }
 
         int size = Utf8Length(element);
-        if (element.TryGetProperty("unsigned", out var unsigned))
+        if (unsigned.ValueKind != JsonValueKind.Undefined)
         {
             // Stripped state and prev_content ride in unsigned; the spec's limit is on the event itself.
             size -= Utf8Length(unsigned);
@@ -224,10 +249,79 @@ public static class TransactionParser
 
         if (size > maxEventBytes)
         {
-            return $"event is {size} bytes, over the {maxEventBytes}-byte limit";
+            return new(RejectionCodes.TooLarge, $"event is {size} bytes, over the {maxEventBytes}-byte limit");
         }
 
-        return ContentRules.Check(type, stateKey.ValueKind == JsonValueKind.String, content);
+        bool isState = MatrixText.TryGetProperty(element, "state_key", out _);
+        return ContentRules.Check(type!, isState, content);
+    }
+
+    /// <summary>event_id, room_id, type: present, non-empty strings, valid text, at most 255 bytes (spec).</summary>
+    private static Rejection? RequiredId(JsonElement element, string name, string? value)
+    {
+        if (value is not null)
+        {
+            return OptionalId(element, name);
+        }
+
+        return MatrixText.TryGetProperty(element, name, out var v) && v.ValueKind != JsonValueKind.String
+            ? new(RejectionCodes.WrongType, $"'{name}' is not a string")
+            : new(RejectionCodes.MissingField, $"missing or empty '{name}'");
+    }
+
+    /// <summary>An id or key that may be absent, but if present is a string, valid text, at most 255 bytes (spec).</summary>
+    private static Rejection? OptionalId(JsonElement element, string name, string? label = null)
+    {
+        label ??= name;
+        if (!MatrixText.TryGetProperty(element, name, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return new(RejectionCodes.WrongType, $"'{label}' is not a string");
+        }
+
+        string text = MatrixText.Read(value);
+        if (!MatrixText.IsValid(text))
+        {
+            return new(RejectionCodes.InvalidString, $"'{label}' holds U+0000 or invalid UTF-16");
+        }
+
+        return Utf8Bytes(text) > 255 ? new(RejectionCodes.TooLarge, $"'{label}' longer than 255 bytes") : null;
+    }
+
+    /// <summary>
+    /// One forward pass over the event's raw JSON, only when it could matter (more than <see cref="MaxEventDepth"/>
+    /// brackets, or any escape): nesting deeper than <see cref="MaxEventDepth"/>, and property names holding U+0000 or
+    /// invalid UTF-16 (they make property lookups throw). Iterative: the reader tracks the depth, nothing recurses.
+    /// </summary>
+    private static Rejection? Scan(JsonElement element)
+    {
+        ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(element);
+        bool escaped = raw.IndexOf((byte)'\\') >= 0;
+        if (!escaped && raw.Count((byte)'{') + raw.Count((byte)'[') <= MaxEventDepth)
+        {
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(raw, new JsonReaderOptions { MaxDepth = int.MaxValue, AllowTrailingCommas = false });
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth >= MaxEventDepth)
+            {
+                return new(RejectionCodes.TooDeep, $"event nests deeper than {MaxEventDepth} levels");
+            }
+
+            if (escaped && reader.TokenType == JsonTokenType.PropertyName && reader.ValueIsEscaped
+                && !MatrixText.IsValid(MatrixText.Unescape(reader.ValueSpan)))
+            {
+                return new(RejectionCodes.InvalidString, "a property name holds U+0000 or invalid UTF-16");
+            }
+        }
+
+        return null;
     }
 
     private static int Utf8Length(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).Length;
@@ -236,9 +330,6 @@ public static class TransactionParser
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    internal static string? OptionalString(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object
-        && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
+    /// <summary>A property's string value, null if absent or not a string. Never throws (<see cref="MatrixText.Get"/>).</summary>
+    internal static string? OptionalString(JsonElement element, string name) => MatrixText.Get(element, name);
 }

@@ -42,8 +42,8 @@ public static class MembershipProjector
 
         var next = new RoomMember(memberEvent.RoomId, target, membership)
         {
-            DisplayName = TransactionParser.OptionalString(content, "displayname"),
-            AvatarUrl = TransactionParser.OptionalString(content, "avatar_url"),
+            DisplayName = MatrixText.Display(content, "displayname"),
+            AvatarUrl = MatrixText.Display(content, "avatar_url"),
             EventId = memberEvent.EventId,
             Sender = memberEvent.Sender,
             UpdatedAt = now,
@@ -72,7 +72,7 @@ public static class MembershipProjector
 
     private static string? PreviousFromUnsigned(MatrixEvent memberEvent) =>
         memberEvent.Unsigned is { } unsigned
-        && unsigned.TryGetProperty("prev_content", out var prev) && prev.ValueKind == JsonValueKind.Object
+        && MatrixText.TryGetProperty(unsigned, "prev_content", out var prev) && prev.ValueKind == JsonValueKind.Object
             ? Memberships.Normalize(TransactionParser.OptionalString(prev, "membership"))
             : null;
 }

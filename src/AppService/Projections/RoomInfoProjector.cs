@@ -56,7 +56,7 @@ public static class RoomInfoProjector
     {
         var c = create.Content;
         string version = Text(c, "room_version") ?? "1";
-        string? predecessor = c.TryGetProperty("predecessor", out var p) && p.ValueKind == JsonValueKind.Object
+        string? predecessor = MatrixText.TryGetProperty(c, "predecessor", out var p) && p.ValueKind == JsonValueKind.Object
             ? Text(p, "room_id")
             : null;
         return room with
@@ -79,8 +79,9 @@ public static class RoomInfoProjector
         int.TryParse(roomVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)
         && v is >= 1 and <= 10;
 
+    /// <summary>A display value as stored: U+0000 removed, lone surrogates replaced (README "Input safety").</summary>
     private static string? Text(JsonElement element, string key) =>
-        NullIfEmpty(TransactionParser.OptionalString(element, key));
+        NullIfEmpty(MatrixText.Display(element, key));
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -14,7 +14,7 @@ public static class StrippedState
     public static IReadOnlyList<MatrixEvent> RoomInfoEntries(MatrixEvent invite)
     {
         if (invite.Unsigned is not { ValueKind: JsonValueKind.Object } unsigned
-            || !unsigned.TryGetProperty("invite_room_state", out var list)
+            || !MatrixText.TryGetProperty(unsigned, "invite_room_state", out var list)
             || list.ValueKind != JsonValueKind.Array)
         {
             return [];
@@ -23,15 +23,18 @@ public static class StrippedState
         var entries = new List<MatrixEvent>();
         foreach (var item in list.EnumerateArray())
         {
+            // Values are made storable by the projector; an unusable sender (it may become the creator) skips the entry.
             string? type = TransactionParser.OptionalString(item, "type");
+            string sender = TransactionParser.OptionalString(item, "sender") ?? "";
             if (type is null || TransactionParser.OptionalString(item, "state_key") != "" || !RoomInfoProjector.Handles(type)
-                || !item.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Object
+                || !MatrixText.IsValid(sender)
+                || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object
                 || ContentRules.Check(type, isState: true, content) is not null)
             {
                 continue;
             }
 
-            entries.Add(new MatrixEvent("", invite.RoomId, type, TransactionParser.OptionalString(item, "sender") ?? "", "", null, content, null, null));
+            entries.Add(new MatrixEvent("", invite.RoomId, type, sender, "", null, content, null, null));
         }
 
         return entries;

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.Json.Serialization;
 using AppService.Hosting;
 using AppService.Matrix;
@@ -109,53 +111,145 @@ public static class AppServiceApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            Log.TransactionFailed(logger, ex, txnId);
+            // Only reached when even the safety net failed. PostgreSQL's Detail/Where can hold event content: never logged.
+            if (ex is PostgresException || ex.InnerException is PostgresException)
+            {
+                Log.TransactionFailedSafe(logger, txnId, TransactionProcessor.FailureText(ex));
+            }
+            else
+            {
+                Log.TransactionFailed(logger, ex, txnId);
+            }
+
             return Error(StatusCodes.Status500InternalServerError, MatrixError.Codes.Unknown, "Transaction not processed; retry later");
         }
     }
 
-    private sealed class JsonBody(JsonDocument? document, JsonHttpResult<MatrixError>? error) : IDisposable
+    /// <summary>The parsed body and the pooled buffer it points into (JsonDocument keeps no copy): disposed together.</summary>
+    private sealed class JsonBody(JsonDocument? document, byte[]? buffer, JsonHttpResult<MatrixError>? error) : IDisposable
     {
+        private byte[]? _buffer = buffer;
+
         public JsonDocument? Document { get; } = document;
 
         public JsonHttpResult<MatrixError>? Error { get; } = error;
 
-        public void Dispose() => Document?.Dispose();
+        public void Dispose()
+        {
+            Document?.Dispose();
+            if (Interlocked.Exchange(ref _buffer, null) is { } b)
+            {
+                ArrayPool<byte>.Shared.Return(b);
+            }
+        }
     }
 
+    /// <summary>
+    /// Reads the body ourselves into a pooled buffer, counting decoded bytes (chunk framing does not count toward
+    /// <c>MaxTransactionBytes</c>), checks it is UTF-8, then parses it without a depth limit: nothing we do with the
+    /// document recurses, and one event nesting too deep is rejected on its own (<see cref="TransactionParser.MaxEventDepth"/>).
+    /// </summary>
     private static async Task<JsonBody> ReadJsonAsync(HttpContext http, long maxBytes, string txnId, ILogger logger)
     {
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = maxBytes;
+            limit.MaxRequestBodySize = null; // we count decoded bytes below; the server's limit counts chunk framing
         }
 
         if (http.Request.ContentLength > maxBytes)
         {
-            return TooLarge();
+            return Refused(StatusCodes.Status413PayloadTooLarge, MatrixError.Codes.TooLarge, $"The body is larger than {maxBytes} bytes");
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes + 1, http.Request.ContentLength + 1 ?? 64 * 1024));
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return Refused(StatusCodes.Status413PayloadTooLarge, MatrixError.Codes.TooLarge, $"The body is larger than {maxBytes} bytes");
+                    }
+
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes + 1, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int read = await http.Request.Body.ReadAsync(buffer.AsMemory(length, (int)Math.Min(buffer.Length, maxBytes + 1) - length), http.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > maxBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return Refused(StatusCodes.Status413PayloadTooLarge, MatrixError.Codes.TooLarge, $"The body is larger than {maxBytes} bytes");
+                }
+            }
+        }
+        catch (Exception ex) when (BodyReadFailure(ex, http.RequestAborted.IsCancellationRequested) is { } failure)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (failure.Status == StatusCodes.Status499ClientClosedRequest)
+            {
+                Log.TransactionAborted(logger, txnId); // the client went away: nobody reads the answer, and it is not our failure
+            }
+
+            return Refused(failure.Status, failure.ErrCode, failure.Message);
+        }
+
+        var body = buffer.AsMemory(0, length);
+        if (!Utf8.IsValid(body.Span))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return Refused(StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body is not valid UTF-8");
         }
 
         try
         {
-            var document = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
-            return new JsonBody(document, null);
+            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = int.MaxValue });
+            return new JsonBody(document, buffer, null);
         }
         catch (JsonException ex)
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             Log.TransactionRefused(logger, txnId, MatrixError.Codes.NotJson, ex.Message);
-            return new JsonBody(null, Error(StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body is not valid JSON"));
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge();
+            return new JsonBody(null, null, Error(StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body is not valid JSON"));
         }
 
-        JsonBody TooLarge()
+        JsonBody Refused(int status, string errCode, string message)
         {
-            Log.TransactionRefused(logger, txnId, MatrixError.Codes.TooLarge, $"body over {maxBytes} bytes");
-            return new JsonBody(null, Error(StatusCodes.Status413PayloadTooLarge, MatrixError.Codes.TooLarge, $"The body is larger than {maxBytes} bytes"));
+            if (status != StatusCodes.Status499ClientClosedRequest)
+            {
+                Log.TransactionRefused(logger, txnId, errCode, message);
+            }
+
+            return new JsonBody(null, null, Error(status, errCode, message));
         }
     }
+
+    /// <summary>
+    /// What a failure while reading the request body means for the answer: the server's own 413 and 408 (body-read
+    /// timeout) as Matrix errors, any other malformed request (e.g. bad chunk framing) 400 M_NOT_JSON, and a client that
+    /// went away 499 (nobody reads it). Null for anything else, which is ours to report.
+    /// </summary>
+    public static (int Status, string ErrCode, string Message)? BodyReadFailure(Exception exception, bool clientAborted) => exception switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (StatusCodes.Status413PayloadTooLarge, MatrixError.Codes.TooLarge, "The body is too large"),
+        BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => (StatusCodes.Status408RequestTimeout, MatrixError.Codes.Unknown, "Timed out reading the body"),
+        BadHttpRequestException => (StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body could not be read (malformed request framing)"),
+        OperationCanceledException or IOException when clientAborted => (StatusCodes.Status499ClientClosedRequest, MatrixError.Codes.Unknown, "The client closed the request"),
+        IOException => (StatusCodes.Status499ClientClosedRequest, MatrixError.Codes.Unknown, "The connection failed while reading the body"),
+        _ => null,
+    };
 
     /// <summary>Faults worth a retry by the homeserver: the database unreachable, restarting, or contended.</summary>
     public static bool IsTransient(Exception exception)

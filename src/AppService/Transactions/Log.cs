@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Transaction id {TxnId} was seen before with other events ({EventCount} now): processing them, each still de-duplicated by event id")]
     public static partial void TransactionIdReused(ILogger logger, string txnId, int eventCount);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Event {EventId} in transaction {TxnId} rejected: {Reason}")]
-    public static partial void EventRejected(ILogger logger, string txnId, string? eventId, string reason);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Event {EventId} in transaction {TxnId} rejected ({ReasonCode}): {Reason}")]
+    public static partial void EventRejected(ILogger logger, string txnId, string? eventId, string reasonCode, string reason);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Bot membership in {RoomId}: {Change} by {Sender}")]
     public static partial void BotMembershipChanged(ILogger logger, string roomId, MembershipChange change, string sender);
@@ -40,4 +40,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "{JobKind} job for {RoomId} requested ({Reason})")]
     public static partial void JobQueued(ILogger logger, string jobKind, string roomId, string reason);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Transaction {TxnId} failed as a whole ({Error}): applying its {EventCount} events in smaller groups to quarantine the ones that fail alone")]
+    public static partial void TransactionSalvaging(ILogger logger, string txnId, int eventCount, string error);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Transaction {TxnId} not acknowledged: processing failed ({Error})")]
+    public static partial void TransactionFailedSafe(ILogger logger, string txnId, string error);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Transaction {TxnId}: the client closed the connection before the body was read")]
+    public static partial void TransactionAborted(ILogger logger, string txnId);
 }

@@ -14,7 +14,11 @@ using static AppService.Data.IngestSql;
 namespace AppService.Transactions;
 
 /// <summary>What one call of <see cref="TransactionProcessor.ProcessAsync"/> did, after commit.</summary>
-public sealed record IngestResult(bool Replayed, int NewEvents, int DuplicateEvents, int RejectedEvents);
+public sealed record IngestResult(bool Replayed, int NewEvents, int DuplicateEvents, int RejectedEvents)
+{
+    /// <summary>Events the safety net quarantined (<c>processing_failed</c>); they are part of <see cref="RejectedEvents"/>.</summary>
+    public int QuarantinedEvents { get; init; }
+}
 
 /// <summary>
 /// Applies one homeserver transaction in ONE database transaction: lock the txnId and its rooms, insert the event ids
@@ -34,16 +38,34 @@ public sealed class TransactionProcessor(
     public async Task<IngestResult> ProcessAsync(string txnId, ParsedTransaction transaction, CancellationToken cancellationToken)
     {
         string ledgerId = LedgerId(txnId);
-        var strategy = db.Database.CreateExecutionStrategy();
+        IngestResult result;
+        try
+        {
+            result = await ExecuteAsync(ledgerId, IngestUnit.Whole(transaction), cancellationToken);
+        }
+        catch (Exception ex) when (!AppServiceApi.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // Not the database being away: something in these events (or a bug in our projection code) fails every
+            // time. The homeserver would retry this transaction forever and send nothing after it, so find the
+            // event(s) that fail on their own, quarantine them, and apply the rest.
+            result = await SalvageAsync(ledgerId, transaction, ex, cancellationToken);
+        }
 
-        // A transient failure (connection lost, serialization failure, deadlock) re-runs the whole unit from
-        // scratch; the unique key makes a re-run after an unknown commit outcome harmless.
-        var result = await strategy.ExecuteAsync(
+        AppServiceMetrics.RecordIngest(result, transaction);
+        return result;
+    }
+
+    /// <summary>
+    /// One unit in its own database transaction. A transient failure (connection lost, serialization failure,
+    /// deadlock) re-runs the unit from scratch; the unique key makes a re-run after an unknown commit outcome harmless.
+    /// </summary>
+    private Task<IngestResult> ExecuteAsync(string ledgerId, IngestUnit unit, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(
             async ct =>
             {
                 try
                 {
-                    return await ProcessOnceAsync(ledgerId, transaction, ct);
+                    return await ProcessOnceAsync(ledgerId, unit, ct);
                 }
                 catch (Exception ex)
                 {
@@ -52,8 +74,93 @@ public sealed class TransactionProcessor(
                 }
             },
             cancellationToken);
-        AppServiceMetrics.RecordIngest(result, transaction);
-        return result;
+
+    /// <summary>
+    /// The safety net, run only after the whole transaction failed with a non-transient error. Applies the events again
+    /// in halves, then quarters, ... down to single events, in order, each group in its own database transaction
+    /// (own locks, own commit); an event that fails alone is quarantined as <c>processing_failed</c>. Then the parser's
+    /// rejections, the quarantined events and the ledger row are written in a final transaction.
+    /// <para>
+    /// Exactly-once under a crash between groups: a committed group's events are in processed_events, so the
+    /// homeserver's retry of the whole transaction sees them as duplicates and applies only the rest.
+    /// A transient failure in any step propagates (503): nothing is quarantined because the database was away.
+    /// </para>
+    /// </summary>
+    private async Task<IngestResult> SalvageAsync(string ledgerId, ParsedTransaction transaction, Exception failure, CancellationToken ct)
+    {
+        Log.TransactionSalvaging(logger, ledgerId, transaction.Events.Count, FailureText(failure));
+        var events = DistinctById(transaction.Events);
+        var quarantined = new List<RejectedEvent>();
+        int newEvents = 0;
+
+        // Depth-first over halves, left before right: events are applied in their order.
+        var pending = new Stack<(int Start, int Count)>();
+        if (events.Count > 1)
+        {
+            pending.Push((events.Count / 2, events.Count - (events.Count / 2)));
+            pending.Push((0, events.Count / 2));
+        }
+        else if (events.Count == 1)
+        {
+            pending.Push((0, 1));
+        }
+
+        while (pending.TryPop(out var group))
+        {
+            var slice = events.GetRange(group.Start, group.Count);
+            try
+            {
+                newEvents += (await ExecuteAsync(ledgerId, IngestUnit.Group(slice), ct)).NewEvents;
+            }
+            catch (Exception ex) when (!AppServiceApi.IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                if (group.Count == 1)
+                {
+                    quarantined.Add(Quarantine(transaction, slice[0], ex));
+                    continue;
+                }
+
+                int half = group.Count / 2;
+                pending.Push((group.Start + half, group.Count - half));
+                pending.Push((group.Start, half));
+            }
+        }
+
+        var final = await ExecuteAsync(ledgerId, IngestUnit.Final(transaction, quarantined, newEvents), ct);
+        AppServiceMetrics.TransactionsSalvaged.Inc();
+        return final with { QuarantinedEvents = quarantined.Count };
+    }
+
+    private RejectedEvent Quarantine(ParsedTransaction transaction, MatrixEvent e, Exception ex)
+    {
+        var raw = transaction.SourceOf(e);
+        return new RejectedEvent(
+            e.EventId,
+            e.RoomId,
+            e.Type,
+            RejectionCodes.ProcessingFailed,
+            MatrixText.Storable(FailureText(ex)),
+            MatrixText.CutUtf8(raw.Span, options.Value.MaxEventBytes),
+            raw.Length);
+    }
+
+    /// <summary>
+    /// What is kept of an exception in rejected rows and logs: its type, and for PostgreSQL the SqlState and
+    /// MessageText only. Detail, Where (the error context) and parameters can hold event content: never included.
+    /// </summary>
+    public static string FailureText(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg)
+            {
+                return $"{pg.GetType().Name} {pg.SqlState}: {pg.MessageText}";
+            }
+        }
+
+        var root = exception.GetBaseException();
+        string message = root.Message.Length > 300 ? root.Message[..300] + "…" : root.Message;
+        return $"{root.GetType().Name}: {message}";
     }
 
     /// <summary>txnIds are opaque strings; one longer than 255 characters is stored by its hash, never refused.</summary>
@@ -61,10 +168,11 @@ public sealed class TransactionProcessor(
         ? txnId
         : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(txnId)));
 
-    private async Task<IngestResult> ProcessOnceAsync(string txnId, ParsedTransaction transaction, CancellationToken ct)
+    private async Task<IngestResult> ProcessOnceAsync(string txnId, IngestUnit unit, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var events = DistinctById(transaction.Events);
+        var transaction = unit.Transaction;
+        var events = unit.Events;
 
         await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
@@ -88,7 +196,7 @@ public sealed class TransactionProcessor(
             TextArray(events.Select(e => e.RoomId).ToArray()),
             TextArray(events.Select(e => e.Type).ToArray()),
             Text(txnId),
-            Bytes(transaction.ContentHash),
+            Bytes(unit.ContentHash),
             Timestamp(now),
             TextArray(events.Select(e => e.IsState && e.ReplacesState is not null ? e.StateKey : null).ToArray()),
             TextArray(events.Select(e => e.Redacts).ToArray())));
@@ -150,7 +258,7 @@ public sealed class TransactionProcessor(
             }
         }
 
-        if (ledgerHash is not null && ledgerHash.AsSpan().SequenceEqual(transaction.ContentHash))
+        if (ledgerHash is not null && ledgerHash.AsSpan().SequenceEqual(unit.ContentHash))
         {
             // Same txnId, same events: a retry of something already committed. Nothing to do.
             await dbTransaction.CommitAsync(ct);
@@ -158,7 +266,7 @@ public sealed class TransactionProcessor(
             return new IngestResult(Replayed: true, 0, events.Count, 0);
         }
 
-        if (ledgerHash is not null)
+        if (ledgerHash is not null && unit.WritesLedger)
         {
             Log.TransactionIdReused(logger, txnId, transaction.TotalEvents);
         }
@@ -205,35 +313,43 @@ public sealed class TransactionProcessor(
             batch.BatchCommands.Add(JobSql.InsertJobsCommand(jobs, now, rerunResyncRooms));
         }
 
-        var rejected = transaction.Rejected;
+        var rejected = unit.Rejected;
         if (rejected.Count > 0)
         {
-            batch.BatchCommands.Add(Command(
-                InsertRejected,
-                TextArray(rejected.Select(r => r.EventId).ToArray()),
-                TextArray(rejected.Select(r => r.RoomId).ToArray()),
-                TextArray(rejected.Select(r => r.Type).ToArray()),
-                TextArray(rejected.Select(r => r.Reason).ToArray()),
-                Text(txnId),
-                TextArray(rejected.Select(r => r.RawJson).ToArray()),
-                Timestamp(now)));
-            foreach (var r in rejected)
-            {
-                Log.EventRejected(logger, txnId, r.EventId, r.Reason);
-            }
+            batch.BatchCommands.Add(InsertRejectedCommand(rejected, txnId, now));
         }
 
-        batch.BatchCommands.Add(Command(
-            UpsertLedger,
-            Text(txnId),
-            Bytes(transaction.ContentHash),
-            Int(transaction.TotalEvents),
-            Int(newIds.Count),
-            Int(rejected.Count),
-            Timestamp(now)));
+        // After the insert above: a redaction may target an event rejected in this same transaction.
+        var redactions = events.Where(e => e.Redacts is not null && newIds.Contains(e.EventId)).ToList();
+        if (redactions.Count > 0)
+        {
+            batch.BatchCommands.Add(RedactRejectedCommand(redactions));
+        }
 
-        await batch.ExecuteNonQueryAsync(ct);
+        if (unit.WritesLedger)
+        {
+            batch.BatchCommands.Add(Command(
+                UpsertLedger,
+                Text(txnId),
+                Bytes(unit.ContentHash),
+                Int(transaction.TotalEvents),
+                Int(newIds.Count + unit.NewEventsBefore),
+                Int(rejected.Count),
+                Timestamp(now)));
+        }
+
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+
         await dbTransaction.CommitAsync(ct);
+
+        // Logged only once committed: a failing attempt that is retried rejected nothing.
+        foreach (var r in rejected)
+        {
+            Log.EventRejected(logger, txnId, r.EventId is { } id ? MatrixText.StorableId(id) : null, r.Code, r.Reason);
+        }
 
         foreach (var (e, change) in projection.MembershipChanges)
         {
@@ -263,7 +379,36 @@ public sealed class TransactionProcessor(
             jobSignal.Notify();
         }
 
-        return new IngestResult(Replayed: false, newIds.Count, events.Count - newIds.Count, rejected.Count);
+        int newEvents = newIds.Count + unit.NewEventsBefore;
+        return new IngestResult(Replayed: false, newEvents, unit.DistinctEvents - newEvents, rejected.Count);
+    }
+
+    /// <summary>
+    /// What one database transaction applies: the whole parsed transaction (the normal path, one unit), or during the
+    /// safety net a group of its events (no ledger row, no rejections) and finally the rejections and the ledger row.
+    /// </summary>
+    private sealed record IngestUnit(
+        ParsedTransaction Transaction,
+        List<MatrixEvent> Events,
+        IReadOnlyList<RejectedEvent> Rejected,
+        bool WritesLedger,
+        int NewEventsBefore,
+        int DistinctEvents)
+    {
+        /// <summary>A group carries no content hash: the ledger check never skips it.</summary>
+        public byte[] ContentHash => WritesLedger ? Transaction.ContentHash : [];
+
+        public static IngestUnit Whole(ParsedTransaction t)
+        {
+            var events = DistinctById(t.Events);
+            return new(t, events, t.Rejected, WritesLedger: true, 0, events.Count);
+        }
+
+        public static IngestUnit Group(List<MatrixEvent> events) =>
+            new(new ParsedTransaction(), events, [], WritesLedger: false, 0, events.Count);
+
+        public static IngestUnit Final(ParsedTransaction t, List<RejectedEvent> quarantined, int newEvents) =>
+            new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, DistinctById(t.Events).Count - quarantined.Count);
     }
 
     /// <summary>The same event twice in one transaction is applied once, at its first position.</summary>

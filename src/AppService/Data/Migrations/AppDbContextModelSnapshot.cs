@@ -194,9 +194,12 @@ namespace AppService.Data.Migrations
                     NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
 
                     b.Property<string>("Content")
-                        .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("text")
                         .HasColumnName("content");
+
+                    b.Property<int>("ContentBytes")
+                        .HasColumnType("integer")
+                        .HasColumnName("content_bytes");
 
                     b.Property<string>("EventId")
                         .HasColumnType("text")
@@ -212,6 +215,16 @@ namespace AppService.Data.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("reason");
+
+                    b.Property<string>("ReasonCode")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason_code");
+
+                    b.Property<string>("RedactedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("redacted_by")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("RejectedAt")
                         .HasColumnType("timestamp with time zone")
@@ -237,6 +250,9 @@ namespace AppService.Data.Migrations
 
                     b.HasIndex("RejectedAt")
                         .HasDatabaseName("ix_rejected_events_rejected_at");
+
+                    b.HasIndex("RoomId", "Id")
+                        .HasDatabaseName("ix_rejected_events_room_id_id");
 
                     b.ToTable("rejected_events", (string)null);
                 });
