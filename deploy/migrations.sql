@@ -241,3 +241,35 @@ BEGIN
 END $EF$;
 COMMIT;
 
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203111020_InputSafety') THEN
+    ALTER TABLE rejected_events
+        ALTER COLUMN content TYPE text USING content::text,
+        ALTER COLUMN content DROP NOT NULL,
+        ADD COLUMN content_bytes integer NOT NULL DEFAULT 0,
+        ADD COLUMN reason_code text NOT NULL DEFAULT 'legacy',
+        ADD COLUMN redacted_by text COLLATE "C" NULL;
+    UPDATE rejected_events SET content_bytes = octet_length(content) WHERE content IS NOT NULL;
+    ALTER TABLE rejected_events ALTER COLUMN content_bytes DROP DEFAULT, ALTER COLUMN reason_code DROP DEFAULT;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203111020_InputSafety') THEN
+    CREATE INDEX ix_rejected_events_room_id_id ON rejected_events (room_id, id);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203111020_InputSafety') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261203111020_InputSafety', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+

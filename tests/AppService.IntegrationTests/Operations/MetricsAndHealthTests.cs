@@ -56,7 +56,10 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
         {
             "appservice_transactions_received_total", "appservice_transactions_replayed_total",
             "appservice_transactions_failed_total{reason=\"bad_request\"}", "appservice_transactions_failed_total{reason=\"database_unavailable\"}",
-            "appservice_events_processed_total", "appservice_events_duplicate_total", "appservice_events_rejected_total",
+            "appservice_events_processed_total", "appservice_events_duplicate_total",
+            "appservice_events_rejected_total{reason=\"invalid_string\"}", "appservice_events_rejected_total{reason=\"processing_failed\"}",
+            "appservice_transactions_salvaged_total", "appservice_snapshot_entries_skipped_total",
+            "appservice_retention_rows_deleted_total{table=\"rejected_events\"}",
             "appservice_transaction_duration_seconds_count", "appservice_transaction_events_count", "appservice_http_requests_in_flight",
             "appservice_transactions_in_flight", "appservice_last_transaction_timestamp_seconds", "appservice_seconds_since_last_transaction",
             "appservice_job_queue_depth", "appservice_homeserver_errors_total{operation=\"ping\"}",

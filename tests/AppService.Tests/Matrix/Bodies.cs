@@ -19,7 +19,7 @@ internal sealed class Bodies : IDisposable
 
     public JsonDocument Document(string json)
     {
-        var document = JsonDocument.Parse(json);
+        var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = int.MaxValue }); // as the service parses bodies
         _documents.Add(document);
         return document;
     }
