@@ -56,8 +56,11 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
             """);
 
         // Starts the host: migrations are applied before it serves.
-        _ = Server;
+        Start();
     }
+
+    /// <summary>Starts the host (the in-process TestServer; a derived fixture may start Kestrel instead).</summary>
+    protected virtual void Start() => _ = Server;
 
     protected virtual Task<string> CreateDatabaseAsync(PostgresServer postgres) => postgres.CreateDatabaseAsync(DatabaseName);
 

@@ -100,7 +100,7 @@ internal sealed class FakeAppService : IAsyncDisposable
         {
             return Results.Json(new { errcode = "M_FORBIDDEN" }, statusCode: 403);
         }
-        using var body = await JsonDocument.ParseAsync(http.Request.Body);
+        using var body = await JsonDocument.ParseAsync(http.Request.Body, JsonStrings.Deep);
         bool slow;
         lock (_gate)
         {
@@ -154,7 +154,7 @@ internal sealed class FakeAppService : IAsyncDisposable
 
     private static SimEvent ToSimEvent(JsonElement e)
     {
-        static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? JsonStrings.Decode(v) : null;
         return new SimEvent
         {
             Index = 0,

@@ -117,7 +117,8 @@ public class TransactionPlannerTests
         var poison = plan.Transactions.SelectMany(t => t.Events).Where(e => e.PoisonKind is not null).ToList();
 
         Assert.Equal(PoisonFactory.Kinds.Order(), poison.Select(p => p.PoisonKind!).Distinct().Order());
-        Assert.All(poison, p => Assert.NotNull(PoisonRules.Classify(p)));
+        Assert.All(poison.Where(p => PoisonFactory.RejectedKinds.Contains(p.PoisonKind)), p => Assert.NotNull(PoisonRules.Classify(p)));
+        Assert.All(poison.Where(p => PoisonFactory.AppliedKinds.Contains(p.PoisonKind)), p => Assert.Null(PoisonRules.Classify(p)));
         Assert.True(plan.Injected.GetValueOrDefault("poison_resent") > 0);
     }
 

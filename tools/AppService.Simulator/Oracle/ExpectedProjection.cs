@@ -60,6 +60,7 @@ internal enum ApplyOutcome
 /// member row of the room (its own too), later member events create rows again;</item>
 /// <item>bot_membership = membership of the bot's latest member event;</item>
 /// <item>room info from state events with state_key "": empty, null or absent clears the field;</item>
+/// <item>display values are stored with U+0000 removed and lone surrogates replaced by U+FFFD;</item>
 /// <item>the bot's invite also applies its <c>invite_room_state</c> entries with state_key "" to room info, by the
 /// same rules (entries whose projected fields have the wrong type are skipped);</item>
 /// <item>a room row exists once the room had an accepted event.</item>
@@ -89,19 +90,20 @@ internal sealed class ExpectedProjection(string botUserId)
 
     public ApplyOutcome Apply(SimEvent e)
     {
-        if (!string.IsNullOrEmpty(e.EventId) && (_applied.Contains(e.EventId) || _rejected.Contains(e.EventId)))
+        // An id the service cannot key on (U+0000, lone surrogate, over 255 bytes) cannot be de-duplicated either.
+        if (JsonStrings.IsUsableId(e.EventId) && (_applied.Contains(e.EventId!) || _rejected.Contains(e.EventId!)))
         {
-            return _applied.Contains(e.EventId) ? ApplyOutcome.Duplicate : ApplyOutcome.DuplicateRejected;
+            return _applied.Contains(e.EventId!) ? ApplyOutcome.Duplicate : ApplyOutcome.DuplicateRejected;
         }
         if (PoisonRules.Classify(e) is not null)
         {
-            if (string.IsNullOrEmpty(e.EventId))
+            if (!JsonStrings.IsUsableId(e.EventId))
             {
                 RejectedWithoutIdDeliveries++;
             }
             else
             {
-                _rejected.Add(e.EventId);
+                _rejected.Add(e.EventId!);
             }
             return ApplyOutcome.Rejected;
         }
@@ -115,7 +117,7 @@ internal sealed class ExpectedProjection(string botUserId)
         {
             return ApplyOutcome.Applied;
         }
-        using var doc = JsonDocument.Parse(e.Content);
+        using var doc = JsonDocument.Parse(e.Content, JsonStrings.Deep);
         var content = doc.RootElement;
         if (e.Type == "m.room.member")
         {
@@ -190,15 +192,16 @@ internal sealed class ExpectedProjection(string botUserId)
         }
     }
 
-    /// <summary>A string field; empty, null or absent all mean "none".</summary>
+    /// <summary>A string field, sanitised (<see cref="JsonStrings.Sanitize"/>); empty, null or absent all mean "none".</summary>
     private static string? Str(JsonElement content, string property) =>
-        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } s
+        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+        && JsonStrings.Sanitize(JsonStrings.Decode(value)) is { Length: > 0 } s
             ? s
             : null;
 
-    /// <summary>A member field: the string as sent (even empty), null when null or absent.</summary>
+    /// <summary>A member field: the string as sent (even empty) but sanitised, null when null or absent.</summary>
     private static string? RawStr(JsonElement content, string property) =>
-        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        content.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? JsonStrings.Sanitize(JsonStrings.Decode(value)) : null;
 
     /// <summary>Expected <c>GET /admin/v1/users/{userId}/rooms</c>: every stored row of the user.</summary>
     public Dictionary<string, List<(string RoomId, string Membership)>> RoomsByUser()

@@ -5,7 +5,8 @@ namespace AppService.Simulator.Oracle;
 
 /// <summary>
 /// When the service must reject an event (record it, change nothing, still answer 200): a missing
-/// <c>event_id</c>, <c>room_id</c> or <c>type</c>; content that is not an object or whose projected fields have
+/// <c>event_id</c>, <c>room_id</c> or <c>type</c>; an id or key holding U+0000 or a lone surrogate, an event_id
+/// over 255 bytes; content that is not an object, nests deeper than 1024 levels, or whose projected fields have
 /// the wrong type; more than 64 KiB of JSON without <c>unsigned</c>. Written from the rules, independently of
 /// how the fault injector builds poison, so that the two can be checked against each other.
 /// </summary>
@@ -35,6 +36,17 @@ internal static class PoisonRules
         {
             return "missing event_id";
         }
+        if (!JsonStrings.IsUsableId(e.EventId))
+        {
+            return "event_id holds U+0000 or a lone surrogate, or is over 255 bytes";
+        }
+        foreach (var (name, value) in new[] { ("room_id", e.RoomId), ("type", e.Type), ("state_key", e.StateKey), ("sender", e.Sender), ("redacts", e.Redacts) })
+        {
+            if (value is not null && JsonStrings.IsPoisoned(value))
+            {
+                return $"{name} holds U+0000 or a lone surrogate";
+            }
+        }
         if (string.IsNullOrEmpty(e.RoomId))
         {
             return "missing room_id";
@@ -43,10 +55,14 @@ internal static class PoisonRules
         {
             return "missing type";
         }
-        using var content = JsonDocument.Parse(e.Content);
+        using var content = JsonDocument.Parse(e.Content, JsonStrings.Deep);
         if (content.RootElement.ValueKind != JsonValueKind.Object)
         {
             return "content is not an object";
+        }
+        if (JsonStrings.Depth(e.Content) > JsonStrings.MaxContentDepth)
+        {
+            return "content nested deeper than 1024 levels";
         }
         if (e.StateKey is not null && ProjectedFields.ContainsKey(e.Type)
             && (e.Type == "m.room.member" || e.StateKey.Length == 0))
@@ -59,6 +75,10 @@ internal static class PoisonRules
                 && (!content.RootElement.TryGetProperty("membership", out var membership) || membership.ValueKind != JsonValueKind.String))
             {
                 return "content.membership is missing";
+            }
+            if (e.Type == "m.room.member" && JsonStrings.IsPoisoned(JsonStrings.Decode(content.RootElement.GetProperty("membership"))))
+            {
+                return "content.membership holds U+0000 or a lone surrogate";
             }
         }
         var size = EventSerializer.SizeWithoutUnsigned(e);

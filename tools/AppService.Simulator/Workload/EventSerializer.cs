@@ -60,7 +60,12 @@ internal static class EventSerializer
         var retry = variant == SendVariant.SynapseRetry;
         var redacted = retry && e.RedactedByIndex is not null && (!e.IsState || redactStateToo);
         w.WriteStartObject();
-        if (e.EventId is not null)
+        if (e.RawEventIdJson is not null)
+        {
+            w.WritePropertyName("event_id"u8);
+            w.WriteRawValue(e.RawEventIdJson, skipInputValidation: true);
+        }
+        else if (e.EventId is not null)
         {
             w.WriteString("event_id"u8, e.EventId);
         }
@@ -74,7 +79,12 @@ internal static class EventSerializer
         }
         w.WriteString("sender"u8, e.Sender);
         w.WriteNumber("origin_server_ts"u8, e.OriginServerTs);
-        if (e.StateKey is not null)
+        if (e.RawStateKeyJson is not null)
+        {
+            w.WritePropertyName("state_key"u8);
+            w.WriteRawValue(e.RawStateKeyJson, skipInputValidation: true);
+        }
+        else if (e.StateKey is not null)
         {
             w.WriteString("state_key"u8, e.StateKey);
         }

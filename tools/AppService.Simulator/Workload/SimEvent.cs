@@ -12,6 +12,9 @@ internal sealed class SimEvent
 
     public required string? EventId { get; init; }
 
+    /// <summary>Poison only: <c>event_id</c> written as this raw JSON (a lone surrogate escape cannot be written from a .NET string).</summary>
+    public byte[]? RawEventIdJson { get; init; }
+
     public required string? RoomId { get; init; }
 
     public required string? Type { get; init; }
@@ -20,6 +23,9 @@ internal sealed class SimEvent
 
     /// <summary>Present (possibly empty) for state events only.</summary>
     public string? StateKey { get; init; }
+
+    /// <summary>Poison only: <c>state_key</c> written as this raw JSON (for a lone surrogate escape).</summary>
+    public byte[]? RawStateKeyJson { get; init; }
 
     public required long OriginServerTs { get; init; }
 
