@@ -238,8 +238,8 @@ public static class AppServiceApi
 
     /// <summary>
     /// What a failure while reading the request body means for the answer: the server's own 413 and 408 (body-read
-    /// timeout) as Matrix errors, any other malformed request (e.g. bad chunk framing) 400 M_NOT_JSON, and a client that
-    /// went away 499 (nobody reads it). Null for anything else, which is ours to report.
+    /// timeout) as Matrix errors, any other malformed request (bad chunk framing, an I/O error while the client is still
+    /// connected) 400 M_NOT_JSON, and a client that went away 499 (nobody reads it). Null for anything else, which is ours to report.
     /// </summary>
     public static (int Status, string ErrCode, string Message)? BodyReadFailure(Exception exception, bool clientAborted) => exception switch
     {
@@ -247,7 +247,8 @@ public static class AppServiceApi
         BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => (StatusCodes.Status408RequestTimeout, MatrixError.Codes.Unknown, "Timed out reading the body"),
         BadHttpRequestException => (StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body could not be read (malformed request framing)"),
         OperationCanceledException or IOException when clientAborted => (StatusCodes.Status499ClientClosedRequest, MatrixError.Codes.Unknown, "The client closed the request"),
-        IOException => (StatusCodes.Status499ClientClosedRequest, MatrixError.Codes.Unknown, "The connection failed while reading the body"),
+        // The client is still there (e.g. Kestrel refusing a chunk size that overflows): a malformed request, not ours.
+        IOException => (StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body could not be read (malformed request framing)"),
         _ => null,
     };
 
