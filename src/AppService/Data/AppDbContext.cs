@@ -45,6 +45,8 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.Property(r => r.StateSource).HasColumnName("state_source");
             b.Property(r => r.Suspect).HasColumnName("suspect");
             b.Property(r => r.LastSyncedAt).HasColumnName("last_synced_at");
+            b.Property(r => r.Creators).HasColumnName("creators").UseCollation(IdCollation);
+            b.Property(r => r.PowerLevels).HasColumnName("power_levels").HasColumnType("jsonb");
 
             // Written only by the drift scheduler, never by the ingest's upsert: kept out of the projection record.
             b.Property<DateTimeOffset?>(DriftCheckedAt).HasColumnName("drift_checked_at");
@@ -75,6 +77,7 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             Id(b.Property(s => s.EventType), "event_type");
             Id(b.Property(s => s.StateKey), "state_key");
             Id(b.Property(s => s.EventId), "event_id");
+            Id(b.Property(s => s.Sender), "sender");
             b.HasIndex(s => s.EventId).HasDatabaseName("ix_room_state_event_id");
         });
 

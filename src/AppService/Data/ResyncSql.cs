@@ -19,7 +19,7 @@ public static class ResyncSql
 
     /// <summary>A room's state ids, each with when its event was processed (null if we never processed it).</summary>
     public const string SelectStateSeen = """
-        SELECT s.event_type, s.state_key, s.event_id, p.processed_at
+        SELECT s.event_type, s.state_key, s.event_id, p.processed_at, s.sender
         FROM room_state s LEFT JOIN processed_events p ON p.event_id = s.event_id
         WHERE s.room_id = $1
         """;
@@ -38,7 +38,10 @@ public static class ResyncSql
         new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
 
     public static SeenState ReadSeenState(NpgsqlDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3))
+        {
+            Sender = reader.IsDBNull(4) ? null : reader.GetString(4),
+        };
 
     /// <summary>The writes of a resync plan, in lock-friendly order: deletes, then upserts sorted by key.</summary>
     public static IEnumerable<NpgsqlBatchCommand> WritePlan(string roomId, ResyncPlan plan)
@@ -64,7 +67,7 @@ public static class ResyncSql
 
         if (plan.StateUpserts.Count > 0)
         {
-            yield return UpsertStateCommand(plan.StateUpserts);
+            yield return UpsertStateCommand(plan.StateUpserts, plan.StateSenders.GetValueOrDefault);
         }
 
         yield return UpsertRoomsCommand([plan.Room]);

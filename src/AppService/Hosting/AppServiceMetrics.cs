@@ -59,6 +59,11 @@ public static class AppServiceMetrics
     public static readonly Counter EventsRejected = Metrics.CreateCounter(
         "appservice_events_rejected_total", "Events that could not be parsed or projected, stored in rejected_events and acknowledged.");
 
+    public static readonly Counter RedactionsNotApplied = Metrics.CreateCounter(
+        "appservice_redactions_not_applied_total",
+        "Redactions of current state not applied, by verdict: refused (the redacter is on another server than the target's sender and below the redact power level: the homeserver does not apply it either), undecided (power levels or the target's sender not known yet: a resync was queued).",
+        new CounterConfiguration { LabelNames = ["verdict"] });
+
     public static readonly Counter EphemeralReceived = Metrics.CreateCounter(
         "appservice_ephemeral_received_total",
         "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).",

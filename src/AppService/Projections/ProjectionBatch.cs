@@ -5,6 +5,10 @@ namespace AppService.Projections;
 /// <summary>A pushed state event whose <c>unsigned.replaces_state</c> is not the event we hold for its key.</summary>
 public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string ReplacesEventId, string EventId);
 
+/// <summary>A redaction of current state that was not applied (<see cref="RedactionAuth"/>): refused, or undecided (resync queued).</summary>
+public sealed record UnappliedRedaction(
+    string RoomId, string RedactionEventId, string Redacter, string TargetEventId, string Type, string StateKey, RedactionVerdict Verdict);
+
 /// <summary>
 /// The projection state one transaction touches, loaded from the database, then changed event by event in
 /// transaction order. No I/O: the caller loads it, applies the new events and writes back <see cref="DirtyRooms"/>,
@@ -24,6 +28,10 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     // and the reverse map, so a redaction finds what its target currently sets.
     private readonly Dictionary<(string RoomId, string Type, string StateKey), string> _state = [];
     private readonly Dictionary<string, (string RoomId, string Type, string StateKey)> _stateByEventId = new(StringComparer.Ordinal);
+
+    // The sender of each current state event, where known (rows stored before senders were kept have none).
+    private readonly Dictionary<string, string> _senderByEventId = new(StringComparer.Ordinal);
+    private readonly List<UnappliedRedaction> _unappliedRedactions = [];
 
     private readonly Dictionary<string, JobRequest> _jobs = new(StringComparer.Ordinal);
     private readonly List<StateMismatch> _mismatches = [];
@@ -69,6 +77,12 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     /// <summary>Redactions that hit the current state event of a key (and so changed a projection).</summary>
     public IReadOnlyList<(string RoomId, string Type, string StateKey, string EventId)> Redactions => _redactions;
 
+    /// <summary>Redactions of current state the homeserver would not apply, or that we could not decide (logged, counted).</summary>
+    public IReadOnlyList<UnappliedRedaction> UnappliedRedactions => _unappliedRedactions;
+
+    /// <summary>The sender of a current state event (for <c>room_state.sender</c>), if known.</summary>
+    public string? SenderOf(string eventId) => _senderByEventId.GetValueOrDefault(eventId);
+
     public bool HasRoom(string roomId) => _rooms.ContainsKey(roomId);
 
     public RoomInfo? Room(string roomId) => _rooms.GetValueOrDefault(roomId);
@@ -82,8 +96,9 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     /// <summary>Seeds the batch with a stored member row.</summary>
     public void LoadMember(RoomMember member) => MembersOf(member.RoomId)[member.UserId] = member;
 
-    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key.</summary>
-    public void LoadState(string roomId, string type, string stateKey, string eventId) => SetCurrent((roomId, type, stateKey), eventId);
+    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key, and its sender if stored.</summary>
+    public void LoadState(string roomId, string type, string stateKey, string eventId, string? sender = null) =>
+        SetCurrent((roomId, type, stateKey), eventId, sender);
 
     /// <summary>Applies one new (never before processed) event.</summary>
     public void Apply(MatrixEvent e)
@@ -91,7 +106,7 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
         EnsureRoom(e.RoomId);
         if (e.Type == EventTypes.Redaction && e.Redacts is { } redacts)
         {
-            ApplyRedaction(e.RoomId, redacts);
+            ApplyRedaction(e, redacts);
         }
 
         if (!e.IsState)
@@ -101,7 +116,7 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
 
         var key = (e.RoomId, e.Type, e.StateKey!);
         CheckReplacesState(key, e);
-        SetCurrent(key, e.EventId);
+        SetCurrent(key, e.EventId, string.IsNullOrEmpty(e.Sender) ? null : e.Sender);
         _stateWrites[key] = e.EventId;
 
         if (e.Type == EventTypes.Member)
@@ -133,12 +148,26 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
 
     /// <summary>
     /// A redaction changes a projection only if its target is the current state event of some key; applies to
-    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike.
+    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike. It is applied only if the
+    /// homeserver applies it (<see cref="RedactionAuth"/>): otherwise nothing changes, and an undecided one resyncs.
     /// </summary>
-    private void ApplyRedaction(string roomId, string redactedEventId)
+    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId)
     {
+        string roomId = redaction.RoomId;
         if (!_stateByEventId.TryGetValue(redactedEventId, out var key) || key.RoomId != roomId)
         {
+            return;
+        }
+
+        var verdict = RedactionAuth.Decide(_rooms[roomId], redaction.EventId, redaction.Sender, redactedEventId, SenderOf(redactedEventId));
+        if (verdict != RedactionVerdict.Allowed)
+        {
+            _unappliedRedactions.Add(new UnappliedRedaction(roomId, redaction.EventId, redaction.Sender, redactedEventId, key.Type, key.StateKey, verdict));
+            if (verdict == RedactionVerdict.Undecided)
+            {
+                AddJob(JobKinds.Resync, roomId, JobReasons.RedactionUndecided);
+            }
+
             return;
         }
 
@@ -231,19 +260,25 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
         foreach (var key in _state.Keys.Where(k => k.RoomId == roomId && k.Type == EventTypes.Member).ToList())
         {
             _stateByEventId.Remove(_state[key]);
+            _senderByEventId.Remove(_state[key]);
             _state.Remove(key);
         }
     }
 
-    private void SetCurrent((string RoomId, string Type, string StateKey) key, string eventId)
+    private void SetCurrent((string RoomId, string Type, string StateKey) key, string eventId, string? sender)
     {
-        if (_state.TryGetValue(key, out string? previous))
+        if (_state.TryGetValue(key, out string? previous) && previous != eventId)
         {
             _stateByEventId.Remove(previous);
+            _senderByEventId.Remove(previous);
         }
 
         _state[key] = eventId;
         _stateByEventId[eventId] = key;
+        if (sender is not null)
+        {
+            _senderByEventId[eventId] = sender;
+        }
     }
 
     private void AddJob(string kind, string roomId, string reason)

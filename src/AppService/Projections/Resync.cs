@@ -6,7 +6,11 @@ namespace AppService.Projections;
 public sealed record SeenMember(RoomMember Member, DateTimeOffset? SetAt);
 
 /// <summary>A stored room_state row and when the event it names was processed (null: unknown, e.g. set by a resync).</summary>
-public sealed record SeenState(string Type, string StateKey, string EventId, DateTimeOffset? SetAt);
+public sealed record SeenState(string Type, string StateKey, string EventId, DateTimeOffset? SetAt)
+{
+    /// <summary>The sender of the event, if stored (<c>room_state.sender</c>).</summary>
+    public string? Sender { get; init; }
+}
 
 /// <summary>What a resync writes: only rows that change, and the deletions. Rows newer than the snapshot are not in it.</summary>
 public sealed record ResyncPlan(
@@ -15,7 +19,11 @@ public sealed record ResyncPlan(
     IReadOnlyList<string> MemberDeletes,
     IReadOnlyList<KeyValuePair<(string RoomId, string Type, string StateKey), string>> StateUpserts,
     IReadOnlyList<(string Type, string StateKey)> StateDeletes,
-    int KeptNewer);
+    int KeptNewer)
+{
+    /// <summary>The sender of each event id in <see cref="StateUpserts"/> (for <c>room_state.sender</c>).</summary>
+    public IReadOnlyDictionary<string, string> StateSenders { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// Replaces a room's projection with a snapshot of the homeserver's state (<c>/members</c> and <c>/state</c>), as a
@@ -80,6 +88,7 @@ public static class Resync
         // State ids: member keys mirror the final member rows; other keys follow the snapshot unless newer.
         var heldState = state.ToDictionary(s => (s.Type, s.StateKey));
         var finalState = new Dictionary<(string Type, string StateKey), string>();
+        var senders = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var s in state.Where(s => s.Type != EventTypes.Member && Newer(s.SetAt)))
         {
             finalState[(s.Type, s.StateKey)] = s.EventId;
@@ -91,16 +100,27 @@ public static class Resync
             if (e.Type != EventTypes.Member && e.StateKey is not null && !IsNewer((e.Type, e.StateKey)))
             {
                 finalState[(e.Type, e.StateKey)] = e.EventId;
+                if (e.Sender.Length > 0)
+                {
+                    senders[e.EventId] = e.Sender;
+                }
             }
         }
 
         foreach (var m in final.Values)
         {
             finalState[(EventTypes.Member, m.UserId)] = m.EventId;
+            if (m.Sender.Length > 0)
+            {
+                senders[m.EventId] = m.Sender;
+            }
         }
 
+        // A row is written if its event changes, or if the snapshot tells the sender a room-state row stored without
+        // one lacks (member rows always had theirs: room_members.sender, copied by the StateCorrectness migration).
         var stateUpserts = finalState
-            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value)
+            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value
+                || (h.Sender is null && s.Key.Type != EventTypes.Member && senders.ContainsKey(s.Value)))
             .Select(s => KeyValuePair.Create((roomId, s.Key.Type, s.Key.StateKey), s.Value))
             .ToList();
         var stateDeletes = heldState.Keys.Where(k => !finalState.ContainsKey(k)).ToList();
@@ -138,7 +158,10 @@ public static class Resync
             memberDeletes,
             stateUpserts,
             stateDeletes,
-            keptNewer);
+            keptNewer)
+        {
+            StateSenders = senders,
+        };
 
         bool IsNewer((string Type, string StateKey) key) => heldState.TryGetValue(key, out var h) && Newer(h.SetAt);
     }

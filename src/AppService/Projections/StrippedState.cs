@@ -24,7 +24,9 @@ public static class StrippedState
         foreach (var item in list.EnumerateArray())
         {
             string? type = TransactionParser.OptionalString(item, "type");
+            // Power levels are never seeded from stripped state: an inviter could claim any level in it.
             if (type is null || TransactionParser.OptionalString(item, "state_key") != "" || !RoomInfoProjector.Handles(type)
+                || type == EventTypes.PowerLevels
                 || !item.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Object
                 || ContentRules.Check(type, isState: true, content) is not null)
             {

@@ -127,8 +127,8 @@ public sealed class TransactionProcessor(
 
                     if (!reader.IsDBNull(2))
                     {
-                        var (key, member) = ReadRedactionTarget(reader, 2, now);
-                        projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!);
+                        var (key, member, targetSender) = ReadRedactionTarget(reader, 2, now);
+                        projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!, targetSender);
                         if (member is not null)
                         {
                             projection.LoadMember(member);
@@ -194,7 +194,7 @@ public sealed class TransactionProcessor(
 
         if (projection.StateWrites.Count > 0)
         {
-            batch.BatchCommands.Add(UpsertStateCommand(projection.StateWrites));
+            batch.BatchCommands.Add(UpsertStateCommand(projection.StateWrites, projection.SenderOf));
         }
 
         // The homeserver work these events call for, durable with them: a crash after commit loses no job.
@@ -251,6 +251,12 @@ public sealed class TransactionProcessor(
         foreach (var r in projection.Redactions)
         {
             Log.StateRedacted(logger, r.RoomId, r.Type, r.StateKey, r.EventId);
+        }
+
+        foreach (var r in projection.UnappliedRedactions)
+        {
+            Log.RedactionNotApplied(logger, r.RoomId, r.RedactionEventId, r.Redacter, r.TargetEventId, r.Type, r.StateKey, r.Verdict);
+            AppServiceMetrics.RedactionsNotApplied.WithLabels(r.Verdict == RedactionVerdict.Refused ? "refused" : "undecided").Inc();
         }
 
         if (jobs.Count > 0)

@@ -229,13 +229,12 @@ public sealed class RoomInfoProjectorTests : IDisposable
     [Theory]
     [InlineData(EventTypes.Member)]
     [InlineData(EventTypes.Redaction)]
-    [InlineData("m.room.power_levels")]
     [InlineData("m.room.message")]
     [InlineData("m.space.child")]
     public void Other_types_are_not_handled(string type) => Assert.False(RoomInfoProjector.Handles(type));
 
     [Theory]
-    [InlineData("m.room.power_levels")]
+    [InlineData("m.room.pinned_events")]
     [InlineData("m.space.child")]
     public void An_event_that_sets_nothing_returns_the_room_unchanged(string type)
     {

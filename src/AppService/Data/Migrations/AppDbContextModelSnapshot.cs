@@ -264,6 +264,11 @@ namespace AppService.Data.Migrations
                         .HasColumnName("event_id")
                         .UseCollation("C");
 
+                    b.Property<string>("Sender")
+                        .HasColumnType("text")
+                        .HasColumnName("sender")
+                        .UseCollation("C");
+
                     b.HasKey("RoomId", "EventType", "StateKey");
 
                     b.HasIndex("EventId")
@@ -295,6 +300,11 @@ namespace AppService.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("creator");
 
+                    b.PrimitiveCollection<string[]>("Creators")
+                        .HasColumnType("text[]")
+                        .HasColumnName("creators")
+                        .UseCollation("C");
+
                     b.Property<DateTimeOffset?>("DriftCheckedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("drift_checked_at");
@@ -318,6 +328,10 @@ namespace AppService.Data.Migrations
                     b.Property<string>("Name")
                         .HasColumnType("text")
                         .HasColumnName("name");
+
+                    b.Property<string>("PowerLevels")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("power_levels");
 
                     b.Property<string>("PredecessorRoomId")
                         .HasColumnType("text")

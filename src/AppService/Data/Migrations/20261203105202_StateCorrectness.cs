@@ -1,0 +1,60 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace AppService.Data.Migrations
+{
+    /// <inheritdoc />
+    public partial class StateCorrectness : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string[]>(
+                name: "creators",
+                table: "rooms",
+                type: "text[]",
+                nullable: true,
+                collation: "C");
+
+            migrationBuilder.AddColumn<string>(
+                name: "power_levels",
+                table: "rooms",
+                type: "jsonb",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "sender",
+                table: "room_state",
+                type: "text",
+                nullable: true,
+                collation: "C");
+
+            // What can be recovered from rows we hold: a member key's sender is its member row's, and a room's
+            // creators its one creator (a v12 room's additional creators and every room's power levels come with
+            // the next resync; until then a redaction the rule cannot decide queues one).
+            migrationBuilder.Sql("""
+                UPDATE room_state s SET sender = m.sender
+                FROM room_members m
+                WHERE s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key AND m.event_id = s.event_id
+                """);
+            migrationBuilder.Sql("UPDATE rooms SET creators = ARRAY[creator] WHERE creator IS NOT NULL");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "creators",
+                table: "rooms");
+
+            migrationBuilder.DropColumn(
+                name: "power_levels",
+                table: "rooms");
+
+            migrationBuilder.DropColumn(
+                name: "sender",
+                table: "room_state");
+        }
+    }
+}
