@@ -28,6 +28,7 @@ public static class RoomInfoProjector
     public static RoomInfo Absent(RoomInfo room, string type, DateTimeOffset now) =>
         type == EventTypes.Create || !Handles(type) ? room
         : type == EventTypes.PowerLevels ? SetPowerLevels(room, Projections.PowerLevels.None, now)
+        : type == EventTypes.Encryption ? (room.Encryption is null ? room : room with { Encryption = null, UpdatedAt = now })
         : Apply(room, new MatrixEvent("", room.RoomId, type, "", "", null, EmptyContent, null, null), now);
 
     /// <summary>
@@ -46,7 +47,9 @@ public static class RoomInfoProjector
             EventTypes.Avatar => room with { AvatarUrl = Text(c, "url") },
             EventTypes.JoinRules => room with { JoinRule = Text(c, "join_rule") },
             EventTypes.HistoryVisibility => room with { HistoryVisibility = Text(c, "history_visibility") },
-            EventTypes.Encryption => room with { Encryption = Text(c, "algorithm") },
+            // Encryption can never be turned off (clients keep encrypting): an event without an algorithm (a
+            // redacted one, or an attempt to disable) keeps the room's. A later algorithm replaces it.
+            EventTypes.Encryption => Text(c, "algorithm") is { } algorithm ? room with { Encryption = algorithm } : room,
             EventTypes.Tombstone => room with { TombstoneSuccessor = Text(c, "replacement_room") },
             EventTypes.PowerLevels => SetPowerLevels(room, Projections.PowerLevels.FromContent(c), now),
             _ => room,
