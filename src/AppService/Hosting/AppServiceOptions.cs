@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace AppService.Hosting;
 
@@ -20,10 +21,15 @@ public sealed class AppServiceOptions
     /// <summary>Join rooms the bot is invited to.</summary>
     public bool AutoJoin { get; set; } = true;
 
-    /// <summary>The homeserver's server name; the bot is <c>@{sender_localpart}:{ServerName}</c>.</summary>
-    [Required]
+    /// <summary>
+    /// The homeserver's server name; the bot is <c>@{sender_localpart}:{ServerName}</c>. Required outside
+    /// Development (<see cref="ServerNameValidation"/>): a wrong one silently makes the bot never recognise itself.
+    /// </summary>
     [RegularExpression(@"^[A-Za-z0-9.\-:\[\]]+$", ErrorMessage = "ServerName must be a Matrix server name such as example.org or localhost:8448.")]
-    public string ServerName { get; set; } = "localhost";
+    public string? ServerName { get; set; }
+
+    /// <summary>The server name Development falls back to when none is configured.</summary>
+    public const string DevelopmentServerName = "localhost";
 
     /// <summary>Bearer token for /admin. Required.</summary>
     [Required(ErrorMessage = "AppService:AdminToken is required: the admin API is never served without a token.")]
@@ -140,4 +146,18 @@ public sealed class HomeserverClientOptions : IValidatableObject
                 "AppService:HomeserverClient:TotalTimeout must be longer than AttemptTimeout.", [nameof(TotalTimeout), nameof(AttemptTimeout)]);
         }
     }
+}
+
+/// <summary>
+/// <c>AppService:ServerName</c> has no silent default: outside Development it must be set, or start fails with one
+/// line. (In Development it falls back to <c>localhost</c>, the shipped dev stack's name.)
+/// </summary>
+public sealed class ServerNameValidation(IHostEnvironment environment) : IValidateOptions<AppServiceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AppServiceOptions options) =>
+        string.IsNullOrWhiteSpace(options.ServerName) && !environment.IsDevelopment()
+            ? ValidateOptionsResult.Fail(
+                "AppService:ServerName is required outside Development (env AppService__ServerName): the homeserver's server_name, "
+                + "the part after ':' in its user ids (e.g. example.org); the bot is @{sender_localpart}:{ServerName}.")
+            : ValidateOptionsResult.Success;
 }

@@ -33,10 +33,12 @@ public static class AppServiceSetup
             .BindConfiguration(AppServiceOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AppServiceOptions>>(new ServerNameValidation(builder.Environment));
 
         services.AddSingleton(sp => LoadRegistration(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value, builder.Environment));
         services.AddSingleton(sp => new BotIdentity(
-            sp.GetRequiredService<Registration>().BotUserId(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName)));
+            sp.GetRequiredService<Registration>().BotUserId(
+                sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName ?? AppServiceOptions.DevelopmentServerName)));
         services.AddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => CreateDataSource(sp.GetRequiredService<IConfiguration>()));
