@@ -14,7 +14,7 @@ public sealed record UnappliedRedaction(
 /// transaction order. No I/O: the caller loads it, applies the new events and writes back <see cref="DirtyRooms"/>,
 /// <see cref="DirtyMembers"/>, <see cref="StateWrites"/>, <see cref="PurgedRooms"/> and <see cref="Jobs"/>.
 /// </summary>
-public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool autoJoin = true)
+public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool autoJoin = true, InvitePolicy? invitePolicy = null)
 {
     private readonly Dictionary<string, RoomInfo> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, RoomMember>> _members = new(StringComparer.Ordinal);
@@ -32,6 +32,7 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     // The sender of each current state event, where known (rows stored before senders were kept have none).
     private readonly Dictionary<string, string> _senderByEventId = new(StringComparer.Ordinal);
     private readonly List<UnappliedRedaction> _unappliedRedactions = [];
+    private readonly List<MatrixEvent> _refusedInvites = [];
 
     private readonly Dictionary<string, JobRequest> _jobs = new(StringComparer.Ordinal);
     private readonly List<StateMismatch> _mismatches = [];
@@ -79,6 +80,9 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
 
     /// <summary>Redactions of current state the homeserver would not apply, or that we could not decide (logged, counted).</summary>
     public IReadOnlyList<UnappliedRedaction> UnappliedRedactions => _unappliedRedactions;
+
+    /// <summary>Invites of the bot not followed by a join: the inviter is not allowed (<see cref="InvitePolicy"/>).</summary>
+    public IReadOnlyList<MatrixEvent> RefusedInvites => _refusedInvites;
 
     /// <summary>The sender of a current state event (for <c>room_state.sender</c>), if known.</summary>
     public string? SenderOf(string eventId) => _senderByEventId.GetValueOrDefault(eventId);
@@ -216,7 +220,14 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
                 room = StrippedState.Seed(room, e, Now);
                 if (autoJoin)
                 {
-                    AddJob(JobKinds.Join, e.RoomId, JobReasons.Invite);
+                    if (invitePolicy is null || invitePolicy.Allows(e.Sender))
+                    {
+                        AddJob(JobKinds.Join, e.RoomId, JobReasons.Invite);
+                    }
+                    else
+                    {
+                        _refusedInvites.Add(e);
+                    }
                 }
 
                 break;

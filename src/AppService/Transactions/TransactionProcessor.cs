@@ -27,7 +27,7 @@ public sealed class TransactionProcessor(
     AppDbContext db,
     BotIdentity bot,
     TimeProvider time,
-    IOptions<AppServiceOptions> options,
+    InvitePolicy invitePolicy,
     JobSignal jobSignal,
     ILogger<TransactionProcessor> logger)
 {
@@ -98,7 +98,7 @@ public sealed class TransactionProcessor(
             TextArray(memberKeys.Select(k => k.RoomId).ToArray()),
             TextArray(memberKeys.Select(k => k.UserId).ToArray())));
 
-        var projection = new ProjectionBatch(bot.UserId, now, options.Value.AutoJoin);
+        var projection = new ProjectionBatch(bot.UserId, now, invitePolicy.Enabled, invitePolicy);
         Dictionary<string, MatrixEvent>? byId = null;
         var newIds = new HashSet<string>(StringComparer.Ordinal);
         byte[]? ledgerHash = null;
@@ -251,6 +251,12 @@ public sealed class TransactionProcessor(
         foreach (var r in projection.Redactions)
         {
             Log.StateRedacted(logger, r.RoomId, r.Type, r.StateKey, r.EventId);
+        }
+
+        foreach (var invite in projection.RefusedInvites)
+        {
+            Log.InviteRefused(logger, invite.RoomId, invite.Sender);
+            AppServiceMetrics.InvitesRefused.Inc();
         }
 
         foreach (var r in projection.UnappliedRedactions)
