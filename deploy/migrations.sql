@@ -253,7 +253,7 @@ END $EF$;
 DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203105202_StateCorrectness') THEN
-    ALTER TABLE rooms ADD power_levels jsonb;
+    ALTER TABLE rooms ADD power_levels text;
     END IF;
 END $EF$;
 

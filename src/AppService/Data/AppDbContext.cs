@@ -46,7 +46,8 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.Property(r => r.Suspect).HasColumnName("suspect");
             b.Property(r => r.LastSyncedAt).HasColumnName("last_synced_at");
             b.Property(r => r.Creators).HasColumnName("creators").UseCollation(IdCollation);
-            b.Property(r => r.PowerLevels).HasColumnName("power_levels").HasColumnType("jsonb");
+            // Our own compact JSON (Projections.PowerLevels), kept as text so it reads back byte for byte.
+            b.Property(r => r.PowerLevels).HasColumnName("power_levels").HasColumnType("text");
 
             // Written only by the drift scheduler, never by the ingest's upsert: kept out of the projection record.
             b.Property<DateTimeOffset?>(DriftCheckedAt).HasColumnName("drift_checked_at");

@@ -83,7 +83,7 @@ public static class IngestSql
                            room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at,
                            state_source, suspect, last_synced_at, creators, power_levels)
         SELECT r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9, r.c10, r.c11, r.c12, r.c13, r.c14, r.c15, r.c16, r.c17, r.c18,
-               string_to_array(r.c19, E'\n'), r.c20::jsonb
+               string_to_array(r.c19, E'\n'), r.c20
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
                     $16::text[], $17::boolean[], $18::timestamptz[], $19::text[], $20::text[])

@@ -174,11 +174,16 @@ public sealed class RoomJobs(
 
         var startedAt = time.GetUtcNow();
         var joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
-        var ours = await LoadSeenMembersAsync(job.RoomId, ct);
-        var report = Drift.Compare(ours, joined, startedAt - options.Value.ClockSkewAllowance);
+        var state = await homeserver.GetStateAsync(job.RoomId, ct);
+        var (ours, room, seenState) = await LoadSeenAsync(job.RoomId, ct);
+        var keepSetSince = startedAt - options.Value.ClockSkewAllowance;
+        var report = Drift.Compare(ours, joined, keepSetSince) with
+        {
+            StateDiffers = room is null ? [] : Drift.CompareRoomState(room, state.Events, seenState, keepSetSince, time.GetUtcNow()),
+        };
         if (!report.Found)
         {
-            return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members match", ct);
+            return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members and the room state match", ct);
         }
 
         string detail = report.Describe();
@@ -197,21 +202,33 @@ public sealed class RoomJobs(
     private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>
         db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => r.BotMembership).SingleOrDefaultAsync(ct);
 
-    private async Task<List<SeenMember>> LoadSeenMembersAsync(string roomId, CancellationToken ct)
+    /// <summary>The room's member rows, its room row and its state ids, each with when its event was processed (one round trip).</summary>
+    private async Task<(List<SeenMember> Members, RoomInfo? Room, List<SeenState> State)> LoadSeenAsync(string roomId, CancellationToken ct)
     {
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = new NpgsqlCommand(ResyncSql.SelectMembersSeen, (NpgsqlConnection)db.Database.GetDbConnection());
-            command.Parameters.Add(Text(roomId));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var result = new List<SeenMember>();
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection());
+            batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(roomId)));
+            batch.BatchCommands.Add(Command(SelectRooms, TextArray([roomId])));
+            batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(roomId)));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var members = new List<SeenMember>();
             while (await reader.ReadAsync(ct))
             {
-                result.Add(ResyncSql.ReadSeenMember(reader));
+                members.Add(ResyncSql.ReadSeenMember(reader));
             }
 
-            return result;
+            await reader.NextResultAsync(ct);
+            RoomInfo? room = await reader.ReadAsync(ct) ? ReadRoom(reader) : null;
+            await reader.NextResultAsync(ct);
+            var state = new List<SeenState>();
+            while (await reader.ReadAsync(ct))
+            {
+                state.Add(ResyncSql.ReadSeenState(reader));
+            }
+
+            return (members, room, state);
         }
         finally
         {

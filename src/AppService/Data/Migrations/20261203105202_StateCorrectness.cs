@@ -20,7 +20,7 @@ namespace AppService.Data.Migrations
             migrationBuilder.AddColumn<string>(
                 name: "power_levels",
                 table: "rooms",
-                type: "jsonb",
+                type: "text",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(

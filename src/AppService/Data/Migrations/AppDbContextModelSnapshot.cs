@@ -330,7 +330,7 @@ namespace AppService.Data.Migrations
                         .HasColumnName("name");
 
                     b.Property<string>("PowerLevels")
-                        .HasColumnType("jsonb")
+                        .HasColumnType("text")
                         .HasColumnName("power_levels");
 
                     b.Property<string>("PredecessorRoomId")
