@@ -182,4 +182,10 @@ public static class JobOutcomes
 
     /// <summary>Gave up after a permanent error; see last_error.</summary>
     public const string Failed = "failed";
+
+    /// <summary>
+    /// A resync whose lease ran out before it could write: its snapshot was dropped, and the job (not ours any
+    /// more) was left to whoever holds it now, or to the next claim.
+    /// </summary>
+    public const string LeaseLost = "lease_lost";
 }

@@ -27,6 +27,26 @@ public static class ResyncSql
     /// <summary>Whether the same work was asked for again while this run was fetching (see <see cref="JobSql"/>).</summary>
     public const string SelectRerun = "SELECT rerun FROM jobs WHERE id = $1";
 
+    /// <summary>
+    /// The lease fence of a resync's writing transaction: locks the job row ($1 id) if this run still holds its
+    /// lease ($2, the <c>locked_until</c> it claimed with: the lease token) and the lease has not run out by the
+    /// database's clock. No row: the lease is gone (another worker may have taken the job over and written a newer
+    /// snapshot), so the run must roll back instead of writing its snapshot. The row lock holds until commit, so
+    /// the lease cannot be taken over between this check and the writes.
+    /// </summary>
+    public const string LockLease = "SELECT 1 FROM jobs WHERE id = $1 AND locked_until = $2 AND locked_until > clock_timestamp() FOR UPDATE";
+
+    /// <summary>
+    /// Records the snapshot's event ids as processed (txn_id <c>resync:{job id}</c>), so a copy of the same event
+    /// that the homeserver's backlog delivers later is a duplicate, not a new event that rolls state back.
+    /// </summary>
+    public const string RecordSnapshotEvents = """
+        INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
+        SELECT e.event_id, $2, e.event_type, $3, $4
+        FROM unnest($1::text[], $5::text[]) AS e(event_id, event_type)
+        ON CONFLICT (event_id) DO NOTHING
+        """;
+
     public const string DeleteMembers = "DELETE FROM room_members WHERE room_id = $1 AND user_id = ANY($2::text[])";
 
     public const string DeleteState = """

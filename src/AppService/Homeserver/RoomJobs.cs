@@ -92,11 +92,13 @@ public sealed class RoomJobs(
         batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)));
         batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)));
         batch.BatchCommands.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)));
+        batch.BatchCommands.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)));
 
         RoomInfo? room = null;
         var seenMembers = new List<SeenMember>();
         var seenState = new List<SeenState>();
         bool rerun = false;
+        bool leaseHeld = false;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.NextResultAsync(ct); // lock
@@ -122,6 +124,17 @@ public sealed class RoomJobs(
             {
                 rerun = reader.GetBoolean(0);
             }
+
+            await reader.NextResultAsync(ct);
+            leaseHeld = await reader.ReadAsync(ct);
+        }
+
+        if (!leaseHeld)
+        {
+            // The lease ran out while we fetched (a pause, a slow homeserver): the job may run elsewhere already,
+            // with a newer snapshot. Write nothing; the job row is not ours to complete either.
+            await dbTransaction.RollbackAsync(ct);
+            return (JobOutcomes.LeaseLost, null);
         }
 
         var now = time.GetUtcNow();
@@ -149,6 +162,18 @@ public sealed class RoomJobs(
             foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
             {
                 batch.BatchCommands.Add(command);
+            }
+
+            var snapshotEvents = members.Concat(state).DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            if (snapshotEvents.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    ResyncSql.RecordSnapshotEvents,
+                    TextArray(snapshotEvents.Select(e => e.EventId).ToArray()),
+                    Text(job.RoomId),
+                    Text($"resync:{job.Id}"),
+                    Timestamp(now),
+                    TextArray(snapshotEvents.Select(e => e.Type).ToArray())));
             }
 
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
