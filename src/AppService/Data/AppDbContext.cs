@@ -21,8 +21,15 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     /// <summary>Shadow column of <c>rooms</c>: when the periodic drift check last picked the room (not part of RoomInfo).</summary>
     public const string DriftCheckedAt = "DriftCheckedAt";
 
+    /// <summary>The sequence that numbers processed events and resync starts (<c>processed_events.seq</c>).</summary>
+    public const string ProcessingOrderSequence = "processing_order";
+
+    private const string ProcessingOrderColumn = "Seq";
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        modelBuilder.HasSequence<long>(ProcessingOrderSequence);
+
         modelBuilder.Entity<RoomInfo>(b =>
         {
             b.ToTable("rooms");
@@ -92,6 +99,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             Id(b.Property(e => e.TxnId), "txn_id");
             b.Property(e => e.ProcessedAt).HasColumnName("processed_at");
             b.HasIndex(e => e.ProcessedAt).HasDatabaseName("ix_processed_events_processed_at");
+
+            // Processing order (database sequence, never a replica's clock): the resync race rule compares these.
+            b.Property<long?>(ProcessingOrderColumn).HasColumnName("seq").HasDefaultValueSql($"nextval('{ProcessingOrderSequence}')");
         });
 
         modelBuilder.Entity<RejectedEventRecord>(b =>

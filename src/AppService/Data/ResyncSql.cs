@@ -10,19 +10,25 @@ namespace AppService.Data;
 /// </summary>
 public static class ResyncSql
 {
-    /// <summary>A room's member rows, each with when the event that set it was processed (null if we never processed it).</summary>
+    /// <summary>A room's member rows, each with the processing order of the event that set it (null if we never processed it).</summary>
     public const string SelectMembersSeen = """
-        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at, p.processed_at
+        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at, p.seq
         FROM room_members m LEFT JOIN processed_events p ON p.event_id = m.event_id
         WHERE m.room_id = $1
         """;
 
-    /// <summary>A room's state ids, each with when its event was processed (null if we never processed it).</summary>
+    /// <summary>A room's state ids, each with the processing order of its event (null if we never processed it).</summary>
     public const string SelectStateSeen = """
-        SELECT s.event_type, s.state_key, s.event_id, p.processed_at, s.sender
+        SELECT s.event_type, s.state_key, s.event_id, p.seq, s.sender
         FROM room_state s LEFT JOIN processed_events p ON p.event_id = s.event_id
         WHERE s.room_id = $1
         """;
+
+    /// <summary>
+    /// The processing-order number a resync or drift check takes just before it fetches: every event processed
+    /// after this takes a larger one (see <see cref="Projections.Resync"/>).
+    /// </summary>
+    public const string NextProcessingOrder = "SELECT nextval('processing_order')";
 
     /// <summary>Whether the same work was asked for again while this run was fetching (see <see cref="JobSql"/>).</summary>
     public const string SelectRerun = "SELECT rerun FROM jobs WHERE id = $1";
@@ -55,10 +61,10 @@ public static class ResyncSql
         """;
 
     public static SeenMember ReadSeenMember(NpgsqlDataReader reader) =>
-        new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
+        new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetInt64(8));
 
     public static SeenState ReadSeenState(NpgsqlDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3))
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3))
         {
             Sender = reader.IsDBNull(4) ? null : reader.GetString(4),
         };

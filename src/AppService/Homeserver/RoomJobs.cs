@@ -22,7 +22,6 @@ public sealed class RoomJobs(
     BotIdentity bot,
     TimeProvider time,
     JobSignal signal,
-    IOptions<JobOptions> options,
     ILogger<RoomJobs> logger)
 {
     /// <summary>Runs the job and completes it; returns its outcome (<see cref="JobOutcomes"/>).</summary>
@@ -61,12 +60,13 @@ public sealed class RoomJobs(
         // membership, each with its event id); room info and the other state ids from /state, whose member events
         // are not used: one source per row, so the two answers cannot contradict each other.
         var startedAt = time.GetUtcNow();
+        long keepSetSince = await NextProcessingOrderAsync(ct);
         var members = await homeserver.GetMembersAsync(job.RoomId, ct);
         var state = await homeserver.GetStateAsync(job.RoomId, ct);
 
         var strategy = db.Database.CreateExecutionStrategy();
         var (outcome, plan) = await strategy.ExecuteAsync(
-            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, token), ct);
+            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, keepSetSince, token), ct);
 
         if (plan is null)
         {
@@ -80,7 +80,7 @@ public sealed class RoomJobs(
     }
 
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
-        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, CancellationToken ct)
+        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
     {
         await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
@@ -158,7 +158,7 @@ public sealed class RoomJobs(
         {
             outcome = JobOutcomes.Done;
             plan = Resync.Plan(room, members, state, seenMembers, seenState, bot.UserId,
-                keepSetSince: startedAt - options.Value.ClockSkewAllowance, snapshotAt: startedAt, now);
+                keepSetSince, snapshotAt: startedAt, now);
             foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
             {
                 batch.BatchCommands.Add(command);
@@ -197,11 +197,10 @@ public sealed class RoomJobs(
             return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
         }
 
-        var startedAt = time.GetUtcNow();
+        long keepSetSince = await NextProcessingOrderAsync(ct);
         var joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
         var state = await homeserver.GetStateAsync(job.RoomId, ct);
         var (ours, room, seenState) = await LoadSeenAsync(job.RoomId, ct);
-        var keepSetSince = startedAt - options.Value.ClockSkewAllowance;
         var report = Drift.Compare(ours, joined, keepSetSince) with
         {
             StateDiffers = room is null ? [] : Drift.CompareRoomState(room, state.Events, seenState, keepSetSince, time.GetUtcNow()),
@@ -222,6 +221,21 @@ public sealed class RoomJobs(
             ct);
         signal.Notify();
         return JobOutcomes.Drift;
+    }
+
+    /// <summary>The processing-order number taken just before a fetch (see <see cref="Resync"/>): the database decides, no clock.</summary>
+    private async Task<long> NextProcessingOrderAsync(CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand(ResyncSql.NextProcessingOrder, (NpgsqlConnection)db.Database.GetDbConnection());
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>

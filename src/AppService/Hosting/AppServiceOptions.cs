@@ -77,9 +77,8 @@ public sealed class JobOptions
     public int MaxAttempts { get; set; } = 10;
 
     /// <summary>
-    /// The resync's race rule keeps every row set by an event processed after the snapshot fetch started, less
-    /// this allowance: with several replicas, the ingest's and the resync's clocks may differ by this much.
-    /// Keeping a row the snapshot already covered is harmless, so err on the large side.
+    /// No longer used: the resync's race rule compares processing order from a database sequence, not times from
+    /// replicas' clocks (see <see cref="Projections.Resync"/>). Still bound so existing configurations start.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ClockSkewAllowance { get; set; } = TimeSpan.FromSeconds(1);

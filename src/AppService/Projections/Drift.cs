@@ -29,7 +29,7 @@ public sealed record DriftReport(IReadOnlyList<string> Missing, IReadOnlyList<st
 /// </summary>
 public static class Drift
 {
-    public static DriftReport Compare(IReadOnlyList<SeenMember> ours, IReadOnlyDictionary<string, JoinedMember> joined, DateTimeOffset keepSetSince)
+    public static DriftReport Compare(IReadOnlyList<SeenMember> ours, IReadOnlyDictionary<string, JoinedMember> joined, long keepSetSince)
     {
         var byUser = ours.ToDictionary(m => m.Member.UserId, StringComparer.Ordinal);
         var missing = new List<string>();
@@ -40,7 +40,7 @@ public static class Drift
             {
                 missing.Add(userId);
             }
-            else if (seen.SetAt >= keepSetSince)
+            else if (seen.SetAt > keepSetSince)
             {
                 continue;
             }
@@ -55,7 +55,7 @@ public static class Drift
         }
 
         var extra = ours
-            .Where(m => m.Member.Membership == Matrix.Memberships.Join && !joined.ContainsKey(m.Member.UserId) && !(m.SetAt >= keepSetSince))
+            .Where(m => m.Member.Membership == Matrix.Memberships.Join && !joined.ContainsKey(m.Member.UserId) && !(m.SetAt > keepSetSince))
             .Select(m => m.Member.UserId)
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -70,10 +70,10 @@ public static class Drift
     /// The create event is not compared: it never changes.
     /// </summary>
     public static IReadOnlyList<string> CompareRoomState(
-        RoomInfo ours, IReadOnlyList<Matrix.MatrixEvent> snapshotState, IReadOnlyList<SeenState> state, DateTimeOffset keepSetSince, DateTimeOffset now)
+        RoomInfo ours, IReadOnlyList<Matrix.MatrixEvent> snapshotState, IReadOnlyList<SeenState> state, long keepSetSince, DateTimeOffset now)
     {
         var newer = state
-            .Where(s => s.StateKey.Length == 0 && s.SetAt >= keepSetSince)
+            .Where(s => s.StateKey.Length == 0 && s.SetAt > keepSetSince)
             .Select(s => s.Type)
             .ToHashSet(StringComparer.Ordinal);
         var snapshot = snapshotState

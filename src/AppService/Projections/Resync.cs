@@ -2,11 +2,14 @@ using AppService.Matrix;
 
 namespace AppService.Projections;
 
-/// <summary>A stored member row and when the event that set it was processed (null: unknown, e.g. set by a resync).</summary>
-public sealed record SeenMember(RoomMember Member, DateTimeOffset? SetAt);
+/// <summary>
+/// A stored member row and the processing order of the event that set it (<c>processed_events.seq</c>, from the
+/// database sequence <c>processing_order</c>; null: unknown, e.g. processed before the sequence existed).
+/// </summary>
+public sealed record SeenMember(RoomMember Member, long? SetAt);
 
-/// <summary>A stored room_state row and when the event it names was processed (null: unknown, e.g. set by a resync).</summary>
-public sealed record SeenState(string Type, string StateKey, string EventId, DateTimeOffset? SetAt)
+/// <summary>A stored room_state row and the processing order of the event it names (null: unknown).</summary>
+public sealed record SeenState(string Type, string StateKey, string EventId, long? SetAt)
 {
     /// <summary>The sender of the event, if stored (<c>room_state.sender</c>).</summary>
     public string? Sender { get; init; }
@@ -30,9 +33,12 @@ public sealed record ResyncPlan(
 /// pure function of the snapshot and the rows we hold.
 /// <para>
 /// The race rule: the snapshot is fetched outside any transaction, while pushed events keep being applied. A row
-/// whose setting event was processed at or after <c>keepSetSince</c> (the moment the fetch started, less a
-/// clock-skew allowance) may be newer than the snapshot, so it is kept as it is; every other row is replaced or
-/// deleted by the snapshot. Both sides write under the room's advisory lock, so this is decided on rows that
+/// whose setting event was processed after <c>keepSetSince</c> (the value the database sequence
+/// <c>processing_order</c> gave the resync just before its fetch started; every processed event takes the next
+/// value too) may be newer than the snapshot, so it is kept as it is; every other row is replaced or deleted by the
+/// snapshot. Processing order, not time: no replica's clock (skewed, or stepped) decides anything. An event with a
+/// smaller number was pushed before the fetch started, so the homeserver had already persisted it: the snapshot
+/// shows it or something newer. Both sides write under the room's advisory lock, so this is decided on rows that
 /// cannot change underneath. Keeping a row the snapshot already covers costs nothing: the event that made the
 /// snapshot differ (if any) is on its way to us, pushed after the one we hold.
 /// </para>
@@ -46,11 +52,11 @@ public static class Resync
         IReadOnlyList<SeenMember> members,
         IReadOnlyList<SeenState> state,
         string botUserId,
-        DateTimeOffset keepSetSince,
+        long keepSetSince,
         DateTimeOffset snapshotAt,
         DateTimeOffset now)
     {
-        bool Newer(DateTimeOffset? setAt) => setAt >= keepSetSince;
+        bool Newer(long? setAt) => setAt > keepSetSince;
         string roomId = room.RoomId;
         int keptNewer = 0;
 

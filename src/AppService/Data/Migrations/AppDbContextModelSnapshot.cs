@@ -22,6 +22,8 @@ namespace AppService.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.HasSequence("processing_order");
+
             modelBuilder.Entity("AppService.Data.Job", b =>
                 {
                     b.Property<long>("Id")
@@ -169,6 +171,12 @@ namespace AppService.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("room_id")
                         .UseCollation("C");
+
+                    b.Property<long?>("Seq")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq")
+                        .HasDefaultValueSql("nextval('processing_order')");
 
                     b.Property<string>("TxnId")
                         .IsRequired()

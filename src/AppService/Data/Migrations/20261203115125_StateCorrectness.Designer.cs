@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace AppService.Data.Migrations
 {
     [DbContext(typeof(AppDbContext))]
-    [Migration("20261203105202_StateCorrectness")]
+    [Migration("20261203115125_StateCorrectness")]
     partial class StateCorrectness
     {
         /// <inheritdoc />
@@ -24,6 +24,8 @@ namespace AppService.Data.Migrations
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.HasSequence("processing_order");
 
             modelBuilder.Entity("AppService.Data.Job", b =>
                 {
@@ -172,6 +174,12 @@ namespace AppService.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("room_id")
                         .UseCollation("C");
+
+                    b.Property<long?>("Seq")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq")
+                        .HasDefaultValueSql("nextval('processing_order')");
 
                     b.Property<string>("TxnId")
                         .IsRequired()
