@@ -21,7 +21,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     /// <summary>Shadow column of <c>rooms</c>: when the periodic drift check last picked the room (not part of RoomInfo).</summary>
     public const string DriftCheckedAt = "DriftCheckedAt";
 
-    /// <summary>The sequence that numbers processed events and resync starts (<c>processed_events.seq</c>).</summary>
+    /// <summary>
+    /// The sequence that numbers processed events and resync starts (<c>processed_events.seq</c>). Its CACHE must stay
+    /// 1 (the default): a larger cache hands each session its own range, and "larger is newer" would no longer hold
+    /// across sessions.
+    /// </summary>
     public const string ProcessingOrderSequence = "processing_order";
 
     private const string ProcessingOrderColumn = "Seq";
