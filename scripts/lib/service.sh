@@ -43,6 +43,7 @@ start_service() {
     export ConnectionStrings__AppService; ConnectionStrings__AppService="$(service_connection_string "$SERVICE_DB")"
     export AppService__AdminToken="$SERVICE_ADMIN_TOKEN"
     export AppService__RegistrationFile="$SERVICE_REGISTRATION"
+    export AppService__ServerName="${SERVICE_SERVER_NAME:-localhost}"   # the simulator's bot is @bot:localhost
     export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
     # Per-transaction Information logs would be measured too; the name has dots, hence env.
     exec env "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \

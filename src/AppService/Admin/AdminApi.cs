@@ -316,7 +316,7 @@ public static class AdminApi
             r.RoomVersion, r.Creator, r.RoomType, r.PredecessorRoomId, r.TombstoneSuccessor,
             db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Join),
             db.RoomMembers.Count(m => m.RoomId == r.RoomId && m.Membership == Memberships.Invite),
-            r.BotMembership, r.UpdatedAt, r.StateSource, r.Suspect, r.LastSyncedAt));
+            r.BotMembership, r.UpdatedAt, r.StateSource, r.Suspect, r.LastSyncedAt, r.Creators ?? Array.Empty<string>()));
 
     private static IQueryable<JobResponse> ProjectJobs(IQueryable<Job> jobs) =>
         jobs.Select(j => new JobResponse(

@@ -2,7 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace AppService.Admin;
 
-/// <summary>A room's projected state. Member counts are counted from the stored member rows.</summary>
+/// <summary>
+/// A room's projected state. Member counts are counted from the stored member rows. <c>creators</c>: in room v12 the
+/// create event's sender and its <c>additional_creators</c>; in other versions the one <c>creator</c>; empty until
+/// the create event is seen.
+/// </summary>
 public sealed record RoomInfoResponse(
     [property: JsonPropertyName("room_id")] string RoomId,
     [property: JsonPropertyName("name")] string? Name,
@@ -23,7 +27,8 @@ public sealed record RoomInfoResponse(
     [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt,
     [property: JsonPropertyName("state_source")] string? StateSource,
     [property: JsonPropertyName("suspect")] bool Suspect,
-    [property: JsonPropertyName("last_synced_at")] DateTimeOffset? LastSyncedAt);
+    [property: JsonPropertyName("last_synced_at")] DateTimeOffset? LastSyncedAt,
+    [property: JsonPropertyName("creators")] IReadOnlyList<string> Creators);
 
 public sealed record RoomsPage(
     [property: JsonPropertyName("rooms")] IReadOnlyList<RoomInfoResponse> Rooms,

@@ -21,8 +21,19 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
     /// <summary>Shadow column of <c>rooms</c>: when the periodic drift check last picked the room (not part of RoomInfo).</summary>
     public const string DriftCheckedAt = "DriftCheckedAt";
 
+    /// <summary>
+    /// The sequence that numbers processed events and resync starts (<c>processed_events.seq</c>). Its CACHE must stay
+    /// 1 (the default): a larger cache hands each session its own range, and "larger is newer" would no longer hold
+    /// across sessions.
+    /// </summary>
+    public const string ProcessingOrderSequence = "processing_order";
+
+    private const string ProcessingOrderColumn = "Seq";
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        modelBuilder.HasSequence<long>(ProcessingOrderSequence);
+
         modelBuilder.Entity<RoomInfo>(b =>
         {
             b.ToTable("rooms");
@@ -45,6 +56,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.Property(r => r.StateSource).HasColumnName("state_source");
             b.Property(r => r.Suspect).HasColumnName("suspect");
             b.Property(r => r.LastSyncedAt).HasColumnName("last_synced_at");
+            b.Property(r => r.Creators).HasColumnName("creators").UseCollation(IdCollation);
+            // Our own compact JSON (Projections.PowerLevels), kept as text so it reads back byte for byte.
+            b.Property(r => r.PowerLevels).HasColumnName("power_levels").HasColumnType("text");
 
             // Written only by the drift scheduler, never by the ingest's upsert: kept out of the projection record.
             b.Property<DateTimeOffset?>(DriftCheckedAt).HasColumnName("drift_checked_at");
@@ -78,6 +92,7 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             Id(b.Property(s => s.EventType), "event_type");
             Id(b.Property(s => s.StateKey), "state_key");
             Id(b.Property(s => s.EventId), "event_id");
+            Id(b.Property(s => s.Sender), "sender");
             b.HasIndex(s => s.EventId).HasDatabaseName("ix_room_state_event_id");
         });
 
@@ -91,6 +106,9 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             Id(b.Property(e => e.TxnId), "txn_id");
             b.Property(e => e.ProcessedAt).HasColumnName("processed_at");
             b.HasIndex(e => e.ProcessedAt).HasDatabaseName("ix_processed_events_processed_at");
+
+            // Processing order (database sequence, never a replica's clock): the resync race rule compares these.
+            b.Property<long?>(ProcessingOrderColumn).HasColumnName("seq").HasDefaultValueSql($"nextval('{ProcessingOrderSequence}')");
         });
 
         modelBuilder.Entity<RejectedEventRecord>(b =>

@@ -27,7 +27,8 @@ public static class IngestSql
     /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
     /// redact: the id we hold for the key of a state event that carries <c>unsigned.replaces_state</c> ($7 = its
     /// state_key, else null), and the key whose current event a redaction targets ($8 = <c>redacts</c>, else null)
-    /// with, for a member event, the member row it set.
+    /// with, for a member event, the member row it set, and the sender of the targeted event (the redaction rule
+    /// compares its server with the redacter's; the room's power levels come with <see cref="SelectRooms"/>).
     /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
     /// none, and the ingest no extra statement.
     /// </para>
@@ -48,7 +49,7 @@ public static class IngestSql
                    (SELECT s.event_id FROM room_state s
                     WHERE s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key) END,
                CASE WHEN k.redacts IS NOT NULL THEN
-                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender]
+                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
                     FROM room_state s
                     LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
                     WHERE s.event_id = k.redacts) END
@@ -59,7 +60,7 @@ public static class IngestSql
     public const string SelectRooms = """
         SELECT room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
                room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at,
-               state_source, suspect, last_synced_at
+               state_source, suspect, last_synced_at, creators, power_levels
         FROM rooms WHERE room_id = ANY($1::text[])
         """;
 
@@ -80,10 +81,13 @@ public static class IngestSql
     public const string UpsertRooms = """
         INSERT INTO rooms (room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,
                            room_version, creator, room_type, predecessor_room_id, tombstone_successor, bot_membership, updated_at,
-                           state_source, suspect, last_synced_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
-                             $16::text[], $17::boolean[], $18::timestamptz[])
+                           state_source, suspect, last_synced_at, creators, power_levels)
+        SELECT r.c1, r.c2, r.c3, r.c4, r.c5, r.c6, r.c7, r.c8, r.c9, r.c10, r.c11, r.c12, r.c13, r.c14, r.c15, r.c16, r.c17, r.c18,
+               string_to_array(r.c19, E'\n'), r.c20
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[],
+                    $16::text[], $17::boolean[], $18::timestamptz[], $19::text[], $20::text[])
+            AS r(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20)
         ON CONFLICT (room_id) DO UPDATE SET
             name = excluded.name, topic = excluded.topic, canonical_alias = excluded.canonical_alias,
             avatar_url = excluded.avatar_url, join_rule = excluded.join_rule,
@@ -91,7 +95,8 @@ public static class IngestSql
             room_version = excluded.room_version, creator = excluded.creator, room_type = excluded.room_type,
             predecessor_room_id = excluded.predecessor_room_id, tombstone_successor = excluded.tombstone_successor,
             bot_membership = excluded.bot_membership, updated_at = excluded.updated_at,
-            state_source = excluded.state_source, suspect = excluded.suspect, last_synced_at = excluded.last_synced_at
+            state_source = excluded.state_source, suspect = excluded.suspect, last_synced_at = excluded.last_synced_at,
+            creators = excluded.creators, power_levels = excluded.power_levels
         """;
 
     public const string UpsertMembers = """
@@ -103,9 +108,9 @@ public static class IngestSql
         """;
 
     public const string UpsertState = """
-        INSERT INTO room_state (room_id, event_type, state_key, event_id)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-        ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET event_id = excluded.event_id
+        INSERT INTO room_state (room_id, event_type, state_key, event_id, sender)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+        ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET event_id = excluded.event_id, sender = excluded.sender
         """;
 
     /// <summary>
@@ -209,10 +214,16 @@ public static class IngestSql
         TimestampArray(rooms.Select(r => r.UpdatedAt)),
         TextArray(Column(rooms, r => r.StateSource)),
         BoolArray(rooms.Select(r => r.Suspect)),
-        NullableTimestampArray(rooms.Select(r => r.LastSyncedAt)));
+        NullableTimestampArray(rooms.Select(r => r.LastSyncedAt)),
+        TextArray(Column(rooms, r => r.Creators is { } creators ? string.Join('\n', creators) : null)),
+        TextArray(Column(rooms, r => r.PowerLevels)));
 
-    /// <summary>Upserts room_state rows (sorted by key, so concurrent writers lock in one order).</summary>
-    public static NpgsqlBatchCommand UpsertStateCommand(IEnumerable<KeyValuePair<(string RoomId, string Type, string StateKey), string>> rows)
+    /// <summary>
+    /// Upserts room_state rows (sorted by key, so concurrent writers lock in one order), each with the sender of its
+    /// event as <paramref name="senderOf"/> knows it (null: not known).
+    /// </summary>
+    public static NpgsqlBatchCommand UpsertStateCommand(
+        IEnumerable<KeyValuePair<(string RoomId, string Type, string StateKey), string>> rows, Func<string, string?>? senderOf = null)
     {
         var state = rows
             .OrderBy(s => s.Key.RoomId, StringComparer.Ordinal)
@@ -224,7 +235,8 @@ public static class IngestSql
             TextArray(state.Select(s => s.Key.RoomId).ToArray()),
             TextArray(state.Select(s => s.Key.Type).ToArray()),
             TextArray(state.Select(s => s.Key.StateKey).ToArray()),
-            TextArray(state.Select(s => s.Value).ToArray()));
+            TextArray(state.Select(s => s.Value).ToArray()),
+            TextArray(state.Select(s => senderOf?.Invoke(s.Value)).ToArray()));
     }
 
     public static NpgsqlBatchCommand UpsertMembersCommand(IReadOnlyList<RoomMember> members) => Command(
@@ -257,6 +269,8 @@ public static class IngestSql
         StateSource = NullableString(r, 15),
         Suspect = r.GetBoolean(16),
         LastSyncedAt = r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
+        Creators = r.IsDBNull(18) ? null : r.GetFieldValue<string[]>(18),
+        PowerLevels = NullableString(r, 19),
     };
 
     public static RoomMember ReadMember(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2))
@@ -274,15 +288,15 @@ public static class IngestSql
     /// redaction touches is written only if the redaction changes it (and then at <paramref name="now"/>); a row this
     /// batch's member events touch is loaded again, whole, by <see cref="SelectMembers"/> right after.
     /// </summary>
-    public static ((string RoomId, string Type, string StateKey) Key, RoomMember? Member) ReadRedactionTarget(
+    public static ((string RoomId, string Type, string StateKey) Key, RoomMember? Member, string? Sender) ReadRedactionTarget(
         NpgsqlDataReader r, int ordinal, DateTimeOffset now)
     {
-        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender
+        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender (member row), sender (room_state)
         string?[] t = r.GetFieldValue<string?[]>(ordinal);
         var member = t[3] is { } membership
             ? new RoomMember(t[0]!, t[2]!, membership) { DisplayName = t[4], AvatarUrl = t[5], EventId = t[6]!, Sender = t[7]!, UpdatedAt = now }
             : null;
-        return ((t[0]!, t[1]!, t[2]!), member);
+        return ((t[0]!, t[1]!, t[2]!), member, t.Length > 8 ? t[8] : null);
     }
 
     /// <summary>A stable 64-bit key for pg_advisory_xact_lock (FNV-1a over the UTF-16 code units).</summary>

@@ -50,15 +50,31 @@ public static class JobSql
     /// <summary>
     /// Claims up to $2 due jobs for this worker until $3. A job still leased by another worker is not due; one whose
     /// lease ran out is (its worker died). rerun is cleared: a request from now on must run again after this run.
+    /// <para>
+    /// Resyncs (a whole room's <c>/members</c> and <c>/state</c> each) are capped at $4 running at once across all
+    /// replicas (<c>AppService:Jobs:MaxConcurrentResyncs</c>), so an invite flood cannot keep the homeserver busy:
+    /// once the cap is reached no resync is picked, and other jobs go ahead. Two replicas claiming at the same
+    /// instant may each see one slot free, so the cap can be passed by one per replica at most.
+    /// </para>
     /// </summary>
     public const string Claim = """
+        WITH running AS (
+            SELECT count(*) AS n FROM jobs
+            WHERE kind = 'resync' AND completed_at IS NULL AND locked_until > $1),
+        due AS (
+            SELECT id, kind, run_after FROM jobs
+            WHERE completed_at IS NULL AND run_after <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+              AND (kind <> 'resync' OR (SELECT n FROM running) < $4)
+            ORDER BY run_after, id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED),
+        picked AS (
+            SELECT d.id FROM (
+                SELECT id, kind, row_number() OVER (PARTITION BY kind = 'resync' ORDER BY run_after, id) AS k FROM due) AS d
+            WHERE d.kind <> 'resync' OR d.k <= $4 - (SELECT n FROM running))
         UPDATE jobs j SET locked_until = $3, attempts = j.attempts + 1, rerun = false
-        FROM (SELECT id FROM jobs
-              WHERE completed_at IS NULL AND run_after <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-              ORDER BY run_after, id
-              LIMIT $2
-              FOR UPDATE SKIP LOCKED) AS due
-        WHERE j.id = due.id
+        FROM picked
+        WHERE j.id = picked.id
         RETURNING j.id, j.kind, j.room_id, j.reason, j.attempts, j.locked_until
         """;
 
@@ -166,4 +182,10 @@ public static class JobOutcomes
 
     /// <summary>Gave up after a permanent error; see last_error.</summary>
     public const string Failed = "failed";
+
+    /// <summary>
+    /// A resync whose lease ran out before it could write: its snapshot was dropped, and the job (not ours any
+    /// more) was left to whoever holds it now, or to the next claim.
+    /// </summary>
+    public const string LeaseLost = "lease_lost";
 }

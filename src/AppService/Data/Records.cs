@@ -20,7 +20,8 @@ public sealed record RejectedEventRecord(long Id, string? EventId, string? RoomI
 public sealed record LedgerEntry(string TxnId, byte[] ContentHash, int EventCount, int NewEventCount, int RejectedCount, DateTimeOffset FirstSeenAt, DateTimeOffset LastProcessedAt);
 
 /// <summary>The id of the current state event per (room, type, state_key) (table <c>room_state</c>).</summary>
-public sealed record RoomStateEntry(string RoomId, string EventType, string StateKey, string EventId);
+/// <param name="Sender">The sender of that event (the redaction rule compares servers); null for rows stored before it was kept.</param>
+public sealed record RoomStateEntry(string RoomId, string EventType, string StateKey, string EventId, string? Sender = null);
 
 /// <summary>
 /// One unit of homeserver work (table <c>jobs</c>), written in the same commit as the event that caused it and run by

@@ -10,22 +10,48 @@ namespace AppService.Data;
 /// </summary>
 public static class ResyncSql
 {
-    /// <summary>A room's member rows, each with when the event that set it was processed (null if we never processed it).</summary>
+    /// <summary>A room's member rows, each with the processing order of the event that set it (null if we never processed it).</summary>
     public const string SelectMembersSeen = """
-        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at, p.processed_at
+        SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at, p.seq
         FROM room_members m LEFT JOIN processed_events p ON p.event_id = m.event_id
         WHERE m.room_id = $1
         """;
 
-    /// <summary>A room's state ids, each with when its event was processed (null if we never processed it).</summary>
+    /// <summary>A room's state ids, each with the processing order of its event (null if we never processed it).</summary>
     public const string SelectStateSeen = """
-        SELECT s.event_type, s.state_key, s.event_id, p.processed_at
+        SELECT s.event_type, s.state_key, s.event_id, p.seq, s.sender
         FROM room_state s LEFT JOIN processed_events p ON p.event_id = s.event_id
         WHERE s.room_id = $1
         """;
 
+    /// <summary>
+    /// The processing-order number a resync or drift check takes just before it fetches: every event processed
+    /// after this takes a larger one (see <see cref="Projections.Resync"/>).
+    /// </summary>
+    public const string NextProcessingOrder = "SELECT nextval('processing_order')";
+
     /// <summary>Whether the same work was asked for again while this run was fetching (see <see cref="JobSql"/>).</summary>
     public const string SelectRerun = "SELECT rerun FROM jobs WHERE id = $1";
+
+    /// <summary>
+    /// The lease fence of a resync's writing transaction: locks the job row ($1 id) if this run still holds its
+    /// lease ($2, the <c>locked_until</c> it claimed with: the lease token) and the lease has not run out by the
+    /// database's clock. No row: the lease is gone (another worker may have taken the job over and written a newer
+    /// snapshot), so the run must roll back instead of writing its snapshot. The row lock holds until commit, so
+    /// the lease cannot be taken over between this check and the writes.
+    /// </summary>
+    public const string LockLease = "SELECT 1 FROM jobs WHERE id = $1 AND locked_until = $2 AND locked_until > clock_timestamp() FOR UPDATE";
+
+    /// <summary>
+    /// Records the snapshot's event ids as processed (txn_id <c>resync:{job id}</c>), so a copy of the same event
+    /// that the homeserver's backlog delivers later is a duplicate, not a new event that rolls state back.
+    /// </summary>
+    public const string RecordSnapshotEvents = """
+        INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
+        SELECT e.event_id, $2, e.event_type, $3, $4
+        FROM unnest($1::text[], $5::text[]) AS e(event_id, event_type)
+        ON CONFLICT (event_id) DO NOTHING
+        """;
 
     public const string DeleteMembers = "DELETE FROM room_members WHERE room_id = $1 AND user_id = ANY($2::text[])";
 
@@ -35,10 +61,13 @@ public static class ResyncSql
         """;
 
     public static SeenMember ReadSeenMember(NpgsqlDataReader reader) =>
-        new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
+        new(ReadMember(reader), reader.IsDBNull(8) ? null : reader.GetInt64(8));
 
     public static SeenState ReadSeenState(NpgsqlDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3))
+        {
+            Sender = reader.IsDBNull(4) ? null : reader.GetString(4),
+        };
 
     /// <summary>The writes of a resync plan, in lock-friendly order: deletes, then upserts sorted by key.</summary>
     public static IEnumerable<NpgsqlBatchCommand> WritePlan(string roomId, ResyncPlan plan)
@@ -64,7 +93,7 @@ public static class ResyncSql
 
         if (plan.StateUpserts.Count > 0)
         {
-            yield return UpsertStateCommand(plan.StateUpserts);
+            yield return UpsertStateCommand(plan.StateUpserts, plan.StateSenders.GetValueOrDefault);
         }
 
         yield return UpsertRoomsCommand([plan.Room]);

@@ -215,6 +215,7 @@ public sealed class JobWorker(
         command.Parameters.Add(Timestamp(now));
         command.Parameters.Add(Int(count));
         command.Parameters.Add(Timestamp(now + lease));
+        command.Parameters.Add(Int(jobOptions.Value.MaxConcurrentResyncs));
         await using var reader = await command.ExecuteReaderAsync(ct);
         var jobs = new List<ClaimedJob>();
         while (await reader.ReadAsync(ct))

@@ -22,7 +22,6 @@ public sealed class RoomJobs(
     BotIdentity bot,
     TimeProvider time,
     JobSignal signal,
-    IOptions<JobOptions> options,
     ConnectionHygiene hygiene,
     ILogger<RoomJobs> logger)
 {
@@ -62,12 +61,13 @@ public sealed class RoomJobs(
         // membership, each with its event id); room info and the other state ids from /state, whose member events
         // are not used: one source per row, so the two answers cannot contradict each other.
         var startedAt = time.GetUtcNow();
+        long keepSetSince = await NextProcessingOrderAsync(ct);
         var members = await homeserver.GetMembersAsync(job.RoomId, ct);
         var state = await homeserver.GetStateAsync(job.RoomId, ct);
 
         var strategy = db.Database.CreateExecutionStrategy();
         var (outcome, plan) = await strategy.ExecuteAsync(
-            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, token), ct);
+            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, keepSetSince, token), ct);
 
         if (plan is null)
         {
@@ -82,7 +82,7 @@ public sealed class RoomJobs(
     }
 
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
-        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, CancellationToken ct)
+        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
     {
         await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
         using var guard = hygiene.Guard(db.Database, dbTransaction, "resync"); // a failure here: the connection is not reused
@@ -95,11 +95,13 @@ public sealed class RoomJobs(
         batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)));
         batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)));
         batch.BatchCommands.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)));
+        batch.BatchCommands.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)));
 
         RoomInfo? room = null;
         var seenMembers = new List<SeenMember>();
         var seenState = new List<SeenState>();
         bool rerun = false;
+        bool leaseHeld = false;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             await reader.NextResultAsync(ct); // lock
@@ -125,6 +127,17 @@ public sealed class RoomJobs(
             {
                 rerun = reader.GetBoolean(0);
             }
+
+            await reader.NextResultAsync(ct);
+            leaseHeld = await reader.ReadAsync(ct);
+        }
+
+        if (!leaseHeld)
+        {
+            // The lease ran out while we fetched (a pause, a slow homeserver): the job may run elsewhere already,
+            // with a newer snapshot. Write nothing; the job row is not ours to complete either.
+            await dbTransaction.RollbackAsync(ct);
+            return (JobOutcomes.LeaseLost, null);
         }
 
         var now = time.GetUtcNow();
@@ -148,10 +161,22 @@ public sealed class RoomJobs(
         {
             outcome = JobOutcomes.Done;
             plan = Resync.Plan(room, members, state, seenMembers, seenState, bot.UserId,
-                keepSetSince: startedAt - options.Value.ClockSkewAllowance, snapshotAt: startedAt, now);
+                keepSetSince, snapshotAt: startedAt, now);
             foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
             {
                 batch.BatchCommands.Add(command);
+            }
+
+            var snapshotEvents = members.Concat(state).DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            if (snapshotEvents.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    ResyncSql.RecordSnapshotEvents,
+                    TextArray(snapshotEvents.Select(e => e.EventId).ToArray()),
+                    Text(job.RoomId),
+                    Text($"resync:{job.Id}"),
+                    Timestamp(now),
+                    TextArray(snapshotEvents.Select(e => e.Type).ToArray())));
             }
 
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
@@ -175,13 +200,17 @@ public sealed class RoomJobs(
             return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
         }
 
-        var startedAt = time.GetUtcNow();
+        long keepSetSince = await NextProcessingOrderAsync(ct);
         var joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
-        var ours = await LoadSeenMembersAsync(job.RoomId, ct);
-        var report = Drift.Compare(ours, joined, startedAt - options.Value.ClockSkewAllowance);
+        var state = await homeserver.GetStateAsync(job.RoomId, ct);
+        var (ours, room, seenState) = await LoadSeenAsync(job.RoomId, ct);
+        var report = Drift.Compare(ours, joined, keepSetSince) with
+        {
+            StateDiffers = room is null ? [] : Drift.CompareRoomState(room, state.Events, seenState, keepSetSince, time.GetUtcNow()),
+        };
         if (!report.Found)
         {
-            return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members match", ct);
+            return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members and the room state match", ct);
         }
 
         string detail = report.Describe();
@@ -197,24 +226,51 @@ public sealed class RoomJobs(
         return JobOutcomes.Drift;
     }
 
-    private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>
-        db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => r.BotMembership).SingleOrDefaultAsync(ct);
-
-    private async Task<List<SeenMember>> LoadSeenMembersAsync(string roomId, CancellationToken ct)
+    /// <summary>The processing-order number taken just before a fetch (see <see cref="Resync"/>): the database decides, no clock.</summary>
+    private async Task<long> NextProcessingOrderAsync(CancellationToken ct)
     {
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = new NpgsqlCommand(ResyncSql.SelectMembersSeen, (NpgsqlConnection)db.Database.GetDbConnection());
-            command.Parameters.Add(Text(roomId));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var result = new List<SeenMember>();
+            await using var command = new NpgsqlCommand(ResyncSql.NextProcessingOrder, (NpgsqlConnection)db.Database.GetDbConnection());
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private Task<string?> BotMembershipAsync(string roomId, CancellationToken ct) =>
+        db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => r.BotMembership).SingleOrDefaultAsync(ct);
+
+    /// <summary>The room's member rows, its room row and its state ids, each with when its event was processed (one round trip).</summary>
+    private async Task<(List<SeenMember> Members, RoomInfo? Room, List<SeenState> State)> LoadSeenAsync(string roomId, CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection());
+            batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(roomId)));
+            batch.BatchCommands.Add(Command(SelectRooms, TextArray([roomId])));
+            batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(roomId)));
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var members = new List<SeenMember>();
             while (await reader.ReadAsync(ct))
             {
-                result.Add(ResyncSql.ReadSeenMember(reader));
+                members.Add(ResyncSql.ReadSeenMember(reader));
             }
 
-            return result;
+            await reader.NextResultAsync(ct);
+            RoomInfo? room = await reader.ReadAsync(ct) ? ReadRoom(reader) : null;
+            await reader.NextResultAsync(ct);
+            var state = new List<SeenState>();
+            while (await reader.ReadAsync(ct))
+            {
+                state.Add(ResyncSql.ReadSeenState(reader));
+            }
+
+            return (members, room, state);
         }
         finally
         {

@@ -69,6 +69,14 @@ public static class AppServiceMetrics
         "appservice_snapshot_entries_skipped_total",
         "Entries of a homeserver /state or /members answer a resync skipped as unusable (missing fields, invalid strings, wrong types).");
 
+    public static readonly Counter RedactionsNotApplied = Metrics.CreateCounter(
+        "appservice_redactions_not_applied_total",
+        "Redactions of current state not applied, by verdict: refused (the redacter is on another server than the target's sender and below the redact power level: the homeserver does not apply it either), undecided (power levels or the target's sender not known yet: a resync was queued).",
+        new CounterConfiguration { LabelNames = ["verdict"] });
+
+    public static readonly Counter InvitesRefused = Metrics.CreateCounter(
+        "appservice_invites_refused_total", "Invites of the bot not followed by a join: the inviter matches no AppService:AutoJoin:AllowedInviters pattern.");
+
     public static readonly Counter EphemeralReceived = Metrics.CreateCounter(
         "appservice_ephemeral_received_total",
         "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).",

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace AppService.Hosting;
 
@@ -17,13 +18,15 @@ public sealed class AppServiceOptions
     /// </summary>
     public Uri? HomeserverUrl { get; set; }
 
-    /// <summary>Join rooms the bot is invited to.</summary>
-    public bool AutoJoin { get; set; } = true;
-
-    /// <summary>The homeserver's server name; the bot is <c>@{sender_localpart}:{ServerName}</c>.</summary>
-    [Required]
+    /// <summary>
+    /// The homeserver's server name; the bot is <c>@{sender_localpart}:{ServerName}</c>. Required outside
+    /// Development (<see cref="ServerNameValidation"/>): a wrong one silently makes the bot never recognise itself.
+    /// </summary>
     [RegularExpression(@"^[A-Za-z0-9.\-:\[\]]+$", ErrorMessage = "ServerName must be a Matrix server name such as example.org or localhost:8448.")]
-    public string ServerName { get; set; } = "localhost";
+    public string? ServerName { get; set; }
+
+    /// <summary>The server name Development falls back to when none is configured.</summary>
+    public const string DevelopmentServerName = "localhost";
 
     /// <summary>Bearer token for /admin. Required.</summary>
     [Required(ErrorMessage = "AppService:AdminToken is required: the admin API is never served without a token.")]
@@ -74,12 +77,18 @@ public sealed class JobOptions
     public int MaxAttempts { get; set; } = 10;
 
     /// <summary>
-    /// The resync's race rule keeps every row set by an event processed after the snapshot fetch started, less
-    /// this allowance: with several replicas, the ingest's and the resync's clocks may differ by this much.
-    /// Keeping a row the snapshot already covered is harmless, so err on the large side.
+    /// No longer used: the resync's race rule compares processing order from a database sequence, not times from
+    /// replicas' clocks (see <see cref="Projections.Resync"/>). Still bound so existing configurations start.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ClockSkewAllowance { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Resyncs running at once across all replicas (each fetches a whole room's /members and /state); other jobs
+    /// are not held up by the cap. Bounds what an invite flood can make the homeserver do.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxConcurrentResyncs { get; set; } = 2;
 
     /// <summary>Completed jobs are deleted after this long.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
@@ -138,6 +147,75 @@ public sealed class HomeserverClientOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 "AppService:HomeserverClient:TotalTimeout must be longer than AttemptTimeout.", [nameof(TotalTimeout), nameof(AttemptTimeout)]);
+        }
+    }
+}
+
+/// <summary>
+/// <c>AppService:ServerName</c> has no silent default: outside Development it must be set, or start fails with one
+/// line. (In Development it falls back to <c>localhost</c>, the shipped dev stack's name.)
+/// </summary>
+public sealed class ServerNameValidation(IHostEnvironment environment) : IValidateOptions<AppServiceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AppServiceOptions options) =>
+        string.IsNullOrWhiteSpace(options.ServerName) && !environment.IsDevelopment()
+            ? ValidateOptionsResult.Fail(
+                "AppService:ServerName is required outside Development (env AppService__ServerName): the homeserver's server_name, "
+                + "the part after ':' in its user ids (e.g. example.org); the bot is @{sender_localpart}:{ServerName}.")
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>
+/// The <c>AppService:AutoJoin</c> section: whether and for whom the bot joins rooms it is invited to. The old
+/// boolean form (<c>AppService:AutoJoin=true|false</c>) is still read (<see cref="Legacy"/>).
+/// </summary>
+public sealed class AutoJoinOptions : IValidatableObject
+{
+    public const string SectionName = "AppService:AutoJoin";
+
+    /// <summary>Join rooms the bot is invited to; null: the old boolean <c>AppService:AutoJoin</c> decides (default true).</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>
+    /// The value of <c>AppService:AutoJoin</c> itself (the old boolean form), read from the configuration directly:
+    /// the section and the boolean share one key, which no options class can bind as both.
+    /// </summary>
+    public string? Legacy { get; set; }
+
+    /// <summary>
+    /// Regular expressions, each matched against the inviter's whole user id; an invite from anyone else is refused
+    /// (logged and counted, the bot stays invited). Empty (the default): anyone on the bot's own server.
+    /// </summary>
+    public List<string> AllowedInviters { get; set; } = [];
+
+    /// <summary>The policy these options make: Enabled, else the old boolean form, else true.</summary>
+    public Projections.InvitePolicy Policy(string botUserId) =>
+        new(Enabled ?? (!bool.TryParse(Legacy, out bool legacy) || legacy), AllowedInviters, botUserId);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(Legacy) && !bool.TryParse(Legacy, out _))
+        {
+            yield return new ValidationResult(
+                $"AppService:AutoJoin must be true or false (or a section with Enabled and AllowedInviters), got '{Legacy}'.", [nameof(Legacy)]);
+        }
+
+        foreach (string pattern in AllowedInviters)
+        {
+            string? error = null;
+            try
+            {
+                _ = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+            }
+            catch (ArgumentException ex)
+            {
+                error = ex.Message;
+            }
+
+            if (error is not null)
+            {
+                yield return new ValidationResult($"AppService:AutoJoin:AllowedInviters: '{pattern}' is not a valid regular expression: {error}", [nameof(AllowedInviters)]);
+            }
         }
     }
 }

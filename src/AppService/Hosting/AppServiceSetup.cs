@@ -3,6 +3,7 @@ using AppService.Data;
 using AppService.Homeserver;
 using AppService.Maintenance;
 using AppService.Matrix;
+using AppService.Projections;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
@@ -33,11 +34,19 @@ public static class AppServiceSetup
             .BindConfiguration(AppServiceOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AppServiceOptions>>(new ServerNameValidation(builder.Environment));
 
         services.AddSingleton(sp => LoadRegistration(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value, builder.Environment));
         services.AddSingleton(sp => new BotIdentity(
-            sp.GetRequiredService<Registration>().BotUserId(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName)));
+            sp.GetRequiredService<Registration>().BotUserId(
+                sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName ?? AppServiceOptions.DevelopmentServerName)));
         services.AddSingleton(TimeProvider.System);
+        services.AddOptions<AutoJoinOptions>()
+            .BindConfiguration(AutoJoinOptions.SectionName)
+            .Configure<IConfiguration>((o, configuration) => o.Legacy = configuration[AutoJoinOptions.SectionName])
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AutoJoinOptions>>().Value.Policy(sp.GetRequiredService<BotIdentity>().UserId));
 
         services.AddSingleton(sp => CreateDataSource(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<ConnectionHygiene>();
@@ -116,6 +125,7 @@ public static class AppServiceSetup
     {
         _ = app.Services.GetRequiredService<IOptions<AppServiceOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<JobOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<AutoJoinOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<DriftCheckOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<HomeserverClientOptions>>().Value;
         _ = app.Services.GetRequiredService<Registration>();

@@ -65,6 +65,7 @@ public static class EventTypes
     public const string Encryption = "m.room.encryption";
     public const string Tombstone = "m.room.tombstone";
     public const string Redaction = "m.room.redaction";
+    public const string PowerLevels = "m.room.power_levels";
 }
 
 public static class Memberships

@@ -3,14 +3,20 @@ namespace AppService.Projections;
 /// <summary>One entry of the homeserver's <c>/joined_members</c> answer.</summary>
 public sealed record JoinedMember(string? DisplayName, string? AvatarUrl);
 
-/// <summary>How our joined members differ from the homeserver's, as user ids.</summary>
+/// <summary>
+/// How our joined members differ from the homeserver's, as user ids, and which room-state types of RoomInfo differ
+/// from its <c>/state</c> (<see cref="StateDiffers"/>, event types).
+/// </summary>
 public sealed record DriftReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Extra, IReadOnlyList<string> ProfileDiffers)
 {
-    public bool Found => Missing.Count > 0 || Extra.Count > 0 || ProfileDiffers.Count > 0;
+    public IReadOnlyList<string> StateDiffers { get; init; } = [];
+
+    public bool Found => Missing.Count > 0 || Extra.Count > 0 || ProfileDiffers.Count > 0 || StateDiffers.Count > 0;
 
     /// <summary>A short line for logs and the job's detail, naming at most a few users per kind.</summary>
     public string Describe() =>
-        $"{Missing.Count} missing{Sample(Missing)}, {Extra.Count} extra{Sample(Extra)}, {ProfileDiffers.Count} with another profile{Sample(ProfileDiffers)}";
+        $"{Missing.Count} missing{Sample(Missing)}, {Extra.Count} extra{Sample(Extra)}, {ProfileDiffers.Count} with another profile{Sample(ProfileDiffers)}"
+        + (StateDiffers.Count > 0 ? $"; room state differs: {string.Join(", ", StateDiffers)}" : "");
 
     private static string Sample(IReadOnlyList<string> users) =>
         users.Count == 0 ? "" : $" ({string.Join(", ", users.Take(3))}{(users.Count > 3 ? ", ..." : "")})";
@@ -23,7 +29,7 @@ public sealed record DriftReport(IReadOnlyList<string> Missing, IReadOnlyList<st
 /// </summary>
 public static class Drift
 {
-    public static DriftReport Compare(IReadOnlyList<SeenMember> ours, IReadOnlyDictionary<string, JoinedMember> joined, DateTimeOffset keepSetSince)
+    public static DriftReport Compare(IReadOnlyList<SeenMember> ours, IReadOnlyDictionary<string, JoinedMember> joined, long keepSetSince)
     {
         var byUser = ours.ToDictionary(m => m.Member.UserId, StringComparer.Ordinal);
         var missing = new List<string>();
@@ -34,7 +40,7 @@ public static class Drift
             {
                 missing.Add(userId);
             }
-            else if (seen.SetAt >= keepSetSince)
+            else if (seen.SetAt > keepSetSince)
             {
                 continue;
             }
@@ -49,10 +55,61 @@ public static class Drift
         }
 
         var extra = ours
-            .Where(m => m.Member.Membership == Matrix.Memberships.Join && !joined.ContainsKey(m.Member.UserId) && !(m.SetAt >= keepSetSince))
+            .Where(m => m.Member.Membership == Matrix.Memberships.Join && !joined.ContainsKey(m.Member.UserId) && !(m.SetAt > keepSetSince))
             .Select(m => m.Member.UserId)
             .Order(StringComparer.Ordinal)
             .ToList();
         return new DriftReport(missing, extra, differs);
     }
+
+    /// <summary>
+    /// The room-state types RoomInfo is projected from (name, topic, alias, avatar, join rule, history visibility,
+    /// encryption, tombstone, power levels) whose projected value differs from what the homeserver's <c>/state</c>
+    /// gives, projected by the same rules as a resync. A type whose <c>room_state</c> row was set by an event
+    /// processed after the fetch started (<paramref name="keepSetSince"/>) is newer than the answer and never counts.
+    /// The create event is not compared: it never changes.
+    /// </summary>
+    public static IReadOnlyList<string> CompareRoomState(
+        RoomInfo ours, IReadOnlyList<Matrix.MatrixEvent> snapshotState, IReadOnlyList<SeenState> state, long keepSetSince, DateTimeOffset now)
+    {
+        var newer = state
+            .Where(s => s.StateKey.Length == 0 && s.SetAt > keepSetSince)
+            .Select(s => s.Type)
+            .ToHashSet(StringComparer.Ordinal);
+        var snapshot = snapshotState
+            .Where(e => e.StateKey == "" && RoomInfoProjector.Handles(e.Type))
+            .GroupBy(e => e.Type, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+
+        var differs = new List<string>();
+        foreach (string type in RoomInfoProjector.Types)
+        {
+            if (type == Matrix.EventTypes.Create || newer.Contains(type))
+            {
+                continue;
+            }
+
+            var expected = snapshot.TryGetValue(type, out var e) ? RoomInfoProjector.Apply(ours, e, now) : RoomInfoProjector.Absent(ours, type, now);
+            if (FieldOf(expected, type) != FieldOf(ours, type))
+            {
+                differs.Add(type);
+            }
+        }
+
+        return differs;
+    }
+
+    private static string? FieldOf(RoomInfo room, string type) => type switch
+    {
+        Matrix.EventTypes.Name => room.Name,
+        Matrix.EventTypes.Topic => room.Topic,
+        Matrix.EventTypes.CanonicalAlias => room.CanonicalAlias,
+        Matrix.EventTypes.Avatar => room.AvatarUrl,
+        Matrix.EventTypes.JoinRules => room.JoinRule,
+        Matrix.EventTypes.HistoryVisibility => room.HistoryVisibility,
+        Matrix.EventTypes.Encryption => room.Encryption,
+        Matrix.EventTypes.Tombstone => room.TombstoneSuccessor,
+        Matrix.EventTypes.PowerLevels => room.PowerLevels,
+        _ => null,
+    };
 }

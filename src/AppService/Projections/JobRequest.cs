@@ -22,6 +22,9 @@ public static class JobReasons
     public const string Drift = "drift";
     public const string Admin = "admin";
     public const string Sample = "sample";
+
+    /// <summary>A redaction of current state we could not decide (power levels or the target's sender unknown).</summary>
+    public const string RedactionUndecided = "redaction_undecided";
 }
 
 /// <summary>

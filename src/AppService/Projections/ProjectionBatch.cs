@@ -6,6 +6,10 @@ namespace AppService.Projections;
 /// <summary>A pushed state event whose <c>unsigned.replaces_state</c> is not the event we hold for its key.</summary>
 public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string ReplacesEventId, string EventId);
 
+/// <summary>A redaction of current state that was not applied (<see cref="RedactionAuth"/>): refused, or undecided (resync queued).</summary>
+public sealed record UnappliedRedaction(
+    string RoomId, string RedactionEventId, string Redacter, string TargetEventId, string Type, string StateKey, RedactionVerdict Verdict);
+
 /// <summary>
 /// The replaces_state mismatches of one room in one batch: how many state events disagreed with what we held, the
 /// first of them as an example, and whether the room was already suspect before this batch. One per room, so a
@@ -18,7 +22,7 @@ public sealed record RoomStateMismatches(string RoomId, int Count, StateMismatch
 /// transaction order. No I/O: the caller loads it, applies the new events and writes back <see cref="DirtyRooms"/>,
 /// <see cref="DirtyMembers"/>, <see cref="StateWrites"/>, <see cref="PurgedRooms"/> and <see cref="Jobs"/>.
 /// </summary>
-public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool autoJoin = true)
+public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool autoJoin = true, InvitePolicy? invitePolicy = null)
 {
     private readonly Dictionary<string, RoomInfo> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, RoomMember>> _members = new(StringComparer.Ordinal);
@@ -32,6 +36,11 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     // and the reverse map, so a redaction finds what its target currently sets.
     private readonly Dictionary<(string RoomId, string Type, string StateKey), string> _state = [];
     private readonly Dictionary<string, (string RoomId, string Type, string StateKey)> _stateByEventId = new(StringComparer.Ordinal);
+
+    // The sender of each current state event, where known (rows stored before senders were kept have none).
+    private readonly Dictionary<string, string> _senderByEventId = new(StringComparer.Ordinal);
+    private readonly List<UnappliedRedaction> _unappliedRedactions = [];
+    private readonly List<MatrixEvent> _refusedInvites = [];
 
     private readonly Dictionary<string, JobRequest> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (StateMismatch Example, int Count, bool WasSuspect)> _mismatches = new(StringComparer.Ordinal);
@@ -81,6 +90,15 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     /// <summary>Redactions that hit the current state event of a key (and so changed a projection).</summary>
     public IReadOnlyList<(string RoomId, string Type, string StateKey, string EventId)> Redactions => _redactions;
 
+    /// <summary>Redactions of current state the homeserver would not apply, or that we could not decide (logged, counted).</summary>
+    public IReadOnlyList<UnappliedRedaction> UnappliedRedactions => _unappliedRedactions;
+
+    /// <summary>Invites of the bot not followed by a join: the inviter is not allowed (<see cref="InvitePolicy"/>).</summary>
+    public IReadOnlyList<MatrixEvent> RefusedInvites => _refusedInvites;
+
+    /// <summary>The sender of a current state event (for <c>room_state.sender</c>), if known.</summary>
+    public string? SenderOf(string eventId) => _senderByEventId.GetValueOrDefault(eventId);
+
     public bool HasRoom(string roomId) => _rooms.ContainsKey(roomId);
 
     public RoomInfo? Room(string roomId) => _rooms.GetValueOrDefault(roomId);
@@ -94,8 +112,9 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
     /// <summary>Seeds the batch with a stored member row.</summary>
     public void LoadMember(RoomMember member) => MembersOf(member.RoomId)[member.UserId] = member;
 
-    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key.</summary>
-    public void LoadState(string roomId, string type, string stateKey, string eventId) => SetCurrent((roomId, type, stateKey), eventId);
+    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key, and its sender if stored.</summary>
+    public void LoadState(string roomId, string type, string stateKey, string eventId, string? sender = null) =>
+        SetCurrent((roomId, type, stateKey), eventId, sender);
 
     /// <summary>Applies one new (never before processed) event.</summary>
     public void Apply(MatrixEvent e)
@@ -103,7 +122,7 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
         EnsureRoom(e.RoomId);
         if (e.Type == EventTypes.Redaction && e.Redacts is { } redacts)
         {
-            ApplyRedaction(e.RoomId, redacts);
+            ApplyRedaction(e, redacts);
         }
 
         if (!e.IsState)
@@ -113,7 +132,7 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
 
         var key = (e.RoomId, e.Type, e.StateKey!);
         CheckReplacesState(key, e);
-        SetCurrent(key, e.EventId);
+        SetCurrent(key, e.EventId, string.IsNullOrEmpty(e.Sender) ? null : e.Sender);
         _stateWrites[key] = e.EventId;
 
         if (e.Type == EventTypes.Member)
@@ -161,12 +180,26 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
 
     /// <summary>
     /// A redaction changes a projection only if its target is the current state event of some key; applies to
-    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike.
+    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike. It is applied only if the
+    /// homeserver applies it (<see cref="RedactionAuth"/>): otherwise nothing changes, and an undecided one resyncs.
     /// </summary>
-    private void ApplyRedaction(string roomId, string redactedEventId)
+    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId)
     {
+        string roomId = redaction.RoomId;
         if (!_stateByEventId.TryGetValue(redactedEventId, out var key) || key.RoomId != roomId)
         {
+            return;
+        }
+
+        var verdict = RedactionAuth.Decide(_rooms[roomId], redaction.EventId, redaction.Sender, redactedEventId, SenderOf(redactedEventId));
+        if (verdict != RedactionVerdict.Allowed)
+        {
+            _unappliedRedactions.Add(new UnappliedRedaction(roomId, redaction.EventId, redaction.Sender, redactedEventId, key.Type, key.StateKey, verdict));
+            if (verdict == RedactionVerdict.Undecided)
+            {
+                AddJob(JobKinds.Resync, roomId, JobReasons.RedactionUndecided);
+            }
+
             return;
         }
 
@@ -215,7 +248,14 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
                 room = StrippedState.Seed(room, e, Now);
                 if (autoJoin)
                 {
-                    AddJob(JobKinds.Join, e.RoomId, JobReasons.Invite);
+                    if (invitePolicy is null || invitePolicy.Allows(e.Sender))
+                    {
+                        AddJob(JobKinds.Join, e.RoomId, JobReasons.Invite);
+                    }
+                    else
+                    {
+                        _refusedInvites.Add(e);
+                    }
                 }
 
                 break;
@@ -259,19 +299,25 @@ public sealed class ProjectionBatch(string botUserId, DateTimeOffset now, bool a
         foreach (var key in _state.Keys.Where(k => k.RoomId == roomId && k.Type == EventTypes.Member).ToList())
         {
             _stateByEventId.Remove(_state[key]);
+            _senderByEventId.Remove(_state[key]);
             _state.Remove(key);
         }
     }
 
-    private void SetCurrent((string RoomId, string Type, string StateKey) key, string eventId)
+    private void SetCurrent((string RoomId, string Type, string StateKey) key, string eventId, string? sender)
     {
-        if (_state.TryGetValue(key, out string? previous))
+        if (_state.TryGetValue(key, out string? previous) && previous != eventId)
         {
             _stateByEventId.Remove(previous);
+            _senderByEventId.Remove(previous);
         }
 
         _state[key] = eventId;
         _stateByEventId[eventId] = key;
+        if (sender is not null)
+        {
+            _senderByEventId[eventId] = sender;
+        }
     }
 
     private void AddJob(string kind, string roomId, string reason)

@@ -8,6 +8,9 @@ namespace AppService.Projections;
 /// name means no name, a redacted member event keeps its membership and loses displayname and avatar_url.
 /// </summary>
 /// <remarks>
+/// One exception: a redacted <c>m.room.encryption</c> keeps the room's <c>encryption</c>. The algorithm loses its
+/// content like any other key, but encryption can never be turned off in a room; clients keep encrypting, so the
+/// room is still encrypted (see <see cref="RoomInfoProjector.Apply"/>).
 /// We follow the v11 rules for every room version. Older versions protect less (v1-v10 keep only <c>creator</c> of
 /// m.room.create, v1-v7 drop <c>allow</c>), but the content keys we project are the same except for create, and the
 /// room version or creator of a room does not change because its create event was redacted.
@@ -32,7 +35,6 @@ public static class Redaction
         [EventTypes.Avatar] = "url",
         [EventTypes.JoinRules] = "join_rule",
         [EventTypes.HistoryVisibility] = "history_visibility",
-        [EventTypes.Encryption] = "algorithm",
         [EventTypes.Tombstone] = "replacement_room",
     };
 

@@ -2,11 +2,18 @@ using AppService.Matrix;
 
 namespace AppService.Projections;
 
-/// <summary>A stored member row and when the event that set it was processed (null: unknown, e.g. set by a resync).</summary>
-public sealed record SeenMember(RoomMember Member, DateTimeOffset? SetAt);
+/// <summary>
+/// A stored member row and the processing order of the event that set it (<c>processed_events.seq</c>, from the
+/// database sequence <c>processing_order</c>; null: unknown, e.g. processed before the sequence existed).
+/// </summary>
+public sealed record SeenMember(RoomMember Member, long? SetAt);
 
-/// <summary>A stored room_state row and when the event it names was processed (null: unknown, e.g. set by a resync).</summary>
-public sealed record SeenState(string Type, string StateKey, string EventId, DateTimeOffset? SetAt);
+/// <summary>A stored room_state row and the processing order of the event it names (null: unknown).</summary>
+public sealed record SeenState(string Type, string StateKey, string EventId, long? SetAt)
+{
+    /// <summary>The sender of the event, if stored (<c>room_state.sender</c>).</summary>
+    public string? Sender { get; init; }
+}
 
 /// <summary>What a resync writes: only rows that change, and the deletions. Rows newer than the snapshot are not in it.</summary>
 public sealed record ResyncPlan(
@@ -15,16 +22,23 @@ public sealed record ResyncPlan(
     IReadOnlyList<string> MemberDeletes,
     IReadOnlyList<KeyValuePair<(string RoomId, string Type, string StateKey), string>> StateUpserts,
     IReadOnlyList<(string Type, string StateKey)> StateDeletes,
-    int KeptNewer);
+    int KeptNewer)
+{
+    /// <summary>The sender of each event id in <see cref="StateUpserts"/> (for <c>room_state.sender</c>).</summary>
+    public IReadOnlyDictionary<string, string> StateSenders { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// Replaces a room's projection with a snapshot of the homeserver's state (<c>/members</c> and <c>/state</c>), as a
 /// pure function of the snapshot and the rows we hold.
 /// <para>
 /// The race rule: the snapshot is fetched outside any transaction, while pushed events keep being applied. A row
-/// whose setting event was processed at or after <c>keepSetSince</c> (the moment the fetch started, less a
-/// clock-skew allowance) may be newer than the snapshot, so it is kept as it is; every other row is replaced or
-/// deleted by the snapshot. Both sides write under the room's advisory lock, so this is decided on rows that
+/// whose setting event was processed after <c>keepSetSince</c> (the value the database sequence
+/// <c>processing_order</c> gave the resync just before its fetch started; every processed event takes the next
+/// value too) may be newer than the snapshot, so it is kept as it is; every other row is replaced or deleted by the
+/// snapshot. Processing order, not time: no replica's clock (skewed, or stepped) decides anything. An event with a
+/// smaller number was pushed before the fetch started, so the homeserver had already persisted it: the snapshot
+/// shows it or something newer. Both sides write under the room's advisory lock, so this is decided on rows that
 /// cannot change underneath. Keeping a row the snapshot already covers costs nothing: the event that made the
 /// snapshot differ (if any) is on its way to us, pushed after the one we hold.
 /// </para>
@@ -38,11 +52,11 @@ public static class Resync
         IReadOnlyList<SeenMember> members,
         IReadOnlyList<SeenState> state,
         string botUserId,
-        DateTimeOffset keepSetSince,
+        long keepSetSince,
         DateTimeOffset snapshotAt,
         DateTimeOffset now)
     {
-        bool Newer(DateTimeOffset? setAt) => setAt >= keepSetSince;
+        bool Newer(long? setAt) => setAt > keepSetSince;
         string roomId = room.RoomId;
         int keptNewer = 0;
 
@@ -80,6 +94,7 @@ public static class Resync
         // State ids: member keys mirror the final member rows; other keys follow the snapshot unless newer.
         var heldState = state.ToDictionary(s => (s.Type, s.StateKey));
         var finalState = new Dictionary<(string Type, string StateKey), string>();
+        var senders = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var s in state.Where(s => s.Type != EventTypes.Member && Newer(s.SetAt)))
         {
             finalState[(s.Type, s.StateKey)] = s.EventId;
@@ -91,16 +106,27 @@ public static class Resync
             if (e.Type != EventTypes.Member && e.StateKey is not null && !IsNewer((e.Type, e.StateKey)))
             {
                 finalState[(e.Type, e.StateKey)] = e.EventId;
+                if (e.Sender.Length > 0)
+                {
+                    senders[e.EventId] = e.Sender;
+                }
             }
         }
 
         foreach (var m in final.Values)
         {
             finalState[(EventTypes.Member, m.UserId)] = m.EventId;
+            if (m.Sender.Length > 0)
+            {
+                senders[m.EventId] = m.Sender;
+            }
         }
 
+        // A row is written if its event changes, or if the snapshot tells the sender a room-state row stored without
+        // one lacks (member rows always had theirs: room_members.sender, copied by the StateCorrectness migration).
         var stateUpserts = finalState
-            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value)
+            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value
+                || (h.Sender is null && s.Key.Type != EventTypes.Member && senders.ContainsKey(s.Value)))
             .Select(s => KeyValuePair.Create((roomId, s.Key.Type, s.Key.StateKey), s.Value))
             .ToList();
         var stateDeletes = heldState.Keys.Where(k => !finalState.ContainsKey(k)).ToList();
@@ -138,7 +164,10 @@ public static class Resync
             memberDeletes,
             stateUpserts,
             stateDeletes,
-            keptNewer);
+            keptNewer)
+        {
+            StateSenders = senders,
+        };
 
         bool IsNewer((string Type, string StateKey) key) => heldState.TryGetValue(key, out var h) && Newer(h.SetAt);
     }

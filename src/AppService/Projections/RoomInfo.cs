@@ -14,6 +14,18 @@ public sealed record RoomInfo(string RoomId)
     public string? Encryption { get; init; }
     public string? RoomVersion { get; init; }
     public string? Creator { get; init; }
+
+    /// <summary>
+    /// The room's creators: in room v12 the create event's sender and its <c>additional_creators</c> (with infinite
+    /// power), in every other version the one <see cref="Creator"/>. Null until the create event is seen.
+    /// </summary>
+    public string[]? Creators { get; init; }
+
+    /// <summary>
+    /// What the projections read of the room's <c>m.room.power_levels</c>, as <see cref="Projections.PowerLevels"/> JSON;
+    /// null while not known (no power_levels event seen and no resync yet).
+    /// </summary>
+    public string? PowerLevels { get; init; }
     public string? RoomType { get; init; }
     public string? PredecessorRoomId { get; init; }
     public string? TombstoneSuccessor { get; init; }

@@ -12,12 +12,13 @@ public static class RoomInfoProjector
     [
         EventTypes.Create, EventTypes.Name, EventTypes.Topic, EventTypes.CanonicalAlias, EventTypes.Avatar,
         EventTypes.JoinRules, EventTypes.HistoryVisibility, EventTypes.Encryption, EventTypes.Tombstone,
+        EventTypes.PowerLevels,
     ];
 
     /// <summary>Whether a state event of this type (with state_key "") sets a RoomInfo field.</summary>
     public static bool Handles(string type) => type is EventTypes.Create or EventTypes.Name or EventTypes.Topic
         or EventTypes.CanonicalAlias or EventTypes.Avatar or EventTypes.JoinRules or EventTypes.HistoryVisibility
-        or EventTypes.Encryption or EventTypes.Tombstone;
+        or EventTypes.Encryption or EventTypes.Tombstone or EventTypes.PowerLevels;
 
     /// <summary>
     /// The room as if the <paramref name="type"/> event's content had none of the keys we read: the field(s) it sets
@@ -25,9 +26,10 @@ public static class RoomInfoProjector
     /// never absent from a real room, so its fields are left alone.
     /// </summary>
     public static RoomInfo Absent(RoomInfo room, string type, DateTimeOffset now) =>
-        type == EventTypes.Create || !Handles(type)
-            ? room
-            : Apply(room, new MatrixEvent("", room.RoomId, type, "", "", null, EmptyContent, null, null), now);
+        type == EventTypes.Create || !Handles(type) ? room
+        : type == EventTypes.PowerLevels ? SetPowerLevels(room, Projections.PowerLevels.None, now)
+        : type == EventTypes.Encryption ? (room.Encryption is null ? room : room with { Encryption = null, UpdatedAt = now })
+        : Apply(room, new MatrixEvent("", room.RoomId, type, "", "", null, EmptyContent, null, null), now);
 
     /// <summary>
     /// The room after a room-state event with state_key "". Empty, null or absent content clears the field (spec: an
@@ -45,8 +47,11 @@ public static class RoomInfoProjector
             EventTypes.Avatar => room with { AvatarUrl = Text(c, "url") },
             EventTypes.JoinRules => room with { JoinRule = Text(c, "join_rule") },
             EventTypes.HistoryVisibility => room with { HistoryVisibility = Text(c, "history_visibility") },
-            EventTypes.Encryption => room with { Encryption = Text(c, "algorithm") },
+            // Encryption can never be turned off (clients keep encrypting): an event without an algorithm (a
+            // redacted one, or an attempt to disable) keeps the room's. A later algorithm replaces it.
+            EventTypes.Encryption => Text(c, "algorithm") is { } algorithm ? room with { Encryption = algorithm } : room,
             EventTypes.Tombstone => room with { TombstoneSuccessor = Text(c, "replacement_room") },
+            EventTypes.PowerLevels => SetPowerLevels(room, Projections.PowerLevels.FromContent(c), now),
             _ => room,
         };
         return ReferenceEquals(next, room) ? room : next with { UpdatedAt = now };
@@ -63,6 +68,7 @@ public static class RoomInfoProjector
         {
             RoomVersion = version,
             Creator = CreatorOf(version, create),
+            Creators = CreatorsOf(version, create),
             RoomType = Text(c, "type"),
             PredecessorRoomId = predecessor,
         };
@@ -75,9 +81,42 @@ public static class RoomInfoProjector
     public static string? CreatorOf(string roomVersion, MatrixEvent create) =>
         IsPreV11(roomVersion) ? Text(create.Content, "creator") ?? NullIfEmpty(create.Sender) : NullIfEmpty(create.Sender);
 
-    private static bool IsPreV11(string roomVersion) =>
-        int.TryParse(roomVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)
-        && v is >= 1 and <= 10;
+    /// <summary>
+    /// Room v12: the create event's sender and every user id in <c>content.additional_creators</c>; other versions
+    /// (and version strings we do not know, see <see cref="RoomVersions"/>): the one creator.
+    /// </summary>
+    public static string[]? CreatorsOf(string roomVersion, MatrixEvent create)
+    {
+        if (RoomVersions.RulesOf(roomVersion) != RoomRules.V12)
+        {
+            return CreatorOf(roomVersion, create) is { } creator ? [creator] : null;
+        }
+
+        var creators = new List<string>();
+        if (NullIfEmpty(create.Sender) is { } sender)
+        {
+            creators.Add(sender);
+        }
+
+        if (create.Content.TryGetProperty("additional_creators", out var additional) && additional.ValueKind == JsonValueKind.Array)
+        {
+            creators.AddRange(additional.EnumerateArray()
+                .Where(a => a.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(a.GetString()))
+                .Select(a => a.GetString()!)
+                .Where(a => !creators.Contains(a, StringComparer.Ordinal)));
+        }
+
+        return creators.Count > 0 ? [.. creators.Distinct(StringComparer.Ordinal)] : null;
+    }
+
+    private static RoomInfo SetPowerLevels(RoomInfo room, PowerLevels powerLevels, DateTimeOffset now)
+    {
+        string json = powerLevels.ToJson();
+        return json == room.PowerLevels ? room : room with { PowerLevels = json, UpdatedAt = now };
+    }
+
+    /// <summary>v1-v10: content.creator, else the sender. v11, v12 and unknown strings: the sender (see <see cref="RoomVersions"/>).</summary>
+    private static bool IsPreV11(string roomVersion) => RoomVersions.RulesOf(roomVersion) is RoomRules.V1ToV2 or RoomRules.V3ToV10;
 
     /// <summary>A display value as stored: U+0000 removed, lone surrogates replaced (README "Input safety").</summary>
     private static string? Text(JsonElement element, string key) =>

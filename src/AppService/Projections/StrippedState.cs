@@ -26,7 +26,9 @@ public static class StrippedState
             // Values are made storable by the projector; an unusable sender (it may become the creator) skips the entry.
             string? type = TransactionParser.OptionalString(item, "type");
             string sender = TransactionParser.OptionalString(item, "sender") ?? "";
+            // Power levels are never seeded from stripped state: an inviter could claim any level in it.
             if (type is null || TransactionParser.OptionalString(item, "state_key") != "" || !RoomInfoProjector.Handles(type)
+                || type == EventTypes.PowerLevels
                 || !MatrixText.IsValid(sender)
                 || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object
                 || ContentRules.Check(type, isState: true, content) is not null)

@@ -59,6 +59,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Room {RoomId}: current state event {EventId} ({EventType}, '{StateKey}') redacted; projection cleared as the redaction algorithm says")]
     public static partial void StateRedacted(ILogger logger, string roomId, string eventType, string stateKey, string eventId);
 
+    [LoggerMessage(EventId = 1025, Level = LogLevel.Warning, Message = "Room {RoomId}: redaction {RedactionEventId} by {Redacter} of current state event {TargetEventId} ({EventType}, '{StateKey}') not applied: {Verdict} (another server's user below the redact power level, or not decidable yet: resync queued)")]
+    public static partial void RedactionNotApplied(ILogger logger, string roomId, string redactionEventId, string redacter, string targetEventId, string eventType, string stateKey, RedactionVerdict verdict);
+
+    [LoggerMessage(EventId = 1024, Level = LogLevel.Warning, Message = "Room {RoomId}: invite from {Inviter} refused (not in AppService:AutoJoin:AllowedInviters); the bot stays invited and does not join")]
+    public static partial void InviteRefused(ILogger logger, string roomId, string inviter);
+
     [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "{JobKind} job for {RoomId} requested ({Reason})")]
     public static partial void JobQueued(ILogger logger, string jobKind, string roomId, string reason);
 

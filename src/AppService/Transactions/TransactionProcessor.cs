@@ -31,6 +31,7 @@ public sealed class TransactionProcessor(
     AppDbContext db,
     BotIdentity bot,
     TimeProvider time,
+    InvitePolicy invitePolicy,
     IOptions<AppServiceOptions> options,
     JobSignal jobSignal,
     ConnectionHygiene hygiene,
@@ -208,7 +209,7 @@ public sealed class TransactionProcessor(
             TextArray(memberKeys.Select(k => k.RoomId).ToArray()),
             TextArray(memberKeys.Select(k => k.UserId).ToArray())));
 
-        var projection = new ProjectionBatch(bot.UserId, now, options.Value.AutoJoin);
+        var projection = new ProjectionBatch(bot.UserId, now, invitePolicy.Enabled, invitePolicy);
         Dictionary<string, MatrixEvent>? byId = null;
         var newIds = new HashSet<string>(StringComparer.Ordinal);
         byte[]? ledgerHash = null;
@@ -239,8 +240,8 @@ public sealed class TransactionProcessor(
 
                     if (!reader.IsDBNull(2))
                     {
-                        var (key, member) = ReadRedactionTarget(reader, 2, now);
-                        projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!);
+                        var (key, member, targetSender) = ReadRedactionTarget(reader, 2, now);
+                        projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!, targetSender);
                         if (member is not null)
                         {
                             projection.LoadMember(member);
@@ -306,7 +307,7 @@ public sealed class TransactionProcessor(
 
         if (projection.StateWrites.Count > 0)
         {
-            batch.BatchCommands.Add(UpsertStateCommand(projection.StateWrites));
+            batch.BatchCommands.Add(UpsertStateCommand(projection.StateWrites, projection.SenderOf));
         }
 
         // The homeserver work these events call for, durable with them: a crash after commit loses no job.
@@ -373,6 +374,18 @@ public sealed class TransactionProcessor(
         foreach (var r in projection.Redactions)
         {
             Log.StateRedacted(logger, r.RoomId, r.Type, r.StateKey, r.EventId);
+        }
+
+        foreach (var invite in projection.RefusedInvites)
+        {
+            Log.InviteRefused(logger, invite.RoomId, invite.Sender);
+            AppServiceMetrics.InvitesRefused.Inc();
+        }
+
+        foreach (var r in projection.UnappliedRedactions)
+        {
+            Log.RedactionNotApplied(logger, r.RoomId, r.RedactionEventId, r.Redacter, r.TargetEventId, r.Type, r.StateKey, r.Verdict);
+            AppServiceMetrics.RedactionsNotApplied.WithLabels(r.Verdict == RedactionVerdict.Refused ? "refused" : "undecided").Inc();
         }
 
         if (jobs.Count > 0)

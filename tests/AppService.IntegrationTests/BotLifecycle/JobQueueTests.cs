@@ -99,7 +99,12 @@ public sealed class JobQueueTests(AppServiceApplication app) : IClassFixture<App
     private Task<long> OpenJobsAsync(string roomId) =>
         app.ScalarAsync($"SELECT count(*) FROM jobs WHERE room_id = '{roomId}' AND completed_at IS NULL");
 
-    private async Task<List<ClaimedJob>> ClaimAsync(int count, DateTimeOffset now, DateTimeOffset? leaseFrom = null)
+    private Task<List<ClaimedJob>> ClaimAsync(int count, DateTimeOffset now, DateTimeOffset? leaseFrom = null) =>
+        ClaimAsync(app, count, now, leaseFrom);
+
+    /// <summary>Runs <see cref="JobSql.Claim"/> as a worker would; <paramref name="maxResyncs"/> is the resync cap.</summary>
+    internal static async Task<List<ClaimedJob>> ClaimAsync(
+        AppServiceApplication app, int count, DateTimeOffset now, DateTimeOffset? leaseFrom = null, int maxResyncs = 1000)
     {
         await using var connection = new NpgsqlConnection(app.ConnectionString);
         await connection.OpenAsync();
@@ -107,6 +112,7 @@ public sealed class JobQueueTests(AppServiceApplication app) : IClassFixture<App
         command.Parameters.Add(Timestamp(now));
         command.Parameters.Add(Int(count));
         command.Parameters.Add(Timestamp((leaseFrom ?? now) + Lease));
+        command.Parameters.Add(Int(maxResyncs));
         await using var reader = await command.ExecuteReaderAsync();
         var jobs = new List<ClaimedJob>();
         while (await reader.ReadAsync())

@@ -51,8 +51,9 @@ public sealed class RoomInfoProjectionTests(AppServiceApplication app) : IClassF
             State(room, "m.room.avatar", new JsonObject()),
             State(room, "m.room.encryption", new JsonObject()));
 
+        // Encryption is the exception: it can never be turned off (clients keep encrypting).
         var r = await app.RoomAsync(room);
-        Assert.Equal((null, null, null, null, null), (r!.Name, r.Topic, r.CanonicalAlias, r.AvatarUrl, r.Encryption));
+        Assert.Equal((null, null, null, null, "m.megolm.v1.aes-sha2"), (r!.Name, r.Topic, r.CanonicalAlias, r.AvatarUrl, r.Encryption));
     }
 
     [Fact]
@@ -66,8 +67,22 @@ public sealed class RoomInfoProjectionTests(AppServiceApplication app) : IClassF
             State(v1, "m.room.create", new JsonObject { ["creator"] = Carol }, sender: Bob));
 
         Assert.Equal(("11", Bob), ((await app.RoomAsync(v11))!.RoomVersion, (await app.RoomAsync(v11))!.Creator));
+        Assert.Equal([Bob], (await app.RoomAsync(v11))!.Creators);
         var old = await app.RoomAsync(v1);
         Assert.Equal(("1", Carol), (old!.RoomVersion, old.Creator));
+    }
+
+    [Fact]
+    public async Task Room_v12_additional_creators_are_listed_in_creators()
+    {
+        string room = NewRoomId();
+        await app.PushOkAsync(
+            "creators-12",
+            State(room, "m.room.create", new JsonObject { ["room_version"] = "12", ["additional_creators"] = new JsonArray(Carol) }, sender: Bob));
+
+        var r = await app.RoomAsync(room);
+        Assert.Equal(("12", Bob), (r!.RoomVersion, r.Creator));
+        Assert.Equal([Bob, Carol], r.Creators);
     }
 
     [Fact]

@@ -236,4 +236,61 @@ public class ExpectedProjectionTests
 
         Assert.Equal([("!other:localhost", "leave"), (Ev.Room, "join")], rooms);
     }
+
+    private static SimEvent RedactionBy(string sender, string targetId) => new()
+    {
+        Index = 0,
+        EventId = "$r" + Guid.NewGuid().ToString("N") + ":" + sender[(sender.IndexOf(':') + 1)..],
+        RoomId = Ev.Room,
+        Type = "m.room.redaction",
+        Sender = sender,
+        OriginServerTs = 1_700_000_000_000,
+        Content = Json.Object(("redacts", targetId)),
+        Redacts = targetId,
+    };
+
+    [Fact]
+    public void A_powerless_remote_redaction_of_state_changes_nothing_and_a_moderators_does()
+    {
+        _model.Apply(Ev.State("m.room.create", """{"room_version":"11"}"""));
+        _model.Apply(Ev.State("m.room.power_levels", """{"users":{"@alice:localhost":100,"@mod:other.test":50}}"""));
+        var name = Ev.State("m.room.name", """{"name":"Kept"}""");
+        var topic = Ev.State("m.room.topic", """{"topic":"Goes"}""");
+        _model.Apply(name);
+        _model.Apply(topic);
+
+        _model.Apply(RedactionBy("@mallory:evil.test", name.EventId!));
+        _model.Apply(RedactionBy("@mod:other.test", topic.EventId!));
+
+        Assert.Equal(("Kept", (string?)null), (Room.Name, Room.Topic));
+    }
+
+    [Fact]
+    public void A_local_users_redaction_applies_and_encryption_is_never_cleared()
+    {
+        _model.Apply(Ev.State("m.room.create", """{"room_version":"10","creator":"@alice:localhost"}"""));
+        var encryption = Ev.State("m.room.encryption", """{"algorithm":"m.megolm.v1.aes-sha2"}""");
+        var avatar = Ev.State("m.room.avatar", """{"url":"mxc://localhost/a"}""");
+        _model.Apply(encryption);
+        _model.Apply(avatar);
+
+        _model.Apply(RedactionBy(Bob, encryption.EventId!));
+        _model.Apply(RedactionBy(Bob, avatar.EventId!));
+        _model.Apply(Ev.State("m.room.encryption", "{}"));
+
+        Assert.Equal(("m.megolm.v1.aes-sha2", (string?)null), (Room.Encryption, Room.AvatarUrl));
+    }
+
+    [Fact]
+    public void In_room_v12_an_additional_creator_on_another_server_may_redact()
+    {
+        _model.Apply(Ev.State("m.room.create", """{"room_version":"12","additional_creators":["@co:other.test"]}"""));
+        _model.Apply(Ev.State("m.room.power_levels", """{"users":{}}"""));
+        var name = Ev.State("m.room.name", """{"name":"Goes"}""");
+        _model.Apply(name);
+
+        _model.Apply(RedactionBy("@co:other.test", name.EventId!));
+
+        Assert.Null(Room.Name);
+    }
 }

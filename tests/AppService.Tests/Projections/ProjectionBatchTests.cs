@@ -147,10 +147,10 @@ public sealed class ProjectionBatchTests : IDisposable
     {
         LoadJoined(Room);
 
-        Apply(_events.State("m.room.power_levels", new JsonObject { ["users"] = new JsonObject { [Alice] = 100 } }, eventId: "$pl"));
+        Apply(_events.State("m.room.pinned_events", new JsonObject { ["pinned"] = new JsonArray("$a") }, eventId: "$pins"));
 
         Assert.Empty(_batch.DirtyRooms);
-        Assert.Equal("$pl", _batch.StateWrites[(Room, "m.room.power_levels", "")]);
+        Assert.Equal("$pins", _batch.StateWrites[(Room, "m.room.pinned_events", "")]);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class RedactionInBatchTests : IDisposable
     public void Redacting_the_current_name_event_loaded_from_room_state_clears_the_name(bool redactsInContent)
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Secret plans", Topic = "Kept" });
-        _batch.LoadState(Room, EventTypes.Name, "", "$name");
+        _batch.LoadState(Room, EventTypes.Name, "", "$name", Alice);
 
         _batch.Apply(_events.Redaction("$name", redactsInContent));
 
@@ -49,7 +49,7 @@ public sealed class RedactionInBatchTests : IDisposable
     {
         _batch.LoadRoom(new RoomInfo(Room));
         _batch.LoadMember(Row(Alice, Memberships.Join, "$alice", displayname: "Alice") with { AvatarUrl = "mxc://hs.test/a" });
-        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice");
+        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice", Alice);
 
         _batch.Apply(_events.Redaction("$alice"));
 
@@ -86,7 +86,7 @@ public sealed class RedactionInBatchTests : IDisposable
     public void A_redaction_in_another_room_does_not_touch_this_rooms_state()
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Name" });
-        _batch.LoadState(Room, EventTypes.Name, "", "$name");
+        _batch.LoadState(Room, EventTypes.Name, "", "$name", Alice);
 
         _batch.Apply(_events.Redaction("$name", roomId: "!other:hs.test"));
 
@@ -98,8 +98,8 @@ public sealed class RedactionInBatchTests : IDisposable
     public void Redacting_join_rules_or_the_create_event_keeps_their_fields()
     {
         _batch.LoadRoom(new RoomInfo(Room) { JoinRule = "invite", RoomVersion = "11", Creator = Alice });
-        _batch.LoadState(Room, EventTypes.JoinRules, "", "$rules");
-        _batch.LoadState(Room, EventTypes.Create, "", "$create");
+        _batch.LoadState(Room, EventTypes.JoinRules, "", "$rules", Alice);
+        _batch.LoadState(Room, EventTypes.Create, "", "$create", Alice);
 
         _batch.Apply(_events.Redaction("$rules"));
         _batch.Apply(_events.Redaction("$create"));
@@ -113,7 +113,7 @@ public sealed class RedactionInBatchTests : IDisposable
     public void A_state_redaction_asks_a_running_resync_to_fetch_again_unless_one_is_queued_anyway()
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Name" });
-        _batch.LoadState(Room, EventTypes.Name, "", "$name");
+        _batch.LoadState(Room, EventTypes.Name, "", "$name", Alice);
         _batch.Apply(_events.Redaction("$name"));
         Assert.Equal([Room], _batch.RerunResyncRooms);
 

@@ -28,7 +28,6 @@ public sealed class RedactionTests
     [InlineData(EventTypes.Topic)]
     [InlineData(EventTypes.CanonicalAlias)]
     [InlineData(EventTypes.Avatar)]
-    [InlineData(EventTypes.Encryption)]
     [InlineData(EventTypes.Tombstone)]
     public void Redacting_an_event_whose_content_is_all_stripped_clears_only_its_field(string type)
     {
@@ -40,7 +39,6 @@ public sealed class RedactionTests
             EventTypes.Topic => Full with { Topic = null },
             EventTypes.CanonicalAlias => Full with { CanonicalAlias = null },
             EventTypes.Avatar => Full with { AvatarUrl = null },
-            EventTypes.Encryption => Full with { Encryption = null },
             _ => Full with { TombstoneSuccessor = null },
         };
         Assert.Equal(expected with { UpdatedAt = Now }, redacted);
@@ -54,6 +52,27 @@ public sealed class RedactionTests
     [InlineData("m.room.pinned_events")]
     public void Redacting_an_event_whose_projected_keys_are_protected_changes_nothing(string type) =>
         Assert.Same(Full, Redaction.Apply(Full, type, Now));
+
+    [Fact]
+    public void Redacting_the_encryption_event_keeps_the_room_encrypted()
+    {
+        Assert.Same(Full, Redaction.Apply(Full, EventTypes.Encryption, Now));
+        Assert.Equal("m.megolm.v1.aes-sha2", Redaction.Apply(Full, EventTypes.Encryption, Now).Encryption);
+    }
+
+    [Fact]
+    public void Encryption_cannot_be_turned_off_by_an_event_but_is_cleared_when_the_homeserver_has_none()
+    {
+        using var events = new Events();
+        var disable = events.State(EventTypes.Encryption, []);
+        Assert.Same(Full, RoomInfoProjector.Apply(Full, disable, Now));
+
+        var rotate = events.State(EventTypes.Encryption, new System.Text.Json.Nodes.JsonObject { ["algorithm"] = "m.megolm.v2" });
+        Assert.Equal("m.megolm.v2", RoomInfoProjector.Apply(Full, rotate, Now).Encryption);
+
+        // A snapshot without any m.room.encryption: the room never was encrypted (state is never deleted).
+        Assert.Null(RoomInfoProjector.Absent(Full, EventTypes.Encryption, Now).Encryption);
+    }
 
     [Fact]
     public void Redacting_a_member_event_keeps_the_membership_and_clears_the_profile()

@@ -8,16 +8,18 @@ namespace AppService.Tests.Projections;
 /// <summary>The resync as a pure function: what replaces what, and the race rule for rows newer than the snapshot.</summary>
 public sealed class ResyncPlanTests : IDisposable
 {
-    private static readonly DateTimeOffset FetchStarted = Now.AddSeconds(-5);
-    private static readonly DateTimeOffset Before = FetchStarted.AddMinutes(-1);
-    private static readonly DateTimeOffset After = FetchStarted.AddMilliseconds(1);
+    // Processing order: the resync takes FetchStarted from the sequence before it fetches; events take others.
+    private const long FetchStarted = 1000;
+    private const long Before = 900;
+    private const long After = 1001;
+    private static readonly DateTimeOffset FetchStartedAt = Now.AddSeconds(-5);
 
     private readonly Events _events = new();
 
     public void Dispose() => _events.Dispose();
 
     private static ResyncPlan Plan(RoomInfo room, MatrixEvent[] members, MatrixEvent[] state, SeenMember[] seenMembers, SeenState[]? seenState = null) =>
-        Resync.Plan(room, members, state, seenMembers, seenState ?? [], Bot, keepSetSince: FetchStarted, snapshotAt: FetchStarted, Now);
+        Resync.Plan(room, members, state, seenMembers, seenState ?? [], Bot, keepSetSince: FetchStarted, snapshotAt: FetchStartedAt, Now);
 
     [Fact]
     public void The_snapshot_replaces_the_member_list_writing_only_rows_that_change()
@@ -64,10 +66,10 @@ public sealed class ResyncPlanTests : IDisposable
             [],
             [
                 new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "New name"), After),
-                new SeenMember(Row(Carol, Memberships.Join, "$carol-joined"), FetchStarted),
-                new SeenMember(Row(Bob, Memberships.Join, "$bob-0"), FetchStarted.AddTicks(-1)),
+                new SeenMember(Row(Carol, Memberships.Join, "$carol-joined"), FetchStarted + 1),
+                new SeenMember(Row(Bob, Memberships.Join, "$bob-0"), FetchStarted - 1),
             ],
-            [new SeenState(EventTypes.Member, Alice, "$alice-2", After), new SeenState(EventTypes.Member, Carol, "$carol-joined", FetchStarted)]);
+            [new SeenState(EventTypes.Member, Alice, "$alice-2", After), new SeenState(EventTypes.Member, Carol, "$carol-joined", FetchStarted + 1)]);
 
         Assert.Equal([Bob], plan.MemberUpserts.Select(m => m.UserId));
         Assert.Empty(plan.MemberDeletes);
@@ -100,7 +102,7 @@ public sealed class ResyncPlanTests : IDisposable
 
         var next = plan.Room;
         Assert.Equal(("Real name", null, "11", Alice), (next.Name, next.Topic, next.RoomVersion, next.Creator));
-        Assert.Equal((StateSources.Homeserver, false, FetchStarted, Now), (next.StateSource, next.Suspect, next.LastSyncedAt, next.UpdatedAt));
+        Assert.Equal((StateSources.Homeserver, false, (DateTimeOffset?)FetchStartedAt, Now), (next.StateSource, next.Suspect, next.LastSyncedAt, next.UpdatedAt));
         Assert.Equal(
             [(EventTypes.Create, "", "$create"), (EventTypes.Member, Bot, "$bot"), (EventTypes.Name, "", "$name"), ("m.room.power_levels", "", "$pl")],
             plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)).Order());

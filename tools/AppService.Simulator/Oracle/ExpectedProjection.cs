@@ -37,6 +37,15 @@ internal sealed class RoomRow(string roomId)
 
     public Dictionary<string, MemberRow> Members { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The current state event (id, sender) per (type, state_key): what a redaction can hit.</summary>
+    public Dictionary<(string Type, string StateKey), (string EventId, string Sender)> State { get; } = [];
+
+    /// <summary>The room's power levels as far as the redaction rule reads them; null while none was seen.</summary>
+    public (Dictionary<string, long> Users, long UsersDefault, long Redact)? PowerLevels { get; set; }
+
+    /// <summary>Room v12: the create event's sender and additional_creators.</summary>
+    public List<string> Creators { get; } = [];
+
     public int JoinedMemberCount => Members.Values.Count(m => m.Membership == "join");
 
     public int InvitedMemberCount => Members.Values.Count(m => m.Membership == "invite");
@@ -63,7 +72,9 @@ internal enum ApplyOutcome
 /// <item>display values are stored with U+0000 removed and lone surrogates replaced by U+FFFD;</item>
 /// <item>the bot's invite also applies its <c>invite_room_state</c> entries with state_key "" to room info, by the
 /// same rules (entries whose projected fields have the wrong type are skipped);</item>
-/// <item>a room row exists once the room had an accepted event.</item>
+/// <item>a room row exists once the room had an accepted event;</item>
+/// <item>a redaction of current state applies only if the redacter is on the target sender's server or has the
+/// redact power level (v12 creators always; v1/v2 by event-id domains); encryption is never cleared.</item>
 /// </list>
 /// Deliberately not the homeserver's true state (<see cref="HomeserverState"/>): pre-bot history is unknown here.
 /// </summary>
@@ -113,12 +124,30 @@ internal sealed class ExpectedProjection(string botUserId)
             room = new RoomRow(e.RoomId!);
             _rooms.Add(e.RoomId!, room);
         }
+        if (e.Type == "m.room.redaction" && e.Redacts is { } redacts)
+        {
+            ApplyRedaction(room, e, redacts);
+        }
         if (e.StateKey is null)
         {
             return ApplyOutcome.Applied;
         }
         using var doc = JsonDocument.Parse(e.Content, JsonStrings.Deep);
         var content = doc.RootElement;
+        room.State[(e.Type!, e.StateKey)] = (e.EventId!, e.Sender);
+        if (e.Type == "m.room.power_levels" && e.StateKey.Length == 0)
+        {
+            room.PowerLevels = ReadPowerLevels(content);
+        }
+        if (e.Type == "m.room.create" && e.StateKey.Length == 0)
+        {
+            room.Creators.Clear();
+            room.Creators.Add(e.Sender);
+            if (content.TryGetProperty("additional_creators", out var extra) && extra.ValueKind == JsonValueKind.Array)
+            {
+                room.Creators.AddRange(extra.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String).Select(c => c.GetString()!));
+            }
+        }
         if (e.Type == "m.room.member")
         {
             ApplyMember(room, e, content);
@@ -128,6 +157,94 @@ internal sealed class ExpectedProjection(string botUserId)
             ApplyRoomInfo(room, e, content);
         }
         return ApplyOutcome.Applied;
+    }
+
+    /// <summary>
+    /// A redaction of the current state event of a key, applied only as the homeserver applies it (the service's
+    /// rule 1): the redacter is on the target sender's server, or has the redact power level (v12 creators: any).
+    /// Room v1/v2 compare the event ids' domains instead. What it clears: name, topic, alias, avatar, tombstone; a
+    /// member's profile; never encryption (rule 2), join rules, history visibility or create.
+    /// </summary>
+    private static void ApplyRedaction(RoomRow room, SimEvent redaction, string targetId)
+    {
+        var hit = room.State.FirstOrDefault(s => s.Value.EventId == targetId);
+        if (hit.Value.EventId is null || !MayRedact(room, redaction, targetId, hit.Value.Sender))
+        {
+            return;
+        }
+        var (type, stateKey) = hit.Key;
+        if (type == "m.room.member")
+        {
+            if (room.Members.TryGetValue(stateKey, out var member) && member.EventId == targetId)
+            {
+                room.Members[stateKey] = member with { Displayname = null, AvatarUrl = null };
+            }
+            return;
+        }
+        if (stateKey.Length != 0)
+        {
+            return;
+        }
+        switch (type)
+        {
+            case "m.room.name": room.Name = null; break;
+            case "m.room.topic": room.Topic = null; break;
+            case "m.room.canonical_alias": room.CanonicalAlias = null; break;
+            case "m.room.avatar": room.AvatarUrl = null; break;
+            case "m.room.tombstone": room.TombstoneSuccessor = null; break;
+        }
+    }
+
+    private static bool MayRedact(RoomRow room, SimEvent redaction, string targetId, string targetSender)
+    {
+        string version = room.RoomVersion ?? "";
+        if (version == "12" && room.Creators.Contains(redaction.Sender, StringComparer.Ordinal))
+        {
+            return true;
+        }
+        bool sameServer = version is "1" or "2"
+            ? Domain(redaction.EventId!) is { } d && d == Domain(targetId)
+            : Domain(redaction.Sender) is { } ds && ds == Domain(targetSender);
+        if (sameServer)
+        {
+            return true;
+        }
+        if (room.PowerLevels is not { } levels)
+        {
+            return false; // the service cannot decide: it changes nothing (and resyncs)
+        }
+        long power = levels.Users.TryGetValue(redaction.Sender, out long p) ? p : levels.UsersDefault;
+        return power >= levels.Redact;
+    }
+
+    private static string? Domain(string id)
+    {
+        int colon = id.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? id[(colon + 1)..] : null;
+    }
+
+    private static (Dictionary<string, long> Users, long UsersDefault, long Redact) ReadPowerLevels(JsonElement content)
+    {
+        static long? Level(JsonElement v) => v.ValueKind switch
+        {
+            JsonValueKind.Number when v.TryGetInt64(out long n) => n,
+            JsonValueKind.String when long.TryParse(v.GetString(), out long n) => n,
+            _ => null,
+        };
+        var users = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (content.TryGetProperty("users", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var user in map.EnumerateObject())
+            {
+                if (Level(user.Value) is { } level)
+                {
+                    users[user.Name] = level;
+                }
+            }
+        }
+        long usersDefault = content.TryGetProperty("users_default", out var ud) && Level(ud) is { } u ? u : 0;
+        long redact = content.TryGetProperty("redact", out var r) && Level(r) is { } rl ? rl : 50;
+        return (users, usersDefault, redact);
     }
 
     private void ApplyMember(RoomRow room, SimEvent e, JsonElement content)
@@ -145,6 +262,10 @@ internal sealed class ExpectedProjection(string botUserId)
             if (membership is "leave" or "ban")
             {
                 room.Members.Clear();
+                foreach (var key in room.State.Keys.Where(k => k.Type == "m.room.member").ToList())
+                {
+                    room.State.Remove(key);
+                }
                 return;
             }
         }
@@ -187,7 +308,8 @@ internal sealed class ExpectedProjection(string botUserId)
             case "m.room.avatar": room.AvatarUrl = Str(content, "url"); break;
             case "m.room.join_rules": room.JoinRule = Str(content, "join_rule"); break;
             case "m.room.history_visibility": room.HistoryVisibility = Str(content, "history_visibility"); break;
-            case "m.room.encryption": room.Encryption = Str(content, "algorithm"); break;
+            // Encryption can never be turned off: an event without an algorithm keeps the room's (the service's rule 2).
+            case "m.room.encryption": room.Encryption = Str(content, "algorithm") ?? room.Encryption; break;
             case "m.room.tombstone": room.TombstoneSuccessor = Str(content, "replacement_room"); break;
         }
     }

@@ -22,6 +22,8 @@ namespace AppService.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.HasSequence("processing_order");
+
             modelBuilder.Entity("AppService.Data.Job", b =>
                 {
                     b.Property<long>("Id")
@@ -170,6 +172,12 @@ namespace AppService.Data.Migrations
                         .HasColumnName("room_id")
                         .UseCollation("C");
 
+                    b.Property<long?>("Seq")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq")
+                        .HasDefaultValueSql("nextval('processing_order')");
+
                     b.Property<string>("TxnId")
                         .IsRequired()
                         .HasColumnType("text")
@@ -280,6 +288,11 @@ namespace AppService.Data.Migrations
                         .HasColumnName("event_id")
                         .UseCollation("C");
 
+                    b.Property<string>("Sender")
+                        .HasColumnType("text")
+                        .HasColumnName("sender")
+                        .UseCollation("C");
+
                     b.HasKey("RoomId", "EventType", "StateKey");
 
                     b.HasIndex("EventId")
@@ -311,6 +324,11 @@ namespace AppService.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("creator");
 
+                    b.PrimitiveCollection<string[]>("Creators")
+                        .HasColumnType("text[]")
+                        .HasColumnName("creators")
+                        .UseCollation("C");
+
                     b.Property<DateTimeOffset?>("DriftCheckedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("drift_checked_at");
@@ -334,6 +352,10 @@ namespace AppService.Data.Migrations
                     b.Property<string>("Name")
                         .HasColumnType("text")
                         .HasColumnName("name");
+
+                    b.Property<string>("PowerLevels")
+                        .HasColumnType("text")
+                        .HasColumnName("power_levels");
 
                     b.Property<string>("PredecessorRoomId")
                         .HasColumnType("text")
