@@ -53,7 +53,8 @@ public static class TransactionParser
 {
     private static readonly string[] EphemeralKeys = ["ephemeral", "de.sorunome.msc2409.ephemeral"];
 
-    public static ParsedTransaction Parse(JsonDocument document, int maxEventBytes)
+    /// <param name="tooDeep">Entries of <c>events</c> already flattened by <see cref="DeepValues.Flatten"/>, by index: rejected as too_deep.</param>
+    public static ParsedTransaction Parse(JsonDocument document, int maxEventBytes, IReadOnlyDictionary<int, RejectedEvent>? tooDeep = null)
     {
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -74,8 +75,18 @@ public static class TransactionParser
         var result = new ParsedTransaction();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> separator = [0];
+        int index = -1;
         foreach (var element in events.EnumerateArray())
         {
+            index++;
+            if (tooDeep is not null && tooDeep.TryGetValue(index, out var deep))
+            {
+                result.Rejected.Add(deep);
+                hash.AppendData(deep.EventId is { } deepId ? Encoding.UTF8.GetBytes(deepId) : Encoding.UTF8.GetBytes(deep.RawJson));
+                hash.AppendData(separator);
+                continue;
+            }
+
             var parsed = ParseEvent(element, maxEventBytes, out var rejected);
             if (parsed is not null)
             {

@@ -78,7 +78,7 @@ public static class AppServiceApi
         ILogger<TransactionProcessor> logger)
     {
         var started = Stopwatch.GetTimestamp();
-        using var document = await ReadJsonAsync(http, options.Value.MaxTransactionBytes, txnId, logger);
+        using var document = await ReadJsonAsync(http, options.Value.MaxTransactionBytes, options.Value.MaxEventBytes, txnId, logger);
         if (document.Error is { } readError)
         {
             return readError;
@@ -87,7 +87,7 @@ public static class AppServiceApi
         ParsedTransaction parsed;
         try
         {
-            parsed = TransactionParser.Parse(document.Document!, options.Value.MaxEventBytes);
+            parsed = TransactionParser.Parse(document.Document!, options.Value.MaxEventBytes, document.TooDeep);
         }
         catch (TransactionBodyException ex)
         {
@@ -134,6 +134,9 @@ public static class AppServiceApi
 
         public JsonHttpResult<MatrixError>? Error { get; } = error;
 
+        /// <summary>Events flattened because they nest too deep, by index in <c>events</c> (<see cref="DeepValues"/>).</summary>
+        public IReadOnlyDictionary<int, RejectedEvent>? TooDeep { get; init; }
+
         public void Dispose()
         {
             Document?.Dispose();
@@ -146,10 +149,10 @@ public static class AppServiceApi
 
     /// <summary>
     /// Reads the body ourselves into a pooled buffer, counting decoded bytes (chunk framing does not count toward
-    /// <c>MaxTransactionBytes</c>), checks it is UTF-8, then parses it without a depth limit: nothing we do with the
-    /// document recurses, and one event nesting too deep is rejected on its own (<see cref="TransactionParser.MaxEventDepth"/>).
+    /// <c>MaxTransactionBytes</c>), checks it is UTF-8, then parses it. Nothing we do with the document
+    /// recurses; an event nesting too deep is rejected on its own, never the body (<see cref="DeepValues"/>).
     /// </summary>
-    private static async Task<JsonBody> ReadJsonAsync(HttpContext http, long maxBytes, string txnId, ILogger logger)
+    private static async Task<JsonBody> ReadJsonAsync(HttpContext http, long maxBytes, int maxEventBytes, string txnId, ILogger logger)
     {
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -215,8 +218,21 @@ public static class AppServiceApi
 
         try
         {
-            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = int.MaxValue });
+            // Depth-limited: JsonDocument's parse cost grows with size × depth (DeepValues). Nearly every body parses here.
+            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = DeepValues.BodyMaxDepth });
             return new JsonBody(document, buffer, null);
+        }
+        catch (JsonException)
+        {
+            // Invalid JSON, or nesting deeper than an event may: one linear pass tells them apart and flattens the
+            // too-deep events in place, to be rejected one by one.
+        }
+
+        try
+        {
+            var tooDeep = DeepValues.Flatten(buffer.AsSpan(0, length), maxEventBytes);
+            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = DeepValues.BodyMaxDepth + 1 });
+            return new JsonBody(document, buffer, null) { TooDeep = tooDeep };
         }
         catch (JsonException ex)
         {

@@ -266,6 +266,29 @@ public sealed class InputSafetyTests(AppServiceApplication app) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_body_nesting_hundreds_of_thousands_of_levels_is_answered_quickly_rejecting_only_the_deep_event()
+    {
+        string room = NewRoomId();
+        var deep = Message(room, Alice, "y");
+        deep["content"] = new JsonObject { ["deep"] = "@@DEEP@@" };
+        var good = Member(room, Bob, "join");
+        string nested = new string('[', 300_000) + new string(']', 300_000);
+        string json = BodyOf(deep, good).Replace("\"@@DEEP@@\"", nested, StringComparison.Ordinal);
+        json = json[..^1] + ",\"ephemeral\":" + nested + "}";
+        string txn = NewTxn();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        await PutOkAsync(txn, json);
+
+        // JsonDocument alone would take minutes on this (its parse cost grows with size x depth).
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"took {started.Elapsed}");
+        Assert.Equal("join", (await app.MemberAsync(room, Bob))!.Membership);
+        var row = Assert.Single(await RejectedAsync("reason=too_deep&limit=1000"), r => r.TxnId == txn);
+        Assert.Equal(deep.Id(), row.EventId);
+        Assert.Equal(65536, Encoding.UTF8.GetByteCount(row.Content!));
+    }
+
+    [Fact]
     public async Task Top_level_keys_other_than_events_of_any_shape_never_fail_the_body()
     {
         string room = NewRoomId();
