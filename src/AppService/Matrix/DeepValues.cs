@@ -33,10 +33,13 @@ public static class DeepValues
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            bool isEvents = reader.ValueTextEquals("events"u8);
+            bool isEvents = NameIs(ref reader, "events"u8);
             reader.Read();
             if (isEvents && reader.TokenType == JsonTokenType.StartArray)
             {
+                // A body naming "events" twice: the parser reads the last one (as JsonElement does), so only the
+                // last array's indexes may stand.
+                tooDeep.Clear();
                 int index = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
@@ -89,7 +92,7 @@ public static class DeepValues
 
             if (reader.TokenType == JsonTokenType.PropertyName)
             {
-                id = reader.ValueTextEquals("event_id"u8) ? 0 : reader.ValueTextEquals("room_id"u8) ? 1 : reader.ValueTextEquals("type"u8) ? 2 : -1;
+                id = NameIs(ref reader, "event_id"u8) ? 0 : NameIs(ref reader, "room_id"u8) ? 1 : NameIs(ref reader, "type"u8) ? 2 : -1;
             }
             else if (id >= 0 && reader.TokenType == JsonTokenType.String)
             {
@@ -99,6 +102,27 @@ public static class DeepValues
         }
 
         return deep;
+    }
+
+    /// <summary>
+    /// Compares a property name without throwing: ValueTextEquals unescapes, and throws on a lone-surrogate escape
+    /// (<c>"\ud800"</c>), which can never equal an ASCII name anyway.
+    /// </summary>
+    private static bool NameIs(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return reader.ValueSpan.SequenceEqual(name);
+        }
+
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static void Blank(Span<byte> value)

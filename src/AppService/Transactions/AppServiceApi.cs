@@ -234,8 +234,9 @@ public static class AppServiceApi
             var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = DeepValues.BodyMaxDepth + 1 });
             return new JsonBody(document, buffer, null) { TooDeep = tooDeep };
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: last line of defence should the linear pass meet text it cannot read.
             ArrayPool<byte>.Shared.Return(buffer);
             Log.TransactionRefused(logger, txnId, MatrixError.Codes.NotJson, ex.Message);
             return new JsonBody(null, null, Error(StatusCodes.Status400BadRequest, MatrixError.Codes.NotJson, "The body is not valid JSON"));
@@ -280,12 +281,26 @@ public static class AppServiceApi
                 case System.Net.Sockets.SocketException:
                 case NpgsqlException { IsTransient: true }:
                 case NpgsqlException and not PostgresException:
+                case PostgresException pg when IsEnvironmental(pg.SqlState):
                     return true;
             }
         }
 
         return false;
     }
+
+    /// <summary>
+    /// PostgreSQL errors that say something about the server, not about the events: they must never get an event
+    /// quarantined by the safety net (a retry later succeeds). 57014 statement_timeout / cancel (e.g. waiting on a room
+    /// lock a long resync holds), 25006 read-only transaction (a failover in progress), and the classes 08 connection,
+    /// 53 insufficient resources, 55 object not in prerequisite state (lock not available), 57 operator intervention,
+    /// 58 system error. Npgsql's own IsTransient leaves 57014 and 25006 out.
+    /// </summary>
+    public static bool IsEnvironmental(string sqlState) =>
+        sqlState is PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.ReadOnlySqlTransaction
+        || sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("53", StringComparison.Ordinal)
+        || sqlState.StartsWith("55", StringComparison.Ordinal) || sqlState.StartsWith("57", StringComparison.Ordinal)
+        || sqlState.StartsWith("58", StringComparison.Ordinal);
 
     internal static async Task<Results<Ok<EmptyObject>, JsonHttpResult<MatrixError>>> PingAsync(HttpContext http, PingRecorder pings)
     {

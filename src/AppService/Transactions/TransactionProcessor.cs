@@ -325,7 +325,7 @@ public sealed class TransactionProcessor(
         }
 
         // After the insert above: a redaction may target an event rejected in this same transaction.
-        var redactions = events.Where(e => e.Redacts is not null && newIds.Contains(e.EventId)).ToList();
+        var redactions = events.Where(e => e.Redacts is not null && newIds.Contains(e.EventId)).Concat(unit.LateRedactions).ToList();
         if (redactions.Count > 0)
         {
             batch.BatchCommands.Add(RedactRejectedCommand(redactions));
@@ -414,6 +414,12 @@ public sealed class TransactionProcessor(
         int NewEventsBefore,
         int DistinctEvents)
     {
+        /// <summary>
+        /// The final unit's redactions: applied in their groups before the rejections they may target were stored, so
+        /// they clear stored content here, after the insert (the update is idempotent).
+        /// </summary>
+        public IReadOnlyList<MatrixEvent> LateRedactions { get; init; } = [];
+
         /// <summary>A group carries no content hash: the ledger check never skips it.</summary>
         public byte[] ContentHash => WritesLedger ? Transaction.ContentHash : [];
 
@@ -426,8 +432,15 @@ public sealed class TransactionProcessor(
         public static IngestUnit Group(List<MatrixEvent> events) =>
             new(new ParsedTransaction(), events, [], WritesLedger: false, 0, events.Count);
 
-        public static IngestUnit Final(ParsedTransaction t, List<RejectedEvent> quarantined, int newEvents) =>
-            new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, DistinctById(t.Events).Count - quarantined.Count);
+        public static IngestUnit Final(ParsedTransaction t, List<RejectedEvent> quarantined, int newEvents)
+        {
+            var failed = quarantined.Select(q => q.EventId).ToHashSet(StringComparer.Ordinal);
+            var events = DistinctById(t.Events);
+            return new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, events.Count - quarantined.Count)
+            {
+                LateRedactions = events.Where(e => e.Redacts is not null && !failed.Contains(e.EventId)).ToList(),
+            };
+        }
     }
 
     /// <summary>The same event twice in one transaction is applied once, at its first position.</summary>

@@ -416,6 +416,105 @@ public sealed class InputSafetyTests(AppServiceApplication app) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_redaction_in_a_salvaged_transaction_removes_the_content_of_an_event_rejected_in_it()
+    {
+        // Found in review: the safety net applied the redaction in its group before the final step stored the
+        // rejection it targets, so the rejected event's content stayed.
+        string room = NewRoomId();
+        var bad = Member(room, Carol, "dance");
+        var poisoned = Member(room, "@p:test", "join");
+        var redaction = new JsonObject
+        {
+            ["event_id"] = NewEventId(), ["room_id"] = room, ["type"] = "m.room.redaction", ["sender"] = Alice,
+            ["redacts"] = bad.Id(), ["content"] = new JsonObject { ["redacts"] = bad.Id() },
+        };
+        await PoisonMemberWriteAsync(poisoned.Id());
+        try
+        {
+            await PutOkAsync(NewTxn(), BodyOf(bad, poisoned, redaction));
+        }
+        finally
+        {
+            await app.ExecuteSqlAsync("DROP TRIGGER IF EXISTS poison ON room_members;");
+        }
+
+        var rows = await RejectedAsync($"room_id={Uri.EscapeDataString(room)}");
+        Assert.Equal("processing_failed", Assert.Single(rows, r => r.EventId == poisoned.Id()).ReasonCode);
+        var row = Assert.Single(rows, r => r.EventId == bad.Id());
+        Assert.Null(row.Content);
+        Assert.Equal(redaction.Id(), row.RedactedBy);
+    }
+
+    [Theory]
+    [InlineData("57014")] // statement_timeout, e.g. waiting on a room lock a long resync holds
+    [InlineData("25006")] // read-only transaction: a failover in progress
+    [InlineData("53200")] // out of memory
+    public async Task A_database_side_failure_is_503_and_never_quarantines_the_events(string sqlState)
+    {
+        // Found in review: the safety net took any non-transient error for poison, quarantined the good events one by
+        // one and acknowledged them unapplied (the ledger row then made every retry a no-op).
+        string room = NewRoomId();
+        var events = Enumerable.Range(0, 3).Select(i => Member(room, $"@d{i}:test", "join")).ToArray();
+        await app.ExecuteSqlAsync($"""
+            CREATE OR REPLACE FUNCTION environmental() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the server, not the event' USING ERRCODE = '{sqlState}'; END $$;
+            DROP TRIGGER IF EXISTS environmental ON room_members;
+            CREATE TRIGGER environmental BEFORE INSERT ON room_members FOR EACH ROW WHEN (NEW.room_id = '{room}') EXECUTE FUNCTION environmental();
+            """);
+        string txn = NewTxn();
+        try
+        {
+            var (status, body) = await PutAsync(txn, BodyOf(events));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Contains("M_UNKNOWN", body, StringComparison.Ordinal);
+            Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM rejected_events WHERE room_id = '{room}'"));
+            Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM txn_ledger WHERE txn_id = '{txn}'"));
+        }
+        finally
+        {
+            await app.ExecuteSqlAsync("DROP TRIGGER IF EXISTS environmental ON room_members;");
+        }
+
+        await PutOkAsync(txn, BodyOf(events));
+        Assert.Equal(3, await app.ScalarAsync($"SELECT count(*) FROM room_members WHERE room_id = '{room}'"));
+        Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM rejected_events WHERE room_id = '{room}'"));
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_key_beside_a_too_deep_event_is_answered_200_with_only_that_event_rejected()
+    {
+        // Found in review: the linear pass for too-deep bodies compared names with ValueTextEquals, which throws on a
+        // lone-surrogate escape: 500 for ever.
+        string room = NewRoomId();
+        var good = Member(room, Alice, "join");
+        string deepId = NewEventId();
+        string deep = $"{{\"@@LONE@@\":1,\"event_id\":\"{deepId}\",\"room_id\":\"{room}\",\"type\":\"m.room.message\",\"sender\":\"{Alice}\",\"content\":{{\"x\":{new string('[', 1100)}{new string(']', 1100)}}}}}";
+        string body = Splice($"{{\"@@LONE@@\":0,\"events\":[{good.ToJsonString()},{deep}]}}");
+
+        await PutOkAsync(NewTxn(), body);
+
+        Assert.True(await ProcessedAsync(good.Id()));
+        Assert.Equal("too_deep", Assert.Single(await RejectedAsync($"room_id={Uri.EscapeDataString(room)}")).ReasonCode);
+    }
+
+    [Fact]
+    public async Task A_body_naming_events_twice_is_read_by_its_last_array_even_when_the_first_is_too_deep()
+    {
+        // Found in review: the too-deep events of the first array were matched by index to the last array's events,
+        // so a valid event was stored as another event's too_deep rejection.
+        string room = NewRoomId();
+        string deepId = NewEventId();
+        string deep = $"{{\"event_id\":\"{deepId}\",\"room_id\":\"{room}\",\"type\":\"m.room.message\",\"sender\":\"{Alice}\",\"content\":{{\"x\":{new string('[', 1100)}{new string(']', 1100)}}}}}";
+        var valid = Member(room, Bob, "join");
+
+        await PutOkAsync(NewTxn(), $"{{\"events\":[{deep}],\"events\":[{valid.ToJsonString()}]}}");
+
+        Assert.True(await ProcessedAsync(valid.Id()));
+        Assert.Equal("join", (await app.MemberAsync(room, Bob))?.Membership);
+        Assert.Empty(await RejectedAsync($"room_id={Uri.EscapeDataString(room)}"));
+    }
+
+    [Fact]
     public async Task Rejected_events_are_listed_newest_first_a_page_at_a_time_and_counted_by_reason()
     {
         string room = NewRoomId();
