@@ -98,7 +98,7 @@ internal sealed class HomeserverState(string botUserId, string ghostPrefix)
         using var doc = JsonDocument.Parse(powerLevels);
         var root = doc.RootElement;
         if (root.TryGetProperty("users", out var users) && users.ValueKind == JsonValueKind.Object
-            && users.TryGetProperty(userId, out var level) && level.TryGetInt64(out var l))
+            && users.TryGetProperty(userId, out var level) && level.ValueKind == JsonValueKind.Number && level.TryGetInt64(out var l))
         {
             return l;
         }

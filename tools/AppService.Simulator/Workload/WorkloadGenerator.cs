@@ -823,7 +823,7 @@ internal sealed class WorkloadGenerator
         if (room.State.TryGetValue(("m.room.power_levels", ""), out var pl))
         {
             using var doc = System.Text.Json.JsonDocument.Parse(pl.Content);
-            redactLevel = doc.RootElement.TryGetProperty("redact", out var r) && r.TryGetInt64(out var rl) ? rl : 50;
+            redactLevel = doc.RootElement.TryGetProperty("redact", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.Number && r.TryGetInt64(out var rl) ? rl : 50;
         }
         var remote = _users.FirstOrDefault(u => IsRemote(u) && room.MembershipOf(u) != "ban" && !(pl is not null && HomeserverState.PowerOf(pl.Content, u) >= redactLevel) && u != creator);
         if (remote is null)
