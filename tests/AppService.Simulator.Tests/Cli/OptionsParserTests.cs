@@ -55,8 +55,11 @@ public class OptionsParserTests
     }
 
     [Fact]
-    public void Redact_state_is_refused_until_it_is_implemented()
+    public void Redact_state_is_accepted_and_passed_on()
     {
-        Assert.Contains("not implemented", OptionsParser.Parse(["--dry-run", "--redact-state"]).Error, StringComparison.Ordinal);
+        var (options, error) = OptionsParser.Parse(["--dry-run", "--redact-state"]);
+
+        Assert.Null(error);
+        Assert.True(options!.RedactState);
     }
 }

@@ -165,6 +165,7 @@ internal sealed class FakeAppService : IAsyncDisposable
             StateKey = Str(e, "state_key"),
             OriginServerTs = e.TryGetProperty("origin_server_ts", out var ts) ? ts.GetInt64() : 0,
             Content = e.TryGetProperty("content", out var c) ? Encoding.UTF8.GetBytes(c.GetRawText()) : "{}"u8.ToArray(),
+            Redacts = Str(e, "redacts") ?? (c.ValueKind == JsonValueKind.Object ? Str(c, "redacts") : null),
             InviteRoomState = e.TryGetProperty("unsigned", out var u) && u.ValueKind == JsonValueKind.Object
                 && u.TryGetProperty("invite_room_state", out var stripped) ? Encoding.UTF8.GetBytes(stripped.GetRawText()) : null,
         };

@@ -40,6 +40,10 @@ internal sealed class HomeserverState(string botUserId, string ghostPrefix)
             {
                 room.RememberMessage(e);
             }
+            else if (e.Type is "m.room.redaction" && e.Redacts is { } redacts)
+            {
+                ApplyRedaction(room, e, redacts);
+            }
             return;
         }
         room.State[(e.Type, e.StateKey)] = e;
@@ -51,6 +55,89 @@ internal sealed class HomeserverState(string botUserId, string ghostPrefix)
         {
             room.JoinRule = ReadString(e.Content, "join_rule") ?? "invite";
         }
+    }
+
+    /// <summary>
+    /// A redaction of current state, as a homeserver applies it: only if the redacter is on the target sender's
+    /// server (room v1/v2: the event ids' servers), has at least the <c>redact</c> power level of the room's
+    /// <c>m.room.power_levels</c> (<c>users</c>, <c>users_default</c>, default 50), or is a v12 creator. Then the
+    /// current state event is replaced by its redacted form (the content keys the redaction algorithm keeps);
+    /// otherwise nothing changes. Redactions of messages do not touch the state.
+    /// </summary>
+    private static void ApplyRedaction(TrueRoom room, SimEvent redaction, string targetId)
+    {
+        var hit = room.State.FirstOrDefault(s => s.Value.EventId == targetId);
+        if (hit.Value is not { } target || !MayRedact(room, redaction, target))
+        {
+            return;
+        }
+        room.State[hit.Key] = target.WithContent(RedactedContent(target, room.RoomVersion));
+    }
+
+    public static bool MayRedact(TrueRoom room, SimEvent redaction, SimEvent target)
+    {
+        if (room.RoomVersion == "12" && room.State.TryGetValue(("m.room.create", ""), out var create)
+            && (create.Sender == redaction.Sender || ReadStrings(create.Content, "additional_creators").Contains(redaction.Sender)))
+        {
+            return true;
+        }
+        var sameServer = room.RoomVersion is "1" or "2"
+            ? MatrixIds.Domain(redaction.EventId!) == MatrixIds.Domain(target.EventId!)
+            : MatrixIds.Domain(redaction.Sender) == MatrixIds.Domain(target.Sender);
+        if (sameServer)
+        {
+            return true;
+        }
+        return room.State.TryGetValue(("m.room.power_levels", ""), out var levels)
+               && PowerOf(levels.Content, redaction.Sender) >= ReadLong(levels.Content, "redact", 50);
+    }
+
+    /// <summary>The user's level in a power_levels content: <c>users[user]</c>, else <c>users_default</c> (0).</summary>
+    internal static long PowerOf(byte[] powerLevels, string userId)
+    {
+        using var doc = JsonDocument.Parse(powerLevels);
+        var root = doc.RootElement;
+        if (root.TryGetProperty("users", out var users) && users.ValueKind == JsonValueKind.Object
+            && users.TryGetProperty(userId, out var level) && level.ValueKind == JsonValueKind.Number && level.TryGetInt64(out var l))
+        {
+            return l;
+        }
+        return ReadLong(powerLevels, "users_default", 0);
+    }
+
+    private static long ReadLong(byte[] json, string property, long fallback)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : fallback;
+    }
+
+    private static HashSet<string> ReadStrings(byte[] json, string property)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.Array
+            ? v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToHashSet(StringComparer.Ordinal)
+            : [];
+    }
+
+    /// <summary>The content the redaction algorithm keeps for the state types the workload redacts: a member
+    /// keeps <c>membership</c> (and, from v9, <c>join_authorised_via_users_server</c>); power levels keep their
+    /// levels; name, topic, avatar, alias and encryption keep nothing.</summary>
+    internal static byte[] RedactedContent(SimEvent e, string roomVersion)
+    {
+        using var doc = JsonDocument.Parse(e.Content);
+        var keep = e.Type switch
+        {
+            "m.room.member" => roomVersion is "1" or "2" or "3" or "4" or "5" or "6" or "7" or "8"
+                ? new[] { "membership" }
+                : ["membership", "join_authorised_via_users_server"],
+            "m.room.power_levels" => ["ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default", "invite"],
+            "m.room.join_rules" => ["join_rule", "allow"],
+            "m.room.history_visibility" => ["history_visibility"],
+            "m.room.create" => ["creator", "room_version", "type", "m.federate", "additional_creators", "predecessor"],
+            _ => Array.Empty<string>(),
+        };
+        var props = doc.RootElement.EnumerateObject().Where(p => keep.Contains(p.Name)).Select(p => (p.Name, (object?)new RawJson(System.Text.Encoding.UTF8.GetBytes(p.Value.GetRawText())))).ToArray();
+        return props.Length == 0 ? Json.EmptyObject : Json.Object(props);
     }
 
     /// <summary>

@@ -16,6 +16,13 @@ internal static class MatrixIds
     public static string RoomId(SeededRandom rng, string roomVersion, string serverName) =>
         roomVersion == "12" ? "!" + UrlSafeBase64(rng) : "!" + Opaque(rng, 18) + ":" + serverName;
 
+    /// <summary>The server part of a user or v1/v2 event id (after the first ':'), or null.</summary>
+    public static string? Domain(string id)
+    {
+        var colon = id.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? id[(colon + 1)..] : null;
+    }
+
     /// <summary>True when the id needs percent-encoding in a URL path segment.</summary>
     public static bool NeedsEscaping(string id) => Uri.EscapeDataString(id) != id;
 

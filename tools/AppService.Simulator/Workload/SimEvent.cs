@@ -57,5 +57,14 @@ internal sealed class SimEvent
 
     public bool IsState => StateKey is not null;
 
+    /// <summary>The same event with other content (a redacted copy: same id, index and flags).</summary>
+    public SimEvent WithContent(byte[] content) => new()
+    {
+        Index = Index, EventId = EventId, RoomId = RoomId, Type = Type, Sender = Sender, StateKey = StateKey,
+        OriginServerTs = OriginServerTs, Content = content, Redacts = Redacts, PrevContent = PrevContent,
+        PrevSender = PrevSender, ReplacesState = ReplacesState, InviteRoomState = InviteRoomState, Pushed = Pushed,
+        RedactedByIndex = RedactedByIndex,
+    };
+
     public override string ToString() => $"{Index} {EventId} {Type} {StateKey} in {RoomId}";
 }

@@ -12,6 +12,9 @@ internal sealed class WorkloadGenerator
     private const string Megolm = "m.megolm.v1.aes-sha2";
     private const int BigEventBodyChars = 60_000;
 
+    /// <summary>The second server some users are on (the bot, ghosts and most users are on the bot's).</summary>
+    public const string RemoteServer = "remote.example";
+
     private static readonly string[] Words =
     [
         "matrix", "room", "bridge", "deploy", "lunch", "ticket", "merge", "release", "coffee", "review", "ship",
@@ -84,6 +87,7 @@ internal sealed class WorkloadGenerator
         {
             (0.40, KickAndBanTheBotSomewhere),
             (0.55, EmitEdgeCases),
+            (0.60, RedactStateAcrossServers),
             (0.65, ReinviteTheBot),
             (0.80, ScheduledTombstone),
         };
@@ -161,6 +165,11 @@ internal sealed class WorkloadGenerator
             {
                 user = $"@u{i}.ops_{i % 5}-x:{_server}";
             }
+            else if (roll < 0.42 || i is 1 or 2)
+            {
+                // Users on another server: their redactions of local state need the redact power level.
+                user = $"@u{i}:{RemoteServer}";
+            }
             else
             {
                 user = $"@u{i}:{_server}";
@@ -194,7 +203,7 @@ internal sealed class WorkloadGenerator
         var e = new SimEvent
         {
             Index = _stream.Count,
-            EventId = MatrixIds.EventId(_rng, room.RoomVersion, _server),
+            EventId = MatrixIds.EventId(_rng, room.RoomVersion, MatrixIds.Domain(sender) ?? _server),
             RoomId = room.RoomId,
             Type = type,
             Sender = sender,
@@ -736,6 +745,10 @@ internal sealed class WorkloadGenerator
     private bool Redaction()
     {
         var room = PickRoom();
+        if (_o.RedactState && _rng.Chance(0.25))
+        {
+            return RandomStateRedaction(room);
+        }
         if (room.RecentMessages.Count == 0)
         {
             return false;
@@ -752,6 +765,100 @@ internal sealed class WorkloadGenerator
         target.RedactedByIndex = redaction.Index;
         room.ForgetMessage(target);
         return true;
+    }
+
+    private static readonly string[] RedactableStateTypes = ["m.room.name", "m.room.topic", "m.room.avatar", "m.room.encryption", "m.room.member"];
+
+    /// <summary>--redact-state: a joined user (local or remote, with or without power) redacts a current state
+    /// event of a type the projection reads; the homeserver applies it only if authorised.</summary>
+    private bool RandomStateRedaction(TrueRoom room)
+    {
+        var actor = PickJoined(room);
+        var type = _rng.Pick(RedactableStateTypes);
+        var candidates = room.State.Where(s => s.Key.Type == type && (type == "m.room.member" || s.Key.StateKey.Length == 0)).Select(s => s.Value).ToList();
+        if (actor is null || candidates.Count == 0)
+        {
+            return false;
+        }
+        RedactState(room, actor, candidates[_rng.Next(candidates.Count)]);
+        return true;
+    }
+
+    /// <summary>A redaction of a state event; the homeserver model applies it only if authorised.</summary>
+    private void RedactState(TrueRoom room, string actor, SimEvent target) =>
+        Emit(room, "m.room.redaction", actor, null, Json.Object(("redacts", target.EventId)), redacts: target.EventId);
+
+    private static bool IsRemote(string userId) => MatrixIds.Domain(userId) == RemoteServer;
+
+    /// <summary>
+    /// Scheduled once: in up to three rooms with the bot (one of v1/v2, v3–v11, v12 where there are such rooms),
+    /// a powerless user on <see cref="RemoteServer"/> redacts the local name, topic, avatar and a local member's
+    /// profile (the homeserver changes nothing), then a local moderator given the redact level by power levels
+    /// redacts the remote user's topic and profile and the room's m.room.encryption (applied; encryption stays on).
+    /// </summary>
+    private void RedactStateAcrossServers()
+    {
+        var groups = new Func<string, bool>[] { v => v is "1" or "2", v => v is not ("1" or "2" or "12"), v => v == "12" };
+        foreach (var group in groups)
+        {
+            var room = _rooms.FirstOrDefault(r => group(r.RoomVersion) && r.MembershipOf(_o.BotUserId) == "join");
+            if (room is not null)
+            {
+                RedactStateAcrossServersIn(room);
+            }
+        }
+    }
+
+    private void RedactStateAcrossServersIn(TrueRoom room)
+    {
+        // The moderator is not the creator: in v12 a creator's power is infinite anyway, and the service may not
+        // know the creators of a room whose create event it never saw; a power level decides for everyone.
+        var creator = room.State.TryGetValue(("m.room.create", ""), out var create) ? create.Sender : null;
+        var mod = room.Joined.Items.FirstOrDefault(u => u != _o.BotUserId && u != creator && !IsRemote(u));
+        if (mod is null)
+        {
+            return;
+        }
+        var redactLevel = 50L;
+        if (room.State.TryGetValue(("m.room.power_levels", ""), out var pl))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(pl.Content);
+            redactLevel = doc.RootElement.TryGetProperty("redact", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.Number && r.TryGetInt64(out var rl) ? rl : 50;
+        }
+        var remote = _users.FirstOrDefault(u => IsRemote(u) && room.MembershipOf(u) != "ban" && !(pl is not null && HomeserverState.PowerOf(pl.Content, u) >= redactLevel) && u != creator);
+        if (remote is null)
+        {
+            return;
+        }
+        if (room.MembershipOf(remote) != "join")
+        {
+            EmitMember(room, mod, remote, "invite", withProfile: false);
+            EmitMember(room, remote, remote, "join", withProfile: true);
+        }
+        // Local state the remote user will try to blank.
+        foreach (var (type, key, value) in new[] { ("m.room.name", "name", "Shared room"), ("m.room.topic", "topic", "about " + Sentence(2, 5)), ("m.room.avatar", "url", Mxc()) })
+        {
+            if (!room.State.TryGetValue((type, ""), out var current) || IsRemote(current.Sender) || current.Content.Length <= 2)
+            {
+                Emit(room, type, mod, "", Json.Object((key, value)));
+            }
+        }
+        foreach (var type in new[] { "m.room.name", "m.room.topic", "m.room.avatar" })
+        {
+            RedactState(room, remote, room.State[(type, "")]);
+        }
+        RedactState(room, remote, room.State[("m.room.member", mod)]);
+
+        // The moderator's power, then redactions across servers that apply.
+        Emit(room, "m.room.power_levels", mod, "", PowerLevels(mod));
+        Emit(room, "m.room.topic", remote, "", Json.Object(("topic", "remote says " + Sentence(1, 4))));
+        RedactState(room, mod, room.State[("m.room.topic", "")]);
+        RedactState(room, mod, room.State[("m.room.member", remote)]);
+        if (!room.State.ContainsKey(("m.room.encryption", "")))
+        {
+            Emit(room, "m.room.encryption", mod, "", Json.Object(("algorithm", Megolm)));
+        }
+        RedactState(room, mod, room.State[("m.room.encryption", "")]);
     }
 
     private bool ReactionOrEdit()

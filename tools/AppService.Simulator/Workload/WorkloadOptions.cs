@@ -17,7 +17,8 @@ internal sealed record WorkloadOptions
     /// <summary>Prefix of ghost users in the application service's users namespace (registration.yaml).</summary>
     public string GhostPrefix { get; init; } = "@_bot_";
 
-    /// <summary>Redact state events too. The service does not project redactions of state yet; off.</summary>
+    /// <summary>Also redact random current state by random joined users (a quarter of redactions). Every workload
+    /// has the scheduled cross-server state redactions regardless.</summary>
     public bool RedactState { get; init; }
 
     public string ServerName => BotUserId[(BotUserId.IndexOf(':', StringComparison.Ordinal) + 1)..];
