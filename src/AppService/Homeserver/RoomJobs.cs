@@ -167,7 +167,11 @@ public sealed class RoomJobs(
                 batch.BatchCommands.Add(command);
             }
 
-            var snapshotEvents = members.Concat(state).DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            // Recorded so a backlog copy is a duplicate, but only what the resync applied (review finding: a snapshot
+            // event under a kept newer row was swallowed when the homeserver pushed it later).
+            var snapshotEvents = members.Concat(state)
+                .Where(e => plan.CurrentEventIds.Contains(e.EventId))
+                .DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
             if (snapshotEvents.Count > 0)
             {
                 batch.BatchCommands.Add(Command(

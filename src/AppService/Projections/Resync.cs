@@ -26,6 +26,13 @@ public sealed record ResyncPlan(
 {
     /// <summary>The sender of each event id in <see cref="StateUpserts"/> (for <c>room_state.sender</c>).</summary>
     public IReadOnlyDictionary<string, string> StateSenders { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The event id of every key after the resync. Only snapshot events among these may be recorded as processed: a
+    /// snapshot event for a key where a newer pushed row was kept has not been applied, and when the homeserver
+    /// pushes it after the row we kept, it must not be taken for a duplicate.
+    /// </summary>
+    public IReadOnlySet<string> CurrentEventIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -167,6 +174,7 @@ public static class Resync
             keptNewer)
         {
             StateSenders = senders,
+            CurrentEventIds = finalState.Values.ToHashSet(StringComparer.Ordinal),
         };
 
         bool IsNewer((string Type, string StateKey) key) => heldState.TryGetValue(key, out var h) && Newer(h.SetAt);

@@ -79,6 +79,26 @@ public sealed class ResyncPlanTests : IDisposable
     }
 
     [Fact]
+    public void A_snapshot_event_under_a_kept_newer_row_is_not_among_the_ids_to_record_as_processed()
+    {
+        // The homeserver's snapshot already shows $alice-3 (newer than the $alice-2 pushed during the fetch); $alice-3
+        // is still on its way to us and must not be recorded as processed, or its push would be a "duplicate".
+        var plan = Plan(
+            new RoomInfo(Room) { BotMembership = Memberships.Join },
+            [
+                _events.Member(Alice, Memberships.Join, content: Profile("Newest"), eventId: "$alice-3"),
+                _events.Member(Bob, Memberships.Join, eventId: "$bob-1"),
+            ],
+            [],
+            [new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "Newer"), After)],
+            [new SeenState(EventTypes.Member, Alice, "$alice-2", After)]);
+
+        Assert.DoesNotContain("$alice-3", plan.CurrentEventIds);
+        Assert.Contains("$bob-1", plan.CurrentEventIds);
+        Assert.Contains("$alice-2", plan.CurrentEventIds);
+    }
+
+    [Fact]
     public void Room_info_comes_from_the_snapshot_and_absent_state_clears_its_field()
     {
         var room = new RoomInfo(Room)
