@@ -65,7 +65,7 @@ internal static class StatsSql
         public long DriftDetected { get; set; }
     }
 
-    /// <summary>The statement as psql runs it (scripts/admin-explain.sh prints it from here).</summary>
+    /// <summary>The statement as sent (scripts/admin-explain.sql holds a copy; AdminExplainScriptTests keeps the two equal).</summary>
     public static string Text(bool exact) => Sql
         .Replace("EXACT", exact ? "true" : "false", StringComparison.Ordinal)
         .Replace("ESTIMATE_FROM", EstimateFrom.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);

@@ -77,13 +77,6 @@ public sealed class JobOptions
     public int MaxAttempts { get; set; } = 10;
 
     /// <summary>
-    /// No longer used: the resync's race rule compares processing order from a database sequence, not times from
-    /// replicas' clocks (see <see cref="Projections.Resync"/>). Still bound so existing configurations start.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan ClockSkewAllowance { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>
     /// Resyncs running at once across all replicas (each fetches a whole room's /members and /state); other jobs
     /// are not held up by the cap. Bounds what an invite flood can make the homeserver do.
     /// </summary>
