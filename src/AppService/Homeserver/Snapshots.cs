@@ -68,7 +68,10 @@ public static class Snapshots
             string sender = TransactionParser.OptionalString(item, "sender") ?? "";
 
             // Ids and keys must be storable as sent (README "Input safety"); display values are cleaned when projected.
-            if (string.IsNullOrEmpty(eventId) || string.IsNullOrEmpty(type) || stateKey is null
+            // The pushed events' structural rules hold here too: a property name the projectors would fail to read
+            // (e.g. a lone surrogate among power_levels users) or content too deep skips the entry, never the job.
+            if (TransactionParser.Scan(item) is not null
+                || string.IsNullOrEmpty(eventId) || string.IsNullOrEmpty(type) || stateKey is null
                 || !MatrixText.IsValid(eventId) || !MatrixText.IsValid(type) || !MatrixText.IsValid(stateKey) || !MatrixText.IsValid(sender)
                 || (itemRoomId is not null && itemRoomId != roomId)
                 || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object

@@ -307,8 +307,9 @@ public static class TransactionParser
     /// One forward pass over the event's raw JSON, only when it could matter (more than <see cref="MaxEventDepth"/>
     /// brackets, or any escape): nesting deeper than <see cref="MaxEventDepth"/>, and property names holding U+0000 or
     /// invalid UTF-16 (they make property lookups throw). Iterative: the reader tracks the depth, nothing recurses.
+    /// Also applied to the resync's /state and /members entries (Homeserver/Snapshots), which the projectors read alike.
     /// </summary>
-    private static Rejection? Scan(JsonElement element)
+    internal static Rejection? Scan(JsonElement element)
     {
         ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(element);
         bool escaped = raw.IndexOf((byte)'\\') >= 0;

@@ -43,6 +43,24 @@ public sealed class SnapshotsTests
     }
 
     [Fact]
+    public void A_state_entry_with_a_property_name_the_projectors_cannot_read_is_skipped_and_the_rest_applies()
+    {
+        // A federated server can put a lone surrogate among power_levels users; reading that name throws, which made
+        // every run of the resync fail, for ever. The entry is skipped like any unusable one.
+        var snapshot = Snapshots.ParseState(Json("""
+            [{"event_id":"$p","room_id":"!room:hs.test","type":"m.room.power_levels","state_key":"","sender":"@a:hs.test",
+              "content":{"users":{"\ud800":100,"@a:hs.test":100}}},
+             {"event_id":"$n","room_id":"!room:hs.test","type":"m.room.name","state_key":"","sender":"@a:hs.test","content":{"name":"N"}}]
+            """), Room);
+
+        Assert.Equal("$n", Assert.Single(snapshot.Events).EventId);
+        Assert.Equal(1, snapshot.Skipped);
+        var room = snapshot.Events.Aggregate(new AppService.Projections.RoomInfo(Room),
+            (r, e) => AppService.Projections.RoomInfoProjector.Apply(r, e, DateTimeOffset.UnixEpoch));
+        Assert.Equal("N", room.Name);
+    }
+
+    [Fact]
     public void Joined_members_map_user_ids_to_profiles()
     {
         var joined = Snapshots.ParseJoinedMembers(Json("""
