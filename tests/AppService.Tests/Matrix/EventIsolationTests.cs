@@ -59,8 +59,8 @@ public sealed class EventIsolationTests : IDisposable
         static string Event(int arrays) => """{"event_id":"$d","room_id":"!r:hs.test","type":"m.x","content":{"d":""" +
             new string('[', arrays) + new string(']', arrays) + "}}";
 
-        Assert.NotNull(_bodies.Accepted(Event(TransactionParser.MaxEventDepth - 2)));
-        var (e, rejected) = _bodies.Event(Event(TransactionParser.MaxEventDepth - 1));
+        Assert.NotNull(_bodies.Accepted(Event(EventReader.MaxEventDepth - 2)));
+        var (e, rejected) = _bodies.Event(Event(EventReader.MaxEventDepth - 1));
         Assert.Null(e);
         Assert.Equal(RejectionCodes.TooDeep, rejected!.Code);
 
