@@ -76,16 +76,10 @@ public static class Memberships
     public const string Ban = "ban";
     public const string Knock = "knock";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Invite, Join, Leave, Ban, Knock };
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { Invite, Join, Leave, Ban, Knock };
 
-    /// <summary>Returns the interned constant for a known membership, or null.</summary>
-    public static string? Normalize(string? value) => value switch
-    {
-        Invite => Invite,
-        Join => Join,
-        Leave => Leave,
-        Ban => Ban,
-        Knock => Knock,
-        _ => null,
-    };
+    public static IReadOnlySet<string> All => Known;
+
+    /// <summary>Returns the interned constant for a known membership (the set keeps the constants), or null.</summary>
+    public static string? Normalize(string? value) => value is not null && Known.TryGetValue(value, out string? known) ? known : null;
 }
