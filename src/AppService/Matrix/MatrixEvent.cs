@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace AppService.Matrix;
 
 /// <summary>
-/// A ClientEvent from a transaction that passed validation. <see cref="Content"/> and <see cref="Unsigned"/>
-/// point into the request's JSON document and live as long as it does.
+/// A ClientEvent that passed <see cref="EventReader"/>: pushed in a transaction, from a resync's snapshot, or an
+/// invite's stripped state. <see cref="Content"/> and <see cref="Unsigned"/> point into the JSON document it was read
+/// from and live as long as it does.
 /// </summary>
 public sealed record MatrixEvent(
     string EventId,
