@@ -46,7 +46,8 @@ start_service() {
     export AppService__ServerName="${SERVICE_SERVER_NAME:-localhost}"   # the simulator's bot is @bot:localhost
     export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
     # Per-transaction Information logs would be measured too; the name has dots, hence env.
-    exec env "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \
+    exec env "Logging__LogLevel__AppService.Transactions.AppServiceApi=Warning" \
+      "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \
       dotnet "$SERVICE_DLL" --urls "$SERVICE_URL"
   ) >>"$SERVICE_LOG" 2>&1 &
   SERVICE_PID=$!

@@ -52,38 +52,26 @@ public static class Snapshots
     }
 
     /// <summary>
-    /// State events with an event_id, a type, a string state_key and an object content that passes our content
-    /// rules. room_id may be absent (it is implied by the request) but must not name another room.
+    /// State events of <paramref name="roomId"/>, read by <see cref="EventReader"/> with the pushed events' rules
+    /// (an event_id, a type, a string state_key, storable ids, readable property names, content the projectors can
+    /// read); room_id may be absent (the request implies it) but must not name another room. An entry the reader
+    /// refuses is skipped, never the job: it would be rejected if pushed.
     /// </summary>
     public static StateSnapshot ParseStateEvents(JsonElement array, string roomId)
     {
+        var shape = EventShape.Snapshot(roomId);
         var events = new List<MatrixEvent>();
         int skipped = 0;
         foreach (var item in array.EnumerateArray())
         {
-            string? eventId = TransactionParser.OptionalString(item, "event_id");
-            string? type = TransactionParser.OptionalString(item, "type");
-            string? stateKey = TransactionParser.OptionalString(item, "state_key");
-            string? itemRoomId = TransactionParser.OptionalString(item, "room_id");
-            string sender = TransactionParser.OptionalString(item, "sender") ?? "";
-
-            // Ids and keys must be storable as sent (README "Input safety"); display values are cleaned when projected.
-            // The pushed events' structural rules hold here too: a property name the projectors would fail to read
-            // (e.g. a lone surrogate among power_levels users) or content too deep skips the entry, never the job.
-            if (TransactionParser.Scan(item) is not null
-                || string.IsNullOrEmpty(eventId) || string.IsNullOrEmpty(type) || stateKey is null
-                || !MatrixText.IsValid(eventId) || !MatrixText.IsValid(type) || !MatrixText.IsValid(stateKey) || !MatrixText.IsValid(sender)
-                || (itemRoomId is not null && itemRoomId != roomId)
-                || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object
-                || ContentRules.Check(type, isState: true, content) is not null)
+            if (EventReader.Read(item, shape).Event is { } e)
+            {
+                events.Add(e);
+            }
+            else
             {
                 skipped++;
-                continue;
             }
-
-            JsonElement? unsigned = MatrixText.TryGetProperty(item, "unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
-            long? ts = MatrixText.TryGetProperty(item, "origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long v) ? v : null;
-            events.Add(new MatrixEvent(eventId, roomId, type, sender, stateKey, ts, content, unsigned, null));
         }
 
         return new StateSnapshot(events, skipped);

@@ -7,14 +7,14 @@ namespace AppService.Matrix;
 /// JsonDocument's parse costs O(size × nesting depth) (closing a container scans back over its rows): a 256 KiB
 /// <c>[[[…]]]</c> takes ~25 s, 32 MiB would take hours. So the body is parsed with a depth limit just above what an
 /// accepted event can need, and only when that fails, <see cref="Flatten"/> walks it once with Utf8JsonReader (linear)
-/// and overwrites, in place, every entry of <c>events</c> nesting deeper than <see cref="TransactionParser.MaxEventDepth"/>
+/// and overwrites, in place, every entry of <c>events</c> nesting deeper than <see cref="EventReader.MaxEventDepth"/>
 /// (and any other top-level value as deep) with <c>0</c> padded by spaces. The events' text is kept first, to be
 /// rejected as <c>too_deep</c>: one deep event never fails the body, and the happy path pays nothing.
 /// </summary>
 public static class DeepValues
 {
     /// <summary>Containers a body of allowed events needs: the root object, the events array, the event's own.</summary>
-    public const int BodyMaxDepth = TransactionParser.MaxEventDepth + 2;
+    public const int BodyMaxDepth = EventReader.MaxEventDepth + 2;
 
     /// <summary>Flattens too-deep values in place; returns the too-deep events by index. Throws JsonException on invalid JSON.</summary>
     public static Dictionary<int, RejectedEvent> Flatten(Span<byte> body, int maxEventBytes)
@@ -51,7 +51,7 @@ public static class DeepValues
                     {
                         var raw = body[start..end];
                         tooDeep[index] = new RejectedEvent(ids[0], ids[1], ids[2], RejectionCodes.TooDeep,
-                            $"event nests deeper than {TransactionParser.MaxEventDepth} levels", MatrixText.CutUtf8(raw, maxEventBytes), raw.Length);
+                            $"event nests deeper than {EventReader.MaxEventDepth} levels", MatrixText.CutUtf8(raw, maxEventBytes), raw.Length);
                         Blank(raw);
                     }
 
@@ -84,7 +84,7 @@ public static class DeepValues
         int id = -1;
         while (reader.Read() && reader.CurrentDepth > depth)
         {
-            deep |= reader.CurrentDepth - depth >= TransactionParser.MaxEventDepth; // as TransactionParser.Scan counts
+            deep |= reader.CurrentDepth - depth >= EventReader.MaxEventDepth; // as EventReader.Scan counts
             if (ids is null || reader.CurrentDepth != depth + 1)
             {
                 continue;

@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace AppService.Matrix;
 
 /// <summary>
-/// A ClientEvent from a transaction that passed validation. <see cref="Content"/> and <see cref="Unsigned"/>
-/// point into the request's JSON document and live as long as it does.
+/// A ClientEvent that passed <see cref="EventReader"/>: pushed in a transaction, from a resync's snapshot, or an
+/// invite's stripped state. <see cref="Content"/> and <see cref="Unsigned"/> point into the JSON document it was read
+/// from and live as long as it does.
 /// </summary>
 public sealed record MatrixEvent(
     string EventId,
@@ -76,16 +77,10 @@ public static class Memberships
     public const string Ban = "ban";
     public const string Knock = "knock";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Invite, Join, Leave, Ban, Knock };
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { Invite, Join, Leave, Ban, Knock };
 
-    /// <summary>Returns the interned constant for a known membership, or null.</summary>
-    public static string? Normalize(string? value) => value switch
-    {
-        Invite => Invite,
-        Join => Join,
-        Leave => Leave,
-        Ban => Ban,
-        Knock => Knock,
-        _ => null,
-    };
+    public static IReadOnlySet<string> All => Known;
+
+    /// <summary>Returns the interned constant for a known membership (the set keeps the constants), or null.</summary>
+    public static string? Normalize(string? value) => value is not null && Known.TryGetValue(value, out string? known) ? known : null;
 }

@@ -33,7 +33,7 @@ public static class MembershipProjector
     public static (RoomMember Next, MembershipChange Change) Apply(RoomMember? current, MatrixEvent memberEvent, DateTimeOffset now)
     {
         var content = memberEvent.Content;
-        string membership = Memberships.Normalize(TransactionParser.OptionalString(content, "membership"))
+        string membership = Memberships.Normalize(MatrixText.Get(content, "membership"))
             ?? throw new ArgumentException("member event without a valid membership; ContentRules rejects these", nameof(memberEvent));
         string target = memberEvent.StateKey ?? throw new ArgumentException("member event without state_key", nameof(memberEvent));
 
@@ -73,6 +73,6 @@ public static class MembershipProjector
     private static string? PreviousFromUnsigned(MatrixEvent memberEvent) =>
         memberEvent.Unsigned is { } unsigned
         && MatrixText.TryGetProperty(unsigned, "prev_content", out var prev) && prev.ValueKind == JsonValueKind.Object
-            ? Memberships.Normalize(TransactionParser.OptionalString(prev, "membership"))
+            ? Memberships.Normalize(MatrixText.Get(prev, "membership"))
             : null;
 }

@@ -20,23 +20,18 @@ public static class StrippedState
             return [];
         }
 
+        // Read like any event (EventReader: storable ids, content the projector can read), only without an event id.
+        // Values are made storable by the projector; an unusable sender (it may become the creator) skips the entry.
+        var shape = EventShape.Stripped(invite.RoomId);
         var entries = new List<MatrixEvent>();
         foreach (var item in list.EnumerateArray())
         {
-            // Values are made storable by the projector; an unusable sender (it may become the creator) skips the entry.
-            string? type = TransactionParser.OptionalString(item, "type");
-            string sender = TransactionParser.OptionalString(item, "sender") ?? "";
             // Power levels are never seeded from stripped state: an inviter could claim any level in it.
-            if (type is null || TransactionParser.OptionalString(item, "state_key") != "" || !RoomInfoProjector.Handles(type)
-                || type == EventTypes.PowerLevels
-                || !MatrixText.IsValid(sender)
-                || !MatrixText.TryGetProperty(item, "content", out var content) || content.ValueKind != JsonValueKind.Object
-                || ContentRules.Check(type, isState: true, content) is not null)
+            if (EventReader.Read(item, shape).Event is { StateKey: "" } entry && RoomInfoProjector.Handles(entry.Type)
+                && entry.Type != EventTypes.PowerLevels)
             {
-                continue;
+                entries.Add(entry);
             }
-
-            entries.Add(new MatrixEvent("", invite.RoomId, type, sender, "", null, content, null, null));
         }
 
         return entries;

@@ -30,6 +30,18 @@ public sealed class TransactionBodyTests(SmallBodyLimitApplication app) : IClass
     public async Task A_body_that_is_not_json_is_400_M_NOT_JSON(string body) =>
         Assert.Equal((HttpStatusCode.BadRequest, "M_NOT_JSON"), await PutRawAsync("b1", body));
 
+    [Fact]
+    public async Task The_endpoint_logs_under_its_own_category_and_the_shipped_settings_keep_its_per_transaction_line_off()
+    {
+        Assert.Equal((HttpStatusCode.BadRequest, "M_NOT_JSON"), await PutRawAsync("log-refused", "not json"));
+        Assert.Equal(HttpStatusCode.OK, (await PutRawAsync("log-ok", new JsonObject { ["events"] = new JsonArray(Member(NewRoomId(), Alice, "join")) }.ToJsonString())).Status);
+
+        Assert.Contains(app.Logs.Lines, l => l.StartsWith("Warning AppService.Transactions.AppServiceApi: Transaction log-refused refused: M_NOT_JSON", StringComparison.Ordinal));
+        // appsettings.json sets the endpoint's category to Warning: "Transaction log-ok: 1 new, ..." is not written.
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("Transaction log-ok:", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("AppService.Transactions.TransactionProcessor: Transaction log-", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("{}")]
     [InlineData("{\"events\": {}}")]

@@ -59,8 +59,8 @@ public sealed class EventIsolationTests : IDisposable
         static string Event(int arrays) => """{"event_id":"$d","room_id":"!r:hs.test","type":"m.x","content":{"d":""" +
             new string('[', arrays) + new string(']', arrays) + "}}";
 
-        Assert.NotNull(_bodies.Accepted(Event(TransactionParser.MaxEventDepth - 2)));
-        var (e, rejected) = _bodies.Event(Event(TransactionParser.MaxEventDepth - 1));
+        Assert.NotNull(_bodies.Accepted(Event(EventReader.MaxEventDepth - 2)));
+        var (e, rejected) = _bodies.Event(Event(EventReader.MaxEventDepth - 1));
         Assert.Null(e);
         Assert.Equal(RejectionCodes.TooDeep, rejected!.Code);
 
@@ -107,7 +107,7 @@ public sealed class EventIsolationTests : IDisposable
     [InlineData(StatusCodes.Status400BadRequest, StatusCodes.Status400BadRequest, "M_NOT_JSON")]
     public void Body_read_failures_of_the_server_become_matrix_errors(int serverStatus, int status, string errCode)
     {
-        var failure = AppServiceApi.BodyReadFailure(new BadHttpRequestException("bad", serverStatus), clientAborted: false);
+        var failure = TransactionBody.ReadFailure(new BadHttpRequestException("bad", serverStatus), clientAborted: false);
 
         Assert.Equal((status, errCode), (failure!.Value.Status, failure.Value.ErrCode));
     }
@@ -115,9 +115,9 @@ public sealed class EventIsolationTests : IDisposable
     [Fact]
     public void A_client_that_went_away_is_not_our_failure_and_anything_else_is()
     {
-        Assert.Equal(StatusCodes.Status499ClientClosedRequest, AppServiceApi.BodyReadFailure(new OperationCanceledException(), clientAborted: true)!.Value.Status);
-        Assert.Equal(StatusCodes.Status499ClientClosedRequest, AppServiceApi.BodyReadFailure(new IOException("reset"), clientAborted: true)!.Value.Status);
-        Assert.Null(AppServiceApi.BodyReadFailure(new OperationCanceledException(), clientAborted: false));
-        Assert.Null(AppServiceApi.BodyReadFailure(new InvalidOperationException(), clientAborted: false));
+        Assert.Equal(StatusCodes.Status499ClientClosedRequest, TransactionBody.ReadFailure(new OperationCanceledException(), clientAborted: true)!.Value.Status);
+        Assert.Equal(StatusCodes.Status499ClientClosedRequest, TransactionBody.ReadFailure(new IOException("reset"), clientAborted: true)!.Value.Status);
+        Assert.Null(TransactionBody.ReadFailure(new OperationCanceledException(), clientAborted: false));
+        Assert.Null(TransactionBody.ReadFailure(new InvalidOperationException(), clientAborted: false));
     }
 }
