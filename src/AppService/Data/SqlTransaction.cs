@@ -21,6 +21,7 @@ public sealed class SqlTransaction : IAsyncDisposable
     private readonly IDbContextTransaction _transaction;
     private readonly ConnectionHygiene _hygiene;
     private readonly string _operation;
+    private bool _committed;
 
     private SqlTransaction(AppDbContext db, IDbContextTransaction transaction, ConnectionHygiene hygiene, string operation)
     {
@@ -50,10 +51,24 @@ public sealed class SqlTransaction : IAsyncDisposable
 
     public Task CommitAsync(CancellationToken ct) => _transaction.CommitAsync(ct);
 
+    /// <summary>
+    /// Runs the batch with <c>COMMIT</c> as its last statement: the writes and the commit in one round trip instead of
+    /// two. If any statement fails, PostgreSQL skips the rest of the batch (the COMMIT too) and the exception leaves the
+    /// transaction open, to be rolled back on dispose like any other failure. Once COMMIT has run, Npgsql sees the
+    /// connection idle, so disposing the EF transaction rolls nothing back.
+    /// </summary>
+    public async Task ExecuteAndCommitAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await batch.PrepareAsync(ct);
+        await batch.ExecuteNonQueryAsync(ct);
+        _committed = true;
+    }
+
     public async ValueTask DisposeAsync()
     {
         // EF clears CurrentTransaction on a successful commit or rollback; an exception leaves it in place.
-        if (_db.Database.CurrentTransaction == _transaction)
+        if (!_committed && _db.Database.CurrentTransaction == _transaction)
         {
             _hygiene.Discard(Connection, _operation);
         }

@@ -6,13 +6,13 @@ using static AppService.Data.IngestSql;
 namespace AppService.Transactions;
 
 /// <summary>
-/// Step 3 of a transaction, one round trip: write back what the projection changed (purged rooms first, then rooms,
+/// Step 3 of a transaction, one round trip with the commit: write back what the projection changed (purged rooms first, then rooms,
 /// members and state, each sorted by key), the jobs the events call for, the rejected events, the redactions of
 /// rejected events, and the ledger row. Fixed SQL texts only, so a connection holds a bounded set of prepared statements.
 /// </summary>
 internal static class IngestWrite
 {
-    public static async Task RunAsync(
+    public static async Task RunAndCommitAsync(
         SqlTransaction tx, string ledgerId, IngestUnit unit, ProjectionBatch projection, HashSet<string> newIds, DateTimeOffset now, CancellationToken ct)
     {
         await using var batch = tx.Batch();
@@ -73,10 +73,6 @@ internal static class IngestWrite
                 Timestamp(now)));
         }
 
-        if (commands.Count > 0)
-        {
-            await batch.PrepareAsync(ct);
-            await batch.ExecuteNonQueryAsync(ct);
-        }
+        await tx.ExecuteAndCommitAsync(batch, ct);
     }
 }

@@ -82,7 +82,7 @@ public sealed partial class TransactionProcessor(
 
     /// <summary>
     /// One attempt at one unit, in four named steps: load (one round trip: locks, the exactly-once insert, the state the
-    /// new events touch), apply (no I/O), write (one round trip), commit, then report (logs and metrics, only once
+    /// new events touch), apply (no I/O), write and commit (one round trip), then report (logs and metrics, only once
     /// committed).
     /// </summary>
     private async Task<IngestResult> ProcessOnceAsync(string ledgerId, IngestUnit unit, CancellationToken ct)
@@ -113,8 +113,7 @@ public sealed partial class TransactionProcessor(
             }
         }
 
-        await IngestWrite.RunAsync(tx, ledgerId, unit, projection, loaded.NewIds, now, ct);
-        await tx.CommitAsync(ct);
+        await IngestWrite.RunAndCommitAsync(tx, ledgerId, unit, projection, loaded.NewIds, now, ct);
 
         IngestReport.Committed(logger, ledgerId, unit, projection, bot.UserId, jobSignal);
         int newEvents = loaded.NewIds.Count + unit.NewEventsBefore;
