@@ -5,6 +5,8 @@
 #   scripts/bench.sh            # = scripts/bench.sh goals: every goal, about 20-25 minutes
 #   scripts/bench.sh floor      # the earlier benchmark: simulator end to end vs the in-process floor (history)
 #   scripts/bench.sh admin      # EXPLAIN (ANALYZE) of every admin route at scale (scripts/admin-explain.sh)
+#   scripts/bench.sh ab REV     # this checkout's service vs the one built from git revision REV (e.g. main before a
+#                               # refactoring), side by side in one run: goal 1's new-events and duplicate-only phases
 #
 # Goals mode, with wrk and the shared workload (../shared/bench: body-chain.json + put_txn_chain.lua for new
 # events, body.json + put_txn.lua for duplicate-only), one transaction in flight unless said otherwise; every phase
@@ -98,7 +100,7 @@ if [ "$MODE" = floor ]; then
   echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg))"
   exit 0
 fi
-[ "$MODE" = goals ] || { echo "usage: scripts/bench.sh [goals|floor]" >&2; exit 2; }
+case "$MODE" in goals|ab) ;; *) echo "usage: scripts/bench.sh [goals|floor|admin|ab REV]" >&2; exit 2 ;; esac
 
 # ---------------------------------------------------------------------------------------------------------- goals
 GOALS=" ${BENCH_GOALS:-1 2 3 4 5} "
@@ -134,6 +136,7 @@ cleanup() {
     local d; for d in "${databases[@]}"; do drop_database "$d"; done
   fi
   rm -rf "$tmp"
+  git worktree prune 2>/dev/null || true # the ab mode's checkout of REV
 }
 trap cleanup EXIT
 # The whole run is bounded: past BENCH_MAX_SECONDS this shell is told to stop (and cleans up).
@@ -183,6 +186,28 @@ proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto
 
 chain=(--body "$shared/body-chain.json" --script "$shared/put_txn_chain.lua")
 echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); shared workload: $shared"
+
+# ------------------------------------------------------------------------------------------------------------- ab
+if [ "$MODE" = ab ]; then
+  rev="${2:?usage: scripts/bench.sh ab REV}"
+  git worktree add --detach -q "$tmp/base" "$rev"
+  timeout 600 dotnet build "$tmp/base/src/AppService" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+  base_dll="$tmp/base/src/AppService/bin/Release/net10.0/AppService.dll"
+  [ -f "$base_dll" ] || { say "the service at $rev did not build"; exit 1; }
+  this_dll="$SERVICE_DLL"
+  SERVICE_DLL="$base_dll"; launch base 9205 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL
+  SERVICE_DLL="$this_dll"; launch this 9206 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL
+  base_name="base-$(git rev-parse --short "$rev")"; this_name="this-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo +changes)"
+  rounds ab-new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1, $this_name vs $base_name" \
+    --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
+  rounds ab-duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
+    --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1, $this_name vs $base_name" \
+    --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
+  stop_pid "$base_pid"; stop_pid "$this_pid"
+  git worktree remove --force "$tmp/base"
+  echo "(results in $out/rounds.txt; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(dotnet --version) SDK)"
+  exit 0
+fi
 
 if wants 1 || wants 2 || wants 5; then
   launch service 9200 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL

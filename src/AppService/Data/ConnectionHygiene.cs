@@ -13,9 +13,8 @@ namespace AppService.Data;
 /// prepares the ingest statements explicitly, which removes the known cause; this is the guarantee for unknown ones,
 /// and for a deployment that sets <c>Max Auto Prepare</c> itself.
 /// <para>
-/// Use: <c>using var guard = hygiene.Guard(db.Database, transaction, "ingest");</c> right after
-/// <c>BeginTransactionAsync</c> (so it is disposed before the transaction). When the scope ends and the transaction
-/// was neither committed nor rolled back through EF (an exception left it open), the data source is cleared while
+/// Used through <see cref="SqlTransaction"/>, the one way into a transaction for hand-written SQL. When it is disposed
+/// and the transaction was neither committed nor rolled back through EF (an exception left it open), the data source is cleared while
 /// the failed connection is still rented: Npgsql closes it when EF hands it back instead of pooling it, and closes
 /// the idle ones now. Npgsql has no public way to drop one connection (<c>NpgsqlConnection.ClearPool</c> does
 /// nothing for a data source's connections; terminating our own backend makes Npgsql clear the pool anyway), so a
@@ -28,9 +27,10 @@ public sealed partial class ConnectionHygiene(NpgsqlDataSource dataSource, ILogg
     public TransactionGuard Guard(DatabaseFacade database, IDbContextTransaction transaction, string operation) =>
         new(this, database, transaction, operation);
 
-    private void Discard(DatabaseFacade database, string operation)
+    private void Discard(DatabaseFacade database, string operation) => Discard((NpgsqlConnection)database.GetDbConnection(), operation);
+
+    internal void Discard(NpgsqlConnection connection, string operation)
     {
-        var connection = (NpgsqlConnection)database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open)
         {
             // Broken by Npgsql already (I/O error, protocol violation): a broken connection is never pooled.

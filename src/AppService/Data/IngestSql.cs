@@ -9,7 +9,7 @@ namespace AppService.Data;
 /// <c>ON CONFLICT</c> instead of read-then-write. One transaction costs two batches and a commit, however many
 /// events it carries. Kept in one place so the benchmark's floor driver replays exactly these statements.
 /// </summary>
-public static class IngestSql
+public static partial class IngestSql
 {
     /// <summary>
     /// Serialises work on the same txnId and on the same rooms across requests and replicas. Keys are taken in
@@ -132,26 +132,6 @@ public static class IngestSql
         WHERE r.event_id = x.target AND r.room_id = x.room_id
         """;
 
-    public static NpgsqlBatchCommand InsertRejectedCommand(IReadOnlyList<Matrix.RejectedEvent> rejected, string txnId, DateTimeOffset now) =>
-        Command(
-            InsertRejected,
-            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.EventId)).ToArray()),
-            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.RoomId)).ToArray()),
-            TextArray(rejected.Select(r => Matrix.MatrixText.StorableId(r.Type)).ToArray()),
-            TextArray(rejected.Select(r => r.Reason).ToArray()),
-            Text(txnId),
-            TextArray(rejected.Select(r => r.RawJson).ToArray()),
-            Timestamp(now),
-            TextArray(rejected.Select(r => r.Code).ToArray()),
-            new NpgsqlParameter { Value = rejected.Select(r => r.ContentBytes).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-
-    public static NpgsqlBatchCommand RedactRejectedCommand(IReadOnlyList<Matrix.MatrixEvent> redactions) =>
-        Command(
-            RedactRejected,
-            TextArray(redactions.Select(r => r.Redacts).ToArray()),
-            TextArray(redactions.Select(r => r.RoomId).ToArray()),
-            TextArray(redactions.Select(r => r.EventId).ToArray()));
-
     public const string UpsertLedger = """
         INSERT INTO txn_ledger (txn_id, content_hash, event_count, new_event_count, rejected_count, first_seen_at, last_processed_at)
         VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -195,110 +175,6 @@ public static class IngestSql
 
     public static NpgsqlParameter Bigint(long value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
-    public static NpgsqlBatchCommand UpsertRoomsCommand(IReadOnlyList<RoomInfo> rooms) => Command(
-        UpsertRooms,
-        TextArray(Column(rooms, r => r.RoomId)),
-        TextArray(Column(rooms, r => r.Name)),
-        TextArray(Column(rooms, r => r.Topic)),
-        TextArray(Column(rooms, r => r.CanonicalAlias)),
-        TextArray(Column(rooms, r => r.AvatarUrl)),
-        TextArray(Column(rooms, r => r.JoinRule)),
-        TextArray(Column(rooms, r => r.HistoryVisibility)),
-        TextArray(Column(rooms, r => r.Encryption)),
-        TextArray(Column(rooms, r => r.RoomVersion)),
-        TextArray(Column(rooms, r => r.Creator)),
-        TextArray(Column(rooms, r => r.RoomType)),
-        TextArray(Column(rooms, r => r.PredecessorRoomId)),
-        TextArray(Column(rooms, r => r.TombstoneSuccessor)),
-        TextArray(Column(rooms, r => r.BotMembership)),
-        TimestampArray(rooms.Select(r => r.UpdatedAt)),
-        TextArray(Column(rooms, r => r.StateSource)),
-        BoolArray(rooms.Select(r => r.Suspect)),
-        NullableTimestampArray(rooms.Select(r => r.LastSyncedAt)),
-        TextArray(Column(rooms, r => r.Creators is { } creators ? string.Join('\n', creators) : null)),
-        TextArray(Column(rooms, r => r.PowerLevels)));
-
-    /// <summary>
-    /// Upserts room_state rows (sorted by key, so concurrent writers lock in one order), each with the sender of its
-    /// event as <paramref name="senderOf"/> knows it (null: not known).
-    /// </summary>
-    public static NpgsqlBatchCommand UpsertStateCommand(
-        IEnumerable<KeyValuePair<(string RoomId, string Type, string StateKey), string>> rows, Func<string, string?>? senderOf = null)
-    {
-        var state = rows
-            .OrderBy(s => s.Key.RoomId, StringComparer.Ordinal)
-            .ThenBy(s => s.Key.Type, StringComparer.Ordinal)
-            .ThenBy(s => s.Key.StateKey, StringComparer.Ordinal)
-            .ToList();
-        return Command(
-            UpsertState,
-            TextArray(state.Select(s => s.Key.RoomId).ToArray()),
-            TextArray(state.Select(s => s.Key.Type).ToArray()),
-            TextArray(state.Select(s => s.Key.StateKey).ToArray()),
-            TextArray(state.Select(s => s.Value).ToArray()),
-            TextArray(state.Select(s => senderOf?.Invoke(s.Value)).ToArray()));
-    }
-
-    public static NpgsqlBatchCommand UpsertMembersCommand(IReadOnlyList<RoomMember> members) => Command(
-        UpsertMembers,
-        TextArray(Column(members, m => m.RoomId)),
-        TextArray(Column(members, m => m.UserId)),
-        TextArray(Column(members, m => m.Membership)),
-        TextArray(Column(members, m => m.DisplayName)),
-        TextArray(Column(members, m => m.AvatarUrl)),
-        TextArray(Column(members, m => m.EventId)),
-        TextArray(Column(members, m => m.Sender)),
-        TimestampArray(members.Select(m => m.UpdatedAt)));
-
-    public static RoomInfo ReadRoom(NpgsqlDataReader r) => new(r.GetString(0))
-    {
-        Name = NullableString(r, 1),
-        Topic = NullableString(r, 2),
-        CanonicalAlias = NullableString(r, 3),
-        AvatarUrl = NullableString(r, 4),
-        JoinRule = NullableString(r, 5),
-        HistoryVisibility = NullableString(r, 6),
-        Encryption = NullableString(r, 7),
-        RoomVersion = NullableString(r, 8),
-        Creator = NullableString(r, 9),
-        RoomType = NullableString(r, 10),
-        PredecessorRoomId = NullableString(r, 11),
-        TombstoneSuccessor = NullableString(r, 12),
-        BotMembership = NullableString(r, 13),
-        UpdatedAt = r.GetFieldValue<DateTimeOffset>(14),
-        StateSource = NullableString(r, 15),
-        Suspect = r.GetBoolean(16),
-        LastSyncedAt = r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
-        Creators = r.IsDBNull(18) ? null : r.GetFieldValue<string[]>(18),
-        PowerLevels = NullableString(r, 19),
-    };
-
-    public static RoomMember ReadMember(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2))
-    {
-        DisplayName = NullableString(r, 3),
-        AvatarUrl = NullableString(r, 4),
-        EventId = r.GetString(5),
-        Sender = r.GetString(6),
-        UpdatedAt = r.GetFieldValue<DateTimeOffset>(7),
-    };
-
-    /// <summary>
-    /// The redaction-target column of <see cref="InsertProcessedEvents"/>: the key the redacted event is the current
-    /// state of, and for a member event the row it set. That row's <c>updated_at</c> is not read: a row only a
-    /// redaction touches is written only if the redaction changes it (and then at <paramref name="now"/>); a row this
-    /// batch's member events touch is loaded again, whole, by <see cref="SelectMembers"/> right after.
-    /// </summary>
-    public static ((string RoomId, string Type, string StateKey) Key, RoomMember? Member, string? Sender) ReadRedactionTarget(
-        NpgsqlDataReader r, int ordinal, DateTimeOffset now)
-    {
-        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender (member row), sender (room_state)
-        string?[] t = r.GetFieldValue<string?[]>(ordinal);
-        var member = t[3] is { } membership
-            ? new RoomMember(t[0]!, t[2]!, membership) { DisplayName = t[4], AvatarUrl = t[5], EventId = t[6]!, Sender = t[7]!, UpdatedAt = now }
-            : null;
-        return ((t[0]!, t[1]!, t[2]!), member, t.Length > 8 ? t[8] : null);
-    }
-
     /// <summary>A stable 64-bit key for pg_advisory_xact_lock (FNV-1a over the UTF-16 code units).</summary>
     public static long LockKey(string kind, string id)
     {
@@ -317,16 +193,4 @@ public static class IngestSql
         return unchecked((long)hash);
     }
 
-    private static string?[] Column<T>(IReadOnlyList<T> rows, Func<T, string?> selector)
-    {
-        var result = new string?[rows.Count];
-        for (int i = 0; i < rows.Count; i++)
-        {
-            result[i] = selector(rows[i]);
-        }
-
-        return result;
-    }
-
-    private static string? NullableString(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 }

@@ -287,7 +287,7 @@ public sealed class ProjectionBatchTests : IDisposable
         Assert.Empty(_batch.DirtyMembers);
         Assert.Empty(_batch.StateWrites);
         Assert.Empty(_batch.PurgedRooms);
-        Assert.True(_batch.HasRoom(Room));
-        Assert.False(_batch.HasRoom(OtherRoom));
+        Assert.NotNull(_batch.Room(Room));
+        Assert.Null(_batch.Room(OtherRoom));
     }
 }

@@ -1,0 +1,15 @@
+namespace AppService.Projections;
+
+/// <summary>A pushed state event whose <c>unsigned.replaces_state</c> is not the event we hold for its key.</summary>
+public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string ReplacesEventId, string EventId);
+
+/// <summary>A redaction of current state that was not applied (<see cref="RedactionAuth"/>): refused, or undecided (resync queued).</summary>
+public sealed record UnappliedRedaction(
+    string RoomId, string RedactionEventId, string Redacter, string TargetEventId, string Type, string StateKey, RedactionVerdict Verdict);
+
+/// <summary>
+/// The replaces_state mismatches of one room in one batch: how many state events disagreed with what we held, the
+/// first of them as an example, and whether the room was already suspect before this batch. One per room, so a
+/// stale room costs one log line per transaction, not one per event.
+/// </summary>
+public sealed record RoomStateMismatches(string RoomId, int Count, StateMismatch Example, bool WasSuspect);

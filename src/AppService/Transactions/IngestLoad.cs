@@ -1,0 +1,135 @@
+using AppService.Data;
+using AppService.Matrix;
+using AppService.Projections;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Transactions;
+
+/// <summary>What the first batch found: the ledger row of the txnId, if any, and which events are new.</summary>
+internal sealed record LoadedState(byte[]? LedgerHash, HashSet<string> NewIds)
+{
+    /// <summary>Same txnId, same events: a retry of something already committed.</summary>
+    public bool IsReplayOf(IngestUnit unit) => LedgerHash is not null && LedgerHash.AsSpan().SequenceEqual(unit.ContentHash);
+}
+
+/// <summary>
+/// Step 1 of a transaction, one round trip: take the locks (the txnId and every room, ascending), read the ledger,
+/// insert the event ids into <c>processed_events</c> (the exactly-once gate: what it inserts is new), and load into the
+/// <see cref="ProjectionBatch"/> the state everything the new events touch: their rooms, the member rows of their
+/// member events, the ids held for the keys they replace and the targets of their redactions.
+/// </summary>
+internal static class IngestLoad
+{
+    public static async Task<LoadedState> RunAsync(
+        SqlTransaction tx, string ledgerId, IngestUnit unit, ProjectionBatch projection, DateTimeOffset now, CancellationToken ct)
+    {
+        var events = unit.Events;
+        var columns = new EventColumns(events);
+        var rooms = new HashSet<string>(StringComparer.Ordinal);
+        var memberKeys = new HashSet<(string RoomId, string UserId)>();
+        foreach (var e in events)
+        {
+            rooms.Add(e.RoomId);
+            if (e.IsState && e.Type == EventTypes.Member)
+            {
+                memberKeys.Add((e.RoomId, e.StateKey!));
+            }
+        }
+
+        var lockKeys = new long[rooms.Count + 1];
+        int k = 0;
+        foreach (string roomId in rooms)
+        {
+            lockKeys[k++] = LockKey("room", roomId);
+        }
+
+        lockKeys[k] = LockKey("txn", ledgerId);
+
+        byte[]? ledgerHash = null;
+        var newIds = new HashSet<string>(events.Count, StringComparer.Ordinal);
+        Dictionary<string, MatrixEvent>? byId = null;
+
+        await using var batch = tx.QueryBatch();
+        batch.Add(Command(LockKeys, BigintArray(lockKeys)), _ => { });
+        batch.Add(Command(SelectLedgerHash, Text(ledgerId)), r => ledgerHash = r.GetFieldValue<byte[]>(0));
+        batch.Add(
+            Command(
+                InsertProcessedEvents,
+                TextArray(columns.EventIds),
+                TextArray(columns.RoomIds),
+                TextArray(columns.Types),
+                Text(ledgerId),
+                Bytes(unit.ContentHash),
+                Timestamp(now),
+                TextArray(columns.ReplacedStateKeys),
+                TextArray(columns.Redacts)),
+            r =>
+            {
+                string eventId = r.GetString(0);
+                newIds.Add(eventId);
+                if (r.IsDBNull(1) && r.IsDBNull(2))
+                {
+                    return;
+                }
+
+                // The id we hold for the key this new state event replaces, or the key its redaction target sets.
+                byId ??= events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
+                var e = byId[eventId];
+                if (!r.IsDBNull(1))
+                {
+                    projection.LoadState(e.RoomId, e.Type, e.StateKey!, r.GetString(1));
+                }
+
+                if (!r.IsDBNull(2))
+                {
+                    var (key, member, targetSender) = ReadRedactionTarget(r, 2, now);
+                    projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!, targetSender);
+                    if (member is not null)
+                    {
+                        projection.LoadMember(member);
+                    }
+                }
+            });
+        batch.Add(Command(SelectRooms, TextArray([.. rooms])), r => projection.LoadRoom(ReadRoom(r)));
+        batch.Add(
+            Command(SelectMembers, TextArray([.. memberKeys.Select(m => m.RoomId)]), TextArray([.. memberKeys.Select(m => m.UserId)])),
+            r => projection.LoadMember(ReadMember(r)));
+        await batch.ExecuteAsync(ct);
+
+        return new LoadedState(ledgerHash, newIds);
+    }
+
+    /// <summary>The parameters of <see cref="InsertProcessedEvents"/>, one array per column, filled in one pass.</summary>
+    private sealed class EventColumns
+    {
+        public EventColumns(List<MatrixEvent> events)
+        {
+            int n = events.Count;
+            EventIds = new string?[n];
+            RoomIds = new string?[n];
+            Types = new string?[n];
+            ReplacedStateKeys = new string?[n];
+            Redacts = new string?[n];
+            for (int i = 0; i < n; i++)
+            {
+                var e = events[i];
+                EventIds[i] = e.EventId;
+                RoomIds[i] = e.RoomId;
+                Types[i] = e.Type;
+                ReplacedStateKeys[i] = e.IsState && e.ReplacesState is not null ? e.StateKey : null;
+                Redacts[i] = e.Redacts;
+            }
+        }
+
+        public string?[] EventIds { get; }
+
+        public string?[] RoomIds { get; }
+
+        public string?[] Types { get; }
+
+        /// <summary>The state_key of a state event that names the event it replaces (compared by the projection), else null.</summary>
+        public string?[] ReplacedStateKeys { get; }
+
+        public string?[] Redacts { get; }
+    }
+}

@@ -1,0 +1,60 @@
+using AppService.Matrix;
+
+namespace AppService.Transactions;
+
+/// <summary>
+/// What one database transaction applies: the whole parsed transaction (the normal path, one unit), or during the
+/// safety net a group of its events (no ledger row, no rejections) and finally the rejections and the ledger row.
+/// </summary>
+internal sealed record IngestUnit(
+    ParsedTransaction Transaction,
+    List<MatrixEvent> Events,
+    IReadOnlyList<RejectedEvent> Rejected,
+    bool WritesLedger,
+    int NewEventsBefore,
+    int DistinctEvents)
+{
+    /// <summary>
+    /// The final unit's redactions: applied in their groups before the rejections they may target were stored, so
+    /// they clear stored content here, after the insert (the update is idempotent).
+    /// </summary>
+    public IReadOnlyList<MatrixEvent> LateRedactions { get; init; } = [];
+
+    /// <summary>A group carries no content hash: the ledger check never skips it.</summary>
+    public byte[] ContentHash => WritesLedger ? Transaction.ContentHash : [];
+
+    public static IngestUnit Whole(ParsedTransaction t)
+    {
+        var events = DistinctById(t.Events);
+        return new(t, events, t.Rejected, WritesLedger: true, 0, events.Count);
+    }
+
+    public static IngestUnit Group(List<MatrixEvent> events) =>
+        new(new ParsedTransaction(), events, [], WritesLedger: false, 0, events.Count);
+
+    public static IngestUnit Final(ParsedTransaction t, List<RejectedEvent> quarantined, int newEvents)
+    {
+        var failed = quarantined.Select(q => q.EventId).ToHashSet(StringComparer.Ordinal);
+        var events = DistinctById(t.Events);
+        return new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, events.Count - quarantined.Count)
+        {
+            LateRedactions = events.Where(e => e.Redacts is not null && !failed.Contains(e.EventId)).ToList(),
+        };
+    }
+
+    /// <summary>The same event twice in one transaction is applied once, at its first position.</summary>
+    public static List<MatrixEvent> DistinctById(List<MatrixEvent> events)
+    {
+        var seen = new HashSet<string>(events.Count, StringComparer.Ordinal);
+        var result = new List<MatrixEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (seen.Add(e.EventId))
+            {
+                result.Add(e);
+            }
+        }
+
+        return result;
+    }
+}
