@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using AppService.Data;
 using AppService.Hosting;
+using AppService.Observability;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly.CircuitBreaker;

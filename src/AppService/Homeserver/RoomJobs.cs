@@ -1,6 +1,6 @@
 using AppService.Data;
-using AppService.Hosting;
 using AppService.Matrix;
+using AppService.Observability;
 using AppService.Projections;
 using AppService.Transactions;
 using Microsoft.EntityFrameworkCore;

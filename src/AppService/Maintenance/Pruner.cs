@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using AppService.Data;
 using AppService.Hosting;
-using Prometheus;
+using AppService.Observability;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace AppService.Maintenance;
 

@@ -5,6 +5,8 @@ using System.Text.Unicode;
 using System.Text.Json.Serialization;
 using AppService.Hosting;
 using AppService.Matrix;
+using AppService.Observability;
+using AppService.Registrations;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore.Storage;

@@ -1,9 +1,10 @@
+using AppService.Hosting;
 using AppService.Maintenance;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>Metrics, health, retention and the startup self-check (README "Operations").</summary>
 public static class OperationsSetup

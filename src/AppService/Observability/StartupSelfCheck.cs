@@ -2,10 +2,12 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AppService.Data;
+using AppService.Hosting;
+using AppService.Registrations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// Once the server listens: restores the last-transaction time from the ledger (for the staleness metric) and, when

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace AppService.Hosting;
+namespace AppService.Registrations;
 
 /// <summary>
 /// <c>generate-registration</c>: writes a registration.yaml with fresh tokens for the homeserver and for us.

@@ -5,7 +5,7 @@ using AppService.Transactions;
 using Npgsql;
 using Prometheus;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// The service's Prometheus metrics, served at <c>/metrics</c> (names are a public contract: README "Metrics").
