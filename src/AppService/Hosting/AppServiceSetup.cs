@@ -58,6 +58,7 @@ public static class AppServiceSetup
         services.AddHostedService<DatabaseMigrator>();
 
         builder.AddOperations();
+        services.AddRetention();
 
         services.AddSingleton<HomeserverAuth>();
         services.AddSingleton<IHttpContextFactory, QueryTokenStrippingContextFactory>();

@@ -143,7 +143,7 @@ public static class AppServiceMetrics
             EventsRejected.WithLabels(code);
         }
 
-        foreach (string table in new[] { "processed_events", "txn_ledger", "rejected_events" })
+        foreach (string table in new[] { "processed_events", "txn_ledger", "rejected_events", "jobs" })
         {
             RetentionRowsDeleted.WithLabels(table);
         }
