@@ -1,8 +1,5 @@
-using System.Data.Common;
 using System.Diagnostics;
 using AppService.Matrix;
-using AppService.Transactions;
-using Npgsql;
 using Prometheus;
 
 namespace AppService.Observability;
@@ -11,7 +8,7 @@ namespace AppService.Observability;
 /// The service's Prometheus metrics, served at <c>/metrics</c> (names are a public contract: README "Metrics").
 /// Static, as prometheus-net intends: one set per process, whatever the number of hosts in it.
 /// </summary>
-public static class AppServiceMetrics
+public static partial class AppServiceMetrics
 {
     // First field, so it runs before anything touches the default registry: the meter adapter must be configured
     // before it starts. Only the runtime's meter is exported. Others label their series with configuration:
@@ -19,104 +16,58 @@ public static class AppServiceMetrics
     private static readonly bool MeterAdapterConfigured = ConfigureMeterAdapter();
 
     // Transactions from the homeserver (after the hs_token check).
-    public static readonly Counter TransactionsReceived = Metrics.CreateCounter(
-        "appservice_transactions_received_total", "Transactions received from the homeserver (authenticated PUT /transactions).");
+    public static readonly Counter TransactionsReceived = NewCounter("appservice_transactions_received_total", "Transactions received from the homeserver (authenticated PUT /transactions).");
 
-    public static readonly Counter TransactionsReplayed = Metrics.CreateCounter(
-        "appservice_transactions_replayed_total", "Transactions acknowledged without work: the same txnId with the same events was already committed.");
+    public static readonly Counter TransactionsReplayed = NewCounter("appservice_transactions_replayed_total", "Transactions acknowledged without work: the same txnId with the same events was already committed.");
 
-    public static readonly Counter TransactionsFailed = Metrics.CreateCounter(
-        "appservice_transactions_failed_total",
-        "Transactions not acknowledged with 200, by reason: bad_request, too_large, database_unavailable, error. The homeserver retries them.",
-        new CounterConfiguration { LabelNames = ["reason"] });
+    public static readonly Counter TransactionsFailed = NewCounter("appservice_transactions_failed_total", "Transactions not acknowledged with 200, by reason: bad_request, too_large, database_unavailable, error. The homeserver retries them.", "reason");
 
-    public static readonly Histogram TransactionDuration = Metrics.CreateHistogram(
-        "appservice_transaction_duration_seconds", "Time from receiving a transaction to answering it, whatever the answer.",
-        new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+    public static readonly Histogram TransactionDuration = NewHistogram("appservice_transaction_duration_seconds", "Time from receiving a transaction to answering it, whatever the answer.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
 
-    public static readonly Histogram EventsPerTransaction = Metrics.CreateHistogram(
-        "appservice_transaction_events", "Events per committed transaction (new + duplicate + rejected).",
-        new HistogramConfiguration { Buckets = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000] });
+    public static readonly Histogram EventsPerTransaction = NewHistogram("appservice_transaction_events", "Events per committed transaction (new + duplicate + rejected).", buckets: [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]);
 
-    public static readonly Gauge TransactionsInFlight = Metrics.CreateGauge(
-        "appservice_transactions_in_flight", "Transactions being processed now (above 1: the homeserver retried one that was still running).");
+    public static readonly Gauge TransactionsInFlight = NewGauge("appservice_transactions_in_flight", "Transactions being processed now (above 1: the homeserver retried one that was still running).");
 
-    public static readonly Gauge LastTransactionTimestamp = Metrics.CreateGauge(
-        "appservice_last_transaction_timestamp_seconds",
-        "Unix time of the last transaction acknowledged with 200 (restored from the ledger at start); 0 if none ever.");
+    public static readonly Gauge LastTransactionTimestamp = NewGauge("appservice_last_transaction_timestamp_seconds", "Unix time of the last transaction acknowledged with 200 (restored from the ledger at start); 0 if none ever.");
 
-    public static readonly Gauge SecondsSinceLastTransaction = Metrics.CreateGauge(
-        "appservice_seconds_since_last_transaction",
-        "Seconds since the last transaction acknowledged with 200, or since the process started if none. Homeservers fail silently: alert on this.");
+    public static readonly Gauge SecondsSinceLastTransaction = NewGauge("appservice_seconds_since_last_transaction", "Seconds since the last transaction acknowledged with 200, or since the process started if none. Homeservers fail silently: alert on this.");
 
     // Events.
-    public static readonly Counter EventsProcessed = Metrics.CreateCounter(
-        "appservice_events_processed_total", "Events applied to the projections for the first time.");
+    public static readonly Counter EventsProcessed = NewCounter("appservice_events_processed_total", "Events applied to the projections for the first time.");
 
-    public static readonly Counter EventsDuplicate = Metrics.CreateCounter(
-        "appservice_events_duplicate_total", "Events skipped because their event_id was already processed (redelivery).");
+    public static readonly Counter EventsDuplicate = NewCounter("appservice_events_duplicate_total", "Events skipped because their event_id was already processed (redelivery).");
 
-    public static readonly Counter EventsRejected = Metrics.CreateCounter(
-        "appservice_events_rejected_total",
-        "Events that could not be parsed or projected, stored in rejected_events and acknowledged, by reason (rejected_events.reason_code).",
-        new CounterConfiguration { LabelNames = ["reason"] });
+    public static readonly Counter EventsRejected = NewCounter("appservice_events_rejected_total", "Events that could not be parsed or projected, stored in rejected_events and acknowledged, by reason (rejected_events.reason_code).", "reason");
 
-    public static readonly Counter TransactionsSalvaged = Metrics.CreateCounter(
-        "appservice_transactions_salvaged_total",
-        "Transactions that failed as a whole with a non-transient error and were applied again in smaller groups (the safety net), their failing events quarantined as processing_failed.");
+    public static readonly Counter TransactionsSalvaged = NewCounter("appservice_transactions_salvaged_total", "Transactions that failed as a whole with a non-transient error and were applied again in smaller groups (the safety net), their failing events quarantined as processing_failed.");
 
-    public static readonly Counter SnapshotEntriesSkipped = Metrics.CreateCounter(
-        "appservice_snapshot_entries_skipped_total",
-        "Entries of a homeserver /state or /members answer a resync skipped as unusable (missing fields, invalid strings, wrong types).");
+    public static readonly Counter SnapshotEntriesSkipped = NewCounter("appservice_snapshot_entries_skipped_total", "Entries of a homeserver /state or /members answer a resync skipped as unusable (missing fields, invalid strings, wrong types).");
 
-    public static readonly Counter RedactionsNotApplied = Metrics.CreateCounter(
-        "appservice_redactions_not_applied_total",
-        "Redactions of current state not applied, by verdict: refused (the redacter is on another server than the target's sender and below the redact power level: the homeserver does not apply it either), undecided (power levels or the target's sender not known yet: a resync was queued).",
-        new CounterConfiguration { LabelNames = ["verdict"] });
+    public static readonly Counter RedactionsNotApplied = NewCounter("appservice_redactions_not_applied_total", "Redactions of current state not applied, by verdict: refused (the redacter is on another server than the target's sender and below the redact power level: the homeserver does not apply it either), undecided (power levels or the target's sender not known yet: a resync was queued).", "verdict");
 
-    public static readonly Counter InvitesRefused = Metrics.CreateCounter(
-        "appservice_invites_refused_total", "Invites of the bot not followed by a join: the inviter matches no AppService:AutoJoin:AllowedInviters pattern.");
+    public static readonly Counter InvitesRefused = NewCounter("appservice_invites_refused_total", "Invites of the bot not followed by a join: the inviter matches no AppService:AutoJoin:AllowedInviters pattern.");
 
-    public static readonly Counter EphemeralReceived = Metrics.CreateCounter(
-        "appservice_ephemeral_received_total",
-        "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).",
-        new CounterConfiguration { LabelNames = ["kind"] });
+    public static readonly Counter EphemeralReceived = NewCounter("appservice_ephemeral_received_total", "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).", "kind");
 
-    public static readonly Counter StateMismatches = Metrics.CreateCounter(
-        "appservice_state_mismatches_total",
-        "New state events whose unsigned.replaces_state named another event than the one we held for the key: their room is marked suspect and resynced.");
+    public static readonly Counter StateMismatches = NewCounter("appservice_state_mismatches_total", "New state events whose unsigned.replaces_state named another event than the one we held for the key: their room is marked suspect and resynced.");
 
     // Process-wide.
-    public static readonly Gauge HttpRequestsInFlight = Metrics.CreateGauge(
-        "appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");
+    public static readonly Gauge HttpRequestsInFlight = NewGauge("appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");
 
-    public static readonly Gauge JobQueueDepth = Metrics.CreateGauge(
-        "appservice_job_queue_depth", "Open homeserver jobs (join, resync, drift_check): due, running or waiting to retry. Set by the job worker.");
+    public static readonly Gauge JobQueueDepth = NewGauge("appservice_job_queue_depth", "Open homeserver jobs (join, resync, drift_check): due, running or waiting to retry. Set by the job worker.");
 
-    public static readonly Counter JobsFinished = Metrics.CreateCounter(
-        "appservice_jobs_finished_total",
-        "Homeserver job runs that ended, by kind (join, resync, drift_check) and outcome (done, skipped, stale, drift, failed = gave up).",
-        new CounterConfiguration { LabelNames = ["kind", "outcome"] });
+    public static readonly Counter JobsFinished = NewCounter("appservice_jobs_finished_total", "Homeserver job runs that ended, by kind (join, resync, drift_check) and outcome (done, skipped, stale, drift, failed = gave up).", "kind", "outcome");
 
-    public static readonly Counter HomeserverErrors = Metrics.CreateCounter(
-        "appservice_homeserver_errors_total", "Failed calls to the homeserver's client-server API, by operation (ping, join, resync, drift_check).",
-        new CounterConfiguration { LabelNames = ["operation"] });
+    public static readonly Counter HomeserverErrors = NewCounter("appservice_homeserver_errors_total", "Failed calls to the homeserver's client-server API, by operation (ping, join, resync, drift_check).", "operation");
 
-    public static readonly Counter DatabaseErrors = Metrics.CreateCounter(
-        "appservice_database_errors_total", "Database operations that failed (connection, timeout, SQL error), by operation; each retry counts.",
-        new CounterConfiguration { LabelNames = ["operation"] });
+    public static readonly Counter DatabaseErrors = NewCounter("appservice_database_errors_total", "Database operations that failed (connection, timeout, SQL error), by operation; each retry counts.", "operation");
 
     // Retention.
-    public static readonly Counter RetentionRowsDeleted = Metrics.CreateCounter(
-        "appservice_retention_rows_deleted_total", "Rows deleted by retention, by table.",
-        new CounterConfiguration { LabelNames = ["table"] });
+    public static readonly Counter RetentionRowsDeleted = NewCounter("appservice_retention_rows_deleted_total", "Rows deleted by retention, by table.", "table");
 
-    public static readonly Counter RetentionRuns = Metrics.CreateCounter(
-        "appservice_retention_runs_total", "Retention runs, by result (success, failure) and trigger (schedule, admin).",
-        new CounterConfiguration { LabelNames = ["result", "trigger"] });
+    public static readonly Counter RetentionRuns = NewCounter("appservice_retention_runs_total", "Retention runs, by result (success, failure) and trigger (schedule, admin).", "result", "trigger");
 
-    public static readonly Gauge RetentionLastSuccessTimestamp = Metrics.CreateGauge(
-        "appservice_retention_last_success_timestamp_seconds", "Unix time of the last retention run that completed.");
+    public static readonly Gauge RetentionLastSuccessTimestamp = NewGauge("appservice_retention_last_success_timestamp_seconds", "Unix time of the last retention run that completed.");
 
     private static readonly long ProcessStartTicks = Environment.TickCount64;
     private static long _lastTransactionTicks = -1;
@@ -173,82 +124,11 @@ public static class AppServiceMetrics
     /// <summary>Runs the static constructor: registers the scrape callback and the labelled series before the first scrape.</summary>
     public static void EnsureRegistered() => Debug.Assert(MeterAdapterConfigured, "the meter adapter is configured first");
 
-    public static class FailureReasons
-    {
-        public const string BadRequest = "bad_request";
-        public const string TooLarge = "too_large";
-        public const string DatabaseUnavailable = "database_unavailable";
-        public const string Error = "error";
-    }
+    private static Counter NewCounter(string name, string help, params string[] labels) =>
+        Metrics.CreateCounter(name, help, new CounterConfiguration { LabelNames = labels });
 
-    /// <summary>Records a transaction that was committed (or recognised as a replay).</summary>
-    public static void RecordIngest(IngestResult result, ParsedTransaction transaction)
-    {
-        if (result.Replayed)
-        {
-            TransactionsReplayed.Inc();
-        }
-        else
-        {
-            EphemeralReceived.WithLabels("ephemeral").Inc(transaction.EphemeralCount);
-            EphemeralReceived.WithLabels("to_device").Inc(transaction.ToDeviceCount);
-            EphemeralReceived.WithLabels("device_data").Inc(transaction.HasDeviceData ? 1 : 0);
-        }
+    private static Gauge NewGauge(string name, string help) => Metrics.CreateGauge(name, help);
 
-        EventsProcessed.Inc(result.NewEvents);
-        EventsDuplicate.Inc(result.DuplicateEvents);
-        if (!result.Replayed)
-        {
-            foreach (var r in transaction.Rejected)
-            {
-                EventsRejected.WithLabels(r.Code).Inc();
-            }
-
-            EventsRejected.WithLabels(Matrix.RejectionCodes.ProcessingFailed).Inc(result.QuarantinedEvents);
-        }
-
-        EventsPerTransaction.Observe(result.NewEvents + result.DuplicateEvents + result.RejectedEvents);
-    }
-
-    /// <summary>Marks a transaction acknowledged with 200 now.</summary>
-    public static void TransactionAcknowledged()
-    {
-        Interlocked.Exchange(ref _lastTransactionTicks, Environment.TickCount64);
-        LastTransactionTimestamp.SetToCurrentTimeUtc();
-    }
-
-    /// <summary>
-    /// Restores the last-transaction time after a restart (from the ledger), unless one arrived meanwhile. Without it
-    /// a restart would hide a homeserver that stopped sending hours ago.
-    /// </summary>
-    public static void RestoreLastTransaction(DateTimeOffset at)
-    {
-        long ageMs = (long)Math.Max(0, (DateTimeOffset.UtcNow - at).TotalMilliseconds);
-        if (Interlocked.CompareExchange(ref _lastTransactionTicks, Environment.TickCount64 - ageMs, -1) == -1)
-        {
-            LastTransactionTimestamp.Set(at.ToUnixTimeMilliseconds() / 1000.0);
-        }
-    }
-
-    /// <summary>Counts <paramref name="exception"/> as a database error of <paramref name="operation"/> if it is one.</summary>
-    public static void CountDatabaseError(Exception exception, string operation)
-    {
-        if (IsDatabaseError(exception))
-        {
-            DatabaseErrors.WithLabels(operation).Inc();
-        }
-    }
-
-    public static bool IsDatabaseError(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is DbException or NpgsqlException or TimeoutException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static Histogram NewHistogram(string name, string help, double[] buckets) =>
+        Metrics.CreateHistogram(name, help, new HistogramConfiguration { Buckets = buckets });
 }
