@@ -7,27 +7,9 @@ using static AppService.Admin.AdminProblems;
 
 namespace AppService.Admin;
 
-/// <summary>The projections by room and by user, and the processed events: the read side of the ingest.</summary>
-public static class RoomsApi
+// The admin API: the projections by room and by user, and the processed events: the read side of the ingest.
+public static partial class AdminApi
 {
-    public static RouteGroupBuilder MapRoomsApi(this RouteGroupBuilder admin)
-    {
-        admin.MapGet("/rooms", ListRoomsAsync)
-            .WithSummary("List rooms, ordered by room id, a page at a time (pass next_batch back as 'from').");
-        admin.MapGet("/rooms/{roomId}", GetRoomAsync)
-            .WithSummary("One room's projected state.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapGet("/rooms/{roomId}/members", GetMembersAsync)
-            .WithSummary("A room's member rows, a page at a time. Who is in the room: membership=join. No filter: every stored row, leave and ban included.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapGet("/users/{userId}/rooms", GetUserRoomsAsync)
-            .WithSummary("The rooms a user has a member row in, a page at a time; filter by membership (join: the rooms the user is in).");
-        admin.MapGet("/events/{eventId}", GetEventAsync)
-            .WithSummary("Whether and when an event was processed, and in which transaction.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        return admin;
-    }
-
     internal static async Task<Results<Ok<RoomsPage>, ValidationProblem>> ListRoomsAsync(
         AppDbContext db, string? from, int? limit, CancellationToken ct)
     {

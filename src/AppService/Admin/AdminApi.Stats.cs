@@ -4,16 +4,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AppService.Admin;
 
-/// <summary>Row counts of every table, for dashboards and the simulator's oracle.</summary>
-public static class StatsApi
+// The admin API: row counts of every table, for dashboards and the simulator's oracle.
+public static partial class AdminApi
 {
-    public static RouteGroupBuilder MapStatsApi(this RouteGroupBuilder admin)
-    {
-        admin.MapGet("/stats", GetStatsAsync)
-            .WithSummary("Row counts of the ledger, the processed and rejected events, the projections and the jobs; tables of 100,000 rows or more by the planner's estimate (listed in 'estimated') unless exact=true.");
-        return admin;
-    }
-
     /// <summary>
     /// One statement for the counts (large tables by their planner estimate unless <paramref name="exact"/>, StatsSql),
     /// and the quarantine by reason code (rejected_events is small: events are rejected rarely and age out).

@@ -6,16 +6,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AppService.Admin;
 
-/// <summary>The quarantine: events the ingest stored instead of applying (README "Input safety").</summary>
-public static class RejectedEventsApi
+// The admin API: the quarantine: events the ingest stored instead of applying (README "Input safety").
+public static partial class AdminApi
 {
-    public static RouteGroupBuilder MapRejectedEventsApi(this RouteGroupBuilder admin)
-    {
-        admin.MapGet("/rejected-events", ListRejectedEventsAsync)
-            .WithSummary("Quarantined events, newest first, a page at a time (pass next_batch back as 'from'); filter by room_id and reason (the reason code).");
-        return admin;
-    }
-
     /// <summary>Keyset paging on the identity id, newest first: the token is the last id of the page.</summary>
     internal static async Task<Results<Ok<RejectedEventsPage>, ValidationProblem>> ListRejectedEventsAsync(
         AppDbContext db, [FromQuery(Name = "room_id")] string? roomId, string? reason, string? from, int? limit, CancellationToken ct)

@@ -10,23 +10,9 @@ using static AppService.Admin.AdminProblems;
 
 namespace AppService.Admin;
 
-/// <summary>The homeserver jobs: queue a resync by hand, and see what the job worker did.</summary>
-public static class JobsApi
+// The admin API: the homeserver jobs: queue a resync by hand, and see what the job worker did.
+public static partial class AdminApi
 {
-    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder admin)
-    {
-        admin.MapPost("/rooms/{roomId}/resync", ResyncRoomAsync)
-            .WithSummary("Queue a resync of the room from the homeserver's /members and /state (202 with the job id).")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapGet("/jobs", ListJobsAsync)
-            .WithSummary("Homeserver jobs (join, resync, drift_check), newest first; state open (default), failed or all.");
-        admin.MapGet("/jobs/{jobId:long}", GetJobAsync)
-            .WithSummary("One homeserver job: attempts, outcome, last error.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        return admin;
-    }
-
     /// <summary>
     /// Queues a resync (or folds into the one already queued, making it due now). 409 when the bot is not joined:
     /// the homeserver only shows a room's state to its members.
