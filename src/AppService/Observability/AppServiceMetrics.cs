@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using AppService.Data;
 using AppService.Matrix;
+using AppService.Projections;
 using Prometheus;
 
 namespace AppService.Observability;
@@ -105,10 +107,10 @@ public static partial class AppServiceMetrics
         }
 
         HomeserverErrors.WithLabels("ping");
-        foreach (string kind in new[] { "join", "resync", "drift_check" })
+        foreach (string kind in new[] { JobKinds.Join, JobKinds.Resync, JobKinds.DriftCheck })
         {
             HomeserverErrors.WithLabels(kind);
-            foreach (string outcome in new[] { "done", "skipped", "stale", "drift", "failed" })
+            foreach (string outcome in new[] { JobOutcomes.Done, JobOutcomes.Skipped, JobOutcomes.Stale, JobOutcomes.Drift, JobOutcomes.Failed })
             {
                 JobsFinished.WithLabels(kind, outcome);
             }
