@@ -1,4 +1,5 @@
 using AppService.Hosting;
+using AppService.Registrations;
 using Microsoft.Extensions.Options;
 
 if (args is ["generate-registration", .. var options])

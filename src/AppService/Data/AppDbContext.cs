@@ -1,11 +1,13 @@
 using AppService.Projections;
+using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace AppService.Data;
 
 // Add a migration: dotnet ef migrations add <Name> --project src/AppService --output-dir Data/Migrations
-public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
+public sealed partial class AppDbContext(DbContextOptions<AppDbContext> options) : DbContext(options)
 {
     /// <summary>Matrix identifiers are opaque and case-sensitive: compare and sort them byte-wise.</summary>
     private const string IdCollation = "C";
@@ -38,44 +40,25 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("rooms");
             b.HasKey(r => r.RoomId);
-            Id(b.Property(r => r.RoomId), "room_id");
-            b.Property(r => r.Name).HasColumnName("name");
-            b.Property(r => r.Topic).HasColumnName("topic");
-            b.Property(r => r.CanonicalAlias).HasColumnName("canonical_alias");
-            b.Property(r => r.AvatarUrl).HasColumnName("avatar_url");
-            b.Property(r => r.JoinRule).HasColumnName("join_rule");
-            b.Property(r => r.HistoryVisibility).HasColumnName("history_visibility");
-            b.Property(r => r.Encryption).HasColumnName("encryption");
-            b.Property(r => r.RoomVersion).HasColumnName("room_version");
-            b.Property(r => r.Creator).HasColumnName("creator");
-            b.Property(r => r.RoomType).HasColumnName("room_type");
-            b.Property(r => r.PredecessorRoomId).HasColumnName("predecessor_room_id");
-            b.Property(r => r.TombstoneSuccessor).HasColumnName("tombstone_successor");
-            b.Property(r => r.BotMembership).HasColumnName("bot_membership");
-            b.Property(r => r.UpdatedAt).HasColumnName("updated_at");
-            b.Property(r => r.StateSource).HasColumnName("state_source");
-            b.Property(r => r.Suspect).HasColumnName("suspect");
-            b.Property(r => r.LastSyncedAt).HasColumnName("last_synced_at");
-            b.Property(r => r.Creators).HasColumnName("creators").UseCollation(IdCollation);
+            Id(b.Property(r => r.RoomId));
+            b.Property(r => r.Creators).UseCollation(IdCollation);
             // Our own compact JSON (Projections.PowerLevels), kept as text so it reads back byte for byte.
-            b.Property(r => r.PowerLevels).HasColumnName("power_levels").HasColumnType("text");
+            b.Property(r => r.PowerLevels).HasColumnType("text");
 
             // Written only by the drift scheduler, never by the ingest's upsert: kept out of the projection record.
-            b.Property<DateTimeOffset?>(DriftCheckedAt).HasColumnName("drift_checked_at");
+            b.Property<DateTimeOffset?>(DriftCheckedAt);
         });
 
         modelBuilder.Entity<RoomMember>(b =>
         {
             b.ToTable("room_members");
             b.HasKey(m => new { m.RoomId, m.UserId });
-            Id(b.Property(m => m.RoomId), "room_id");
-            Id(b.Property(m => m.UserId), "user_id");
-            b.Property(m => m.Membership).HasColumnName("membership").IsRequired();
+            Id(b.Property(m => m.RoomId));
+            Id(b.Property(m => m.UserId));
+            b.Property(m => m.Membership).IsRequired();
             b.Property(m => m.DisplayName).HasColumnName("displayname");
-            b.Property(m => m.AvatarUrl).HasColumnName("avatar_url");
-            Id(b.Property(m => m.EventId), "event_id");
-            Id(b.Property(m => m.Sender), "sender");
-            b.Property(m => m.UpdatedAt).HasColumnName("updated_at");
+            Id(b.Property(m => m.EventId));
+            Id(b.Property(m => m.Sender));
 
             // user -> rooms: "in which rooms is this user joined" is an index-only scan.
             b.HasIndex(m => new { m.UserId, m.Membership, m.RoomId }).HasDatabaseName("ix_room_members_user_membership");
@@ -88,11 +71,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("room_state");
             b.HasKey(s => new { s.RoomId, s.EventType, s.StateKey });
-            Id(b.Property(s => s.RoomId), "room_id");
-            Id(b.Property(s => s.EventType), "event_type");
-            Id(b.Property(s => s.StateKey), "state_key");
-            Id(b.Property(s => s.EventId), "event_id");
-            Id(b.Property(s => s.Sender), "sender");
+            Id(b.Property(s => s.RoomId));
+            Id(b.Property(s => s.EventType));
+            Id(b.Property(s => s.StateKey));
+            Id(b.Property(s => s.EventId));
+            Id(b.Property(s => s.Sender));
             b.HasIndex(s => s.EventId).HasDatabaseName("ix_room_state_event_id");
         });
 
@@ -100,11 +83,10 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("processed_events");
             b.HasKey(e => e.EventId);
-            Id(b.Property(e => e.EventId), "event_id");
-            Id(b.Property(e => e.RoomId), "room_id");
-            Id(b.Property(e => e.EventType), "event_type");
-            Id(b.Property(e => e.TxnId), "txn_id");
-            b.Property(e => e.ProcessedAt).HasColumnName("processed_at");
+            Id(b.Property(e => e.EventId));
+            Id(b.Property(e => e.RoomId));
+            Id(b.Property(e => e.EventType));
+            Id(b.Property(e => e.TxnId));
             b.HasIndex(e => e.ProcessedAt).HasDatabaseName("ix_processed_events_processed_at");
 
             // Processing order (database sequence, never a replica's clock): the resync race rule compares these.
@@ -115,17 +97,15 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("rejected_events");
             b.HasKey(e => e.Id);
-            b.Property(e => e.Id).HasColumnName("id").UseIdentityAlwaysColumn();
-            Id(b.Property(e => e.EventId), "event_id");
-            Id(b.Property(e => e.RoomId), "room_id");
-            Id(b.Property(e => e.EventType), "event_type");
-            Id(b.Property(e => e.TxnId), "txn_id");
-            b.Property(e => e.Reason).HasColumnName("reason").IsRequired();
-            b.Property(e => e.Content).HasColumnName("content").HasColumnType("text");
-            b.Property(e => e.ReasonCode).HasColumnName("reason_code").IsRequired();
-            b.Property(e => e.ContentBytes).HasColumnName("content_bytes");
-            Id(b.Property(e => e.RedactedBy), "redacted_by");
-            b.Property(e => e.RejectedAt).HasColumnName("rejected_at");
+            b.Property(e => e.Id).UseIdentityAlwaysColumn();
+            Id(b.Property(e => e.EventId));
+            Id(b.Property(e => e.RoomId));
+            Id(b.Property(e => e.EventType));
+            Id(b.Property(e => e.TxnId));
+            b.Property(e => e.Reason).IsRequired();
+            b.Property(e => e.Content).HasColumnType("text");
+            b.Property(e => e.ReasonCode).IsRequired();
+            Id(b.Property(e => e.RedactedBy));
             b.HasIndex(e => e.EventId).IsUnique().HasFilter("event_id IS NOT NULL").HasDatabaseName("ux_rejected_events_event_id");
             b.HasIndex(e => e.RejectedAt).HasDatabaseName("ix_rejected_events_rejected_at");
             b.HasIndex(e => new { e.RoomId, e.Id }).HasDatabaseName("ix_rejected_events_room_id_id");
@@ -135,13 +115,8 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("txn_ledger");
             b.HasKey(t => t.TxnId);
-            Id(b.Property(t => t.TxnId), "txn_id");
-            b.Property(t => t.ContentHash).HasColumnName("content_hash").IsRequired();
-            b.Property(t => t.EventCount).HasColumnName("event_count");
-            b.Property(t => t.NewEventCount).HasColumnName("new_event_count");
-            b.Property(t => t.RejectedCount).HasColumnName("rejected_count");
-            b.Property(t => t.FirstSeenAt).HasColumnName("first_seen_at");
-            b.Property(t => t.LastProcessedAt).HasColumnName("last_processed_at");
+            Id(b.Property(t => t.TxnId));
+            b.Property(t => t.ContentHash).IsRequired();
             b.HasIndex(t => t.LastProcessedAt).HasDatabaseName("ix_txn_ledger_last_processed_at");
         });
 
@@ -149,20 +124,11 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
         {
             b.ToTable("jobs");
             b.HasKey(j => j.Id);
-            b.Property(j => j.Id).HasColumnName("id").UseIdentityAlwaysColumn();
-            b.Property(j => j.Kind).HasColumnName("kind").IsRequired();
-            Id(b.Property(j => j.RoomId), "room_id");
-            Id(b.Property(j => j.DedupKey), "dedup_key");
-            b.Property(j => j.Reason).HasColumnName("reason").IsRequired();
-            b.Property(j => j.Attempts).HasColumnName("attempts");
-            b.Property(j => j.RunAfter).HasColumnName("run_after");
-            b.Property(j => j.LockedUntil).HasColumnName("locked_until");
-            b.Property(j => j.Rerun).HasColumnName("rerun");
-            b.Property(j => j.LastError).HasColumnName("last_error");
-            b.Property(j => j.Outcome).HasColumnName("outcome");
-            b.Property(j => j.Detail).HasColumnName("detail");
-            b.Property(j => j.CreatedAt).HasColumnName("created_at");
-            b.Property(j => j.CompletedAt).HasColumnName("completed_at");
+            b.Property(j => j.Id).UseIdentityAlwaysColumn();
+            b.Property(j => j.Kind).IsRequired();
+            Id(b.Property(j => j.RoomId));
+            Id(b.Property(j => j.DedupKey));
+            b.Property(j => j.Reason).IsRequired();
 
             // At most one open job per dedup key: a second request for the same work is folded into it
             // (INSERT ... ON CONFLICT), so duplicates are harmless.
@@ -170,8 +136,27 @@ public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : DbCon
             b.HasIndex(j => j.RunAfter).HasFilter("completed_at IS NULL").HasDatabaseName("ix_jobs_open_run_after");
             b.HasIndex(j => j.CompletedAt).HasFilter("completed_at IS NOT NULL").HasDatabaseName("ix_jobs_completed_at");
         });
+
+        SnakeCaseColumns(modelBuilder);
     }
 
-    private static void Id<T>(PropertyBuilder<T> property, string column) =>
-        property.HasColumnName(column).UseCollation(IdCollation);
+    private static void Id<T>(PropertyBuilder<T> property) => property.UseCollation(IdCollation);
+
+    /// <summary>
+    /// Every column is its property's name in snake_case (RoomId: room_id) unless the configuration above names it
+    /// (displayname, seq): one rule instead of a HasColumnName per property.
+    /// </summary>
+    private static void SnakeCaseColumns(ModelBuilder modelBuilder)
+    {
+        foreach (var property in modelBuilder.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
+        {
+            if (property.FindAnnotation(RelationalAnnotationNames.ColumnName) is null)
+            {
+                property.SetColumnName(SnakeCase().Replace(property.Name, "_$1").ToLowerInvariant());
+            }
+        }
+    }
+
+    [GeneratedRegex("(?<!^)([A-Z])")]
+    private static partial Regex SnakeCase();
 }

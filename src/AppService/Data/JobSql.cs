@@ -120,11 +120,6 @@ public static class JobSql
         ON CONFLICT (dedup_key) WHERE completed_at IS NULL DO NOTHING
         """;
 
-    /// <summary>Deletes completed jobs older than $1, a bounded number at a time.</summary>
-    public const string DeleteCompleted = """
-        DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE completed_at < $1 ORDER BY completed_at LIMIT 10000)
-        """;
-
     public static NpgsqlBatchCommand InsertJobsCommand(IReadOnlyList<JobRequest> jobs, DateTimeOffset now, IReadOnlyList<string>? rerunResyncRooms = null) => Command(
         InsertJobs,
         TextArray(jobs.Select(j => j.Kind).ToArray()),

@@ -6,48 +6,44 @@ using AppService.Projections;
 namespace AppService.Homeserver;
 
 /// <summary>
-/// The client-server API calls the appservice makes, as its bot (or, with <c>asUserId</c>, as a namespaced user:
-/// <c>?user_id=</c>, spec "identity assertion"). The <c>as_token</c> travels in the Authorization header set by the
+/// The client-server API calls the appservice makes, as its bot (no <c>?user_id=</c> identity assertion: nothing
+/// acts as a namespaced user). The <c>as_token</c> travels in the Authorization header set by the
 /// registration in <see cref="Hosting.AppServiceSetup"/>, never in a URL, so it cannot end up in a request log.
 /// Timeouts, retries of idempotent calls, the circuit breaker and 429 waits come from the resilience pipeline
 /// (<see cref="HomeserverResilience"/>); a call that still fails throws <see cref="MatrixApiException"/>.
 /// </summary>
 public sealed class HomeserverClient(HttpClient http, TimeProvider time)
 {
-    /// <summary>False when AppService:HomeserverUrl is not set: every call would throw <see cref="HomeserverNotConfiguredException"/>.</summary>
-    public bool IsConfigured => http.BaseAddress is not null;
-
     /// <summary><c>POST /rooms/{roomId}/join</c>. Not retried inside the call (POST); the job's backoff retries it.</summary>
-    public async Task JoinRoomAsync(string roomId, CancellationToken cancellationToken, string? asUserId = null)
+    public async Task JoinRoomAsync(string roomId, CancellationToken cancellationToken)
     {
         using var body = new StringContent("{}", Encoding.UTF8, "application/json");
-        _ = await SendAsync(HttpMethod.Post, $"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/join", asUserId, body, cancellationToken);
+        _ = await SendAsync(HttpMethod.Post, $"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/join", body, cancellationToken);
     }
 
     /// <summary><c>GET /rooms/{roomId}/members</c>: every member event of the current state (all memberships).</summary>
-    public async Task<StateSnapshot> GetMembersAsync(string roomId, CancellationToken cancellationToken, string? asUserId = null) =>
-        Snapshots.ParseMembers(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/members", asUserId, cancellationToken), roomId);
+    public async Task<StateSnapshot> GetMembersAsync(string roomId, CancellationToken cancellationToken) =>
+        Snapshots.ParseMembers(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/members", cancellationToken), roomId);
 
     /// <summary><c>GET /rooms/{roomId}/state</c>: the room's current state events.</summary>
-    public async Task<StateSnapshot> GetStateAsync(string roomId, CancellationToken cancellationToken, string? asUserId = null) =>
-        Snapshots.ParseState(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/state", asUserId, cancellationToken), roomId);
+    public async Task<StateSnapshot> GetStateAsync(string roomId, CancellationToken cancellationToken) =>
+        Snapshots.ParseState(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/state", cancellationToken), roomId);
 
     /// <summary><c>GET /rooms/{roomId}/joined_members</c>: the joined users and their profiles.</summary>
-    public async Task<IReadOnlyDictionary<string, JoinedMember>> GetJoinedMembersAsync(string roomId, CancellationToken cancellationToken, string? asUserId = null) =>
-        Snapshots.ParseJoinedMembers(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/joined_members", asUserId, cancellationToken));
+    public async Task<IReadOnlyDictionary<string, JoinedMember>> GetJoinedMembersAsync(string roomId, CancellationToken cancellationToken) =>
+        Snapshots.ParseJoinedMembers(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/joined_members", cancellationToken));
 
-    private Task<JsonElement> GetAsync(string path, string? asUserId, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, path, asUserId, null, cancellationToken);
+    private Task<JsonElement> GetAsync(string path, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
-    private async Task<JsonElement> SendAsync(HttpMethod method, string path, string? asUserId, HttpContent? content, CancellationToken cancellationToken)
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
     {
         if (http.BaseAddress is null)
         {
             throw new HomeserverNotConfiguredException();
         }
 
-        string target = asUserId is null ? path : $"{path}?user_id={Uri.EscapeDataString(asUserId)}";
-        using var request = new HttpRequestMessage(method, target) { Content = content };
+        using var request = new HttpRequestMessage(method, path) { Content = content };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {

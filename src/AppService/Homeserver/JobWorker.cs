@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using AppService.Data;
 using AppService.Hosting;
+using AppService.Observability;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly.CircuitBreaker;
@@ -25,8 +26,6 @@ public sealed class JobWorker(
     TimeProvider time,
     ILogger<JobWorker> logger) : BackgroundService
 {
-    private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
-
     private readonly Lock _retryLock = new();
     private DateTimeOffset? _nextRetry;
 
@@ -54,18 +53,11 @@ public sealed class JobWorker(
         // (a big room's /members) does not hold back the joins queued behind it.
         var running = new HashSet<Task>();
         Task<bool>? wakeUp = null;
-        var nextCleanup = time.GetUtcNow();
         var nextCount = time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (time.GetUtcNow() >= nextCleanup)
-                {
-                    await DeleteCompletedAsync(options.Retention, stoppingToken);
-                    nextCleanup = time.GetUtcNow() + CleanupInterval;
-                }
-
                 if (time.GetUtcNow() >= nextCount)
                 {
                     await CountOpenJobsAsync(stoppingToken);
@@ -224,15 +216,6 @@ public sealed class JobWorker(
         }
 
         return jobs;
-    }
-
-    private async Task DeleteCompletedAsync(TimeSpan retention, CancellationToken ct)
-    {
-        int deleted = await ExecuteAsync(JobSql.DeleteCompleted, ct, Timestamp(time.GetUtcNow() - retention));
-        if (deleted > 0)
-        {
-            Log.JobsDeleted(logger, deleted, retention);
-        }
     }
 
     /// <summary>Open jobs, also published as appservice_job_queue_depth; -1 if the database cannot say.</summary>

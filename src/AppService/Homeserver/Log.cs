@@ -30,9 +30,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1208, Level = LogLevel.Debug, Message = "Claimed {Count} job(s)")]
     public static partial void Claimed(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 1209, Level = LogLevel.Information, Message = "Deleted {Count} completed job(s) older than {Retention}")]
-    public static partial void JobsDeleted(ILogger logger, int count, TimeSpan retention);
-
     [LoggerMessage(EventId = 1210, Level = LogLevel.Debug, Message = "Drift check scheduled for {Count} room(s)")]
     public static partial void DriftChecksScheduled(ILogger logger, int count);
 

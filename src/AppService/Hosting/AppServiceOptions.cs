@@ -83,7 +83,7 @@ public sealed class JobOptions
     [Range(1, 64)]
     public int MaxConcurrentResyncs { get; set; } = 2;
 
-    /// <summary>Completed jobs are deleted after this long.</summary>
+    /// <summary>Finished jobs (done, skipped, given up) are deleted after this long, by the retention job (Maintenance/Pruner).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }

@@ -3,7 +3,9 @@ using AppService.Data;
 using AppService.Homeserver;
 using AppService.Maintenance;
 using AppService.Matrix;
+using AppService.Observability;
 using AppService.Projections;
+using AppService.Registrations;
 using AppService.Transactions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.EntityFrameworkCore;
@@ -56,6 +58,7 @@ public static class AppServiceSetup
         services.AddHostedService<DatabaseMigrator>();
 
         builder.AddOperations();
+        services.AddRetention();
 
         services.AddSingleton<HomeserverAuth>();
         services.AddSingleton<IHttpContextFactory, QueryTokenStrippingContextFactory>();

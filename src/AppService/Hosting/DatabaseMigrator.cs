@@ -1,4 +1,5 @@
 using AppService.Data;
+using AppService.Observability;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;

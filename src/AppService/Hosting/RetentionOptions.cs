@@ -3,8 +3,9 @@ using System.ComponentModel.DataAnnotations;
 namespace AppService.Hosting;
 
 /// <summary>
-/// The <c>AppService:Retention</c> section: how long the de-duplication records are kept (README "Retention").
-/// Only <c>processed_events</c>, <c>txn_ledger</c> and <c>rejected_events</c> are pruned; rooms, members and room state never are.
+/// The <c>AppService:Retention</c> section: how long the de-duplication records and rejected events are kept, and
+/// how the retention job runs (README "Retention"). It also deletes finished jobs, after <see cref="JobOptions.Retention"/>.
+/// Rooms, members, room state and open jobs are never pruned.
 /// </summary>
 public sealed class RetentionOptions
 {

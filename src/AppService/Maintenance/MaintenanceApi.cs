@@ -11,6 +11,9 @@ public sealed record PruneResponse(
 {
     [JsonPropertyName("rejected_events_deleted")]
     public long RejectedEventsDeleted { get; init; }
+
+    [JsonPropertyName("jobs_deleted")]
+    public long JobsDeleted { get; init; }
 }
 
 /// <summary>Maintenance routes of the admin API, on its <c>/admin/v1</c> group (admin token, ProblemDetails).</summary>
@@ -19,7 +22,7 @@ public static class MaintenanceApi
     public static RouteGroupBuilder MapMaintenanceApi(this RouteGroupBuilder admin)
     {
         admin.MapPost("/maintenance/prune", PruneAsync)
-            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents and rejected events older than AppService:Retention:RejectedEvents, and return the counts.");
+            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents, rejected events older than AppService:Retention:RejectedEvents and finished jobs older than AppService:Jobs:Retention, and return the counts.");
         return admin;
     }
 
@@ -30,6 +33,7 @@ public static class MaintenanceApi
         return TypedResults.Ok(new PruneResponse(result.ProcessedEventsDeleted, result.TransactionsDeleted, result.Cutoff)
         {
             RejectedEventsDeleted = result.RejectedEventsDeleted,
+            JobsDeleted = result.JobsDeleted,
         });
     }
 }

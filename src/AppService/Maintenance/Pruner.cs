@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using AppService.Data;
 using AppService.Hosting;
-using Prometheus;
+using AppService.Observability;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace AppService.Maintenance;
 
@@ -11,51 +12,46 @@ namespace AppService.Maintenance;
 public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsDeleted, DateTimeOffset Cutoff)
 {
     public long RejectedEventsDeleted { get; init; }
+
+    public long JobsDeleted { get; init; }
 }
 
 /// <summary>
-/// Deletes processed-event and ledger rows older than <see cref="RetentionOptions.ProcessedEvents"/>, in batches of
-/// <see cref="RetentionOptions.BatchSize"/> rows, each batch one statement and one short transaction, so that ingest
-/// is never blocked for long. The batches are found through the time indexes (ix_processed_events_processed_at,
-/// ix_txn_ledger_last_processed_at) and deleted by primary key. Projections (rooms, members, state) are never touched.
+/// The one owner of every table that ages out (README "Retention"): processed-event and ledger rows older than
+/// <see cref="RetentionOptions.ProcessedEvents"/>, quarantined events older than
+/// <see cref="RetentionOptions.RejectedEvents"/>, finished jobs (done, skipped or given up) older than
+/// <see cref="JobOptions.Retention"/>. Rows go in batches of <see cref="RetentionOptions.BatchSize"/>, each batch
+/// one statement and one short transaction, so that ingest is never blocked for long. Each batch is found through
+/// an index leading with the table's time column and deleted by primary key. Projections (rooms, members, state)
+/// and open jobs are never touched.
 /// </summary>
-public sealed class Pruner(AppDbContext db, IOptions<RetentionOptions> options, TimeProvider time, ILogger<Pruner> logger)
+public sealed class Pruner(
+    AppDbContext db, IOptions<RetentionOptions> options, IOptions<JobOptions> jobOptions, TimeProvider time, ILogger<Pruner> logger)
 {
-    // Oldest first, so an interrupted run still removed the oldest rows.
-    private const string DeleteProcessedEvents = """
-        DELETE FROM processed_events
-        WHERE event_id = ANY(ARRAY(
-            SELECT event_id FROM processed_events WHERE processed_at < @cutoff ORDER BY processed_at LIMIT @batch))
-        """;
+    private static readonly AgingTable ProcessedEvents = new("processed_events", "event_id", "processed_at");
+    private static readonly AgingTable Ledger = new("txn_ledger", "txn_id", "last_processed_at");
+    private static readonly AgingTable Rejected = new("rejected_events", "id", "rejected_at");
 
-    private const string DeleteLedger = """
-        DELETE FROM txn_ledger
-        WHERE txn_id = ANY(ARRAY(
-            SELECT txn_id FROM txn_ledger WHERE last_processed_at < @cutoff ORDER BY last_processed_at LIMIT @batch))
-        """;
-
-    /// <summary>Quarantined events older than <see cref="RetentionOptions.RejectedEvents"/> (ix_rejected_events_rejected_at).</summary>
-    private const string DeleteRejected = """
-        DELETE FROM rejected_events
-        WHERE id = ANY(ARRAY(
-            SELECT id FROM rejected_events WHERE rejected_at < @cutoff ORDER BY rejected_at LIMIT @batch))
-        """;
+    /// <summary>Open jobs have no completed_at, so they never match (the index ix_jobs_completed_at holds finished ones only).</summary>
+    private static readonly AgingTable FinishedJobs = new("jobs", "id", "completed_at");
 
     public async Task<PruneResult> PruneAsync(string trigger, CancellationToken ct)
     {
         var settings = options.Value;
-        var cutoff = time.GetUtcNow() - settings.ProcessedEvents;
+        var now = time.GetUtcNow();
+        var cutoff = now - settings.ProcessedEvents;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            long events = await DeleteInBatchesAsync(DeleteProcessedEvents, "processed_events", cutoff, settings.BatchSize, ct);
-            long ledger = await DeleteInBatchesAsync(DeleteLedger, "txn_ledger", cutoff, settings.BatchSize, ct);
-            long rejected = await DeleteInBatchesAsync(DeleteRejected, "rejected_events", time.GetUtcNow() - settings.RejectedEvents, settings.BatchSize, ct);
+            long events = await DeleteInBatchesAsync(ProcessedEvents, cutoff, settings.BatchSize, ct);
+            long ledger = await DeleteInBatchesAsync(Ledger, cutoff, settings.BatchSize, ct);
+            long rejected = await DeleteInBatchesAsync(Rejected, now - settings.RejectedEvents, settings.BatchSize, ct);
+            long jobs = await DeleteInBatchesAsync(FinishedJobs, now - jobOptions.Value.Retention, settings.BatchSize, ct);
 
             AppServiceMetrics.RetentionRuns.WithLabels("success", trigger).Inc();
             AppServiceMetrics.RetentionLastSuccessTimestamp.SetToCurrentTimeUtc();
-            Log.Pruned(logger, events, ledger, rejected, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
-            return new PruneResult(events, ledger, cutoff) { RejectedEventsDeleted = rejected };
+            Log.Pruned(logger, events, ledger, rejected, jobs, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
+            return new PruneResult(events, ledger, cutoff) { RejectedEventsDeleted = rejected, JobsDeleted = jobs };
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -66,9 +62,10 @@ public sealed class Pruner(AppDbContext db, IOptions<RetentionOptions> options, 
         }
     }
 
-    private async Task<long> DeleteInBatchesAsync(string sql, string table, DateTimeOffset cutoff, int batchSize, CancellationToken ct)
+    private async Task<long> DeleteInBatchesAsync(AgingTable table, DateTimeOffset cutoff, int batchSize, CancellationToken ct)
     {
-        var counter = AppServiceMetrics.RetentionRowsDeleted.WithLabels(table);
+        var counter = AppServiceMetrics.RetentionRowsDeleted.WithLabels(table.Table);
+        string sql = table.DeleteBatchSql;
         long total = 0;
         int deleted;
         do
@@ -83,5 +80,16 @@ public sealed class Pruner(AppDbContext db, IOptions<RetentionOptions> options, 
         while (deleted >= batchSize);
 
         return total;
+    }
+
+    /// <summary>A table whose rows age out by <paramref name="TimeColumn"/>, deleted by <paramref name="Key"/>.</summary>
+    private sealed record AgingTable(string Table, string Key, string TimeColumn)
+    {
+        /// <summary>One batch, oldest first, so that an interrupted run still removed the oldest rows.</summary>
+        public string DeleteBatchSql { get; } = $"""
+            DELETE FROM {Table}
+            WHERE {Key} = ANY(ARRAY(
+                SELECT {Key} FROM {Table} WHERE {TimeColumn} < @cutoff ORDER BY {TimeColumn} LIMIT @batch))
+            """;
     }
 }

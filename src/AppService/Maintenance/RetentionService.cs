@@ -3,9 +3,13 @@ using Microsoft.Extensions.Options;
 
 namespace AppService.Maintenance;
 
-/// <summary>Runs the <see cref="Pruner"/> every <see cref="RetentionOptions.Interval"/>, the first time a minute after start.</summary>
+/// <summary>Runs the <see cref="Pruner"/> (every table that ages out, finished jobs included) every <see cref="RetentionOptions.Interval"/>, the first time a minute after start.</summary>
 internal sealed class RetentionService(
-    IServiceScopeFactory scopes, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    IServiceScopeFactory scopes,
+    IOptions<RetentionOptions> options,
+    IOptions<JobOptions> jobOptions,
+    TimeProvider time,
+    ILogger<RetentionService> logger) : BackgroundService
 {
     internal static readonly TimeSpan FirstRunDelay = TimeSpan.FromMinutes(1);
 
@@ -18,7 +22,7 @@ internal sealed class RetentionService(
             return;
         }
 
-        Log.RetentionScheduled(logger, settings.ProcessedEvents, settings.Interval);
+        Log.RetentionScheduled(logger, settings.ProcessedEvents, settings.RejectedEvents, jobOptions.Value.Retention, settings.Interval);
         try
         {
             await Task.Delay(FirstRunDelay < settings.Interval ? FirstRunDelay : settings.Interval, time, stoppingToken);

@@ -1,5 +1,6 @@
 using AppService.Hosting;
 using AppService.Matrix;
+using AppService.Registrations;
 using Microsoft.Extensions.Primitives;
 
 namespace AppService.Transactions;

@@ -1,5 +1,5 @@
 using AppService.Homeserver;
-using AppService.Hosting;
+using AppService.Observability;
 using AppService.Matrix;
 using AppService.Projections;
 

@@ -1,6 +1,6 @@
-using AppService.Hosting;
-using Prometheus;
+using AppService.Observability;
 using Microsoft.AspNetCore.Http.Metadata;
+using Prometheus;
 
 namespace AppService.Transactions;
 

@@ -1,4 +1,4 @@
-using AppService.Hosting;
+using AppService.Observability;
 using AppService.Matrix;
 using Npgsql;
 

@@ -4,6 +4,7 @@ using AppService.Data;
 using AppService.Homeserver;
 using AppService.Hosting;
 using AppService.Matrix;
+using AppService.Observability;
 using AppService.Projections;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

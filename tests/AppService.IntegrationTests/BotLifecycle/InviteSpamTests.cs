@@ -1,6 +1,6 @@
 using AppService.Data;
-using AppService.Hosting;
 using AppService.IntegrationTests.Infrastructure;
+using AppService.Observability;
 using AppService.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

@@ -552,22 +552,6 @@ public sealed class InputSafetyTests(AppServiceApplication app) : IClassFixture<
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    [Fact]
-    public async Task Rejected_events_past_their_retention_are_pruned()
-    {
-        await app.ExecuteSqlAsync("""
-            INSERT INTO rejected_events (event_id, room_id, event_type, txn_id, reason, reason_code, content, content_bytes, rejected_at)
-            VALUES ('$old-rejected', '!old:test', 'm.x', 't', 'r', 'wrong_type', '{}', 2, now() - interval '31 days'),
-                   ('$new-rejected', '!old:test', 'm.x', 't', 'r', 'wrong_type', '{}', 2, now() - interval '29 days');
-            """);
-
-        using var response = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null);
-        response.EnsureSuccessStatusCode();
-
-        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM rejected_events WHERE event_id = '$old-rejected'"));
-        Assert.Equal(1, await app.ScalarAsync("SELECT count(*) FROM rejected_events WHERE event_id = '$new-rejected'"));
-    }
-
     private Task PoisonMemberWriteAsync(string eventId) => app.ExecuteSqlAsync($"""
         CREATE OR REPLACE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

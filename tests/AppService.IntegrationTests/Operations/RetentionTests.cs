@@ -111,6 +111,46 @@ public sealed class RetentionTests(SmallBatchRetentionApplication app) : IClassF
     }
 
     [Fact]
+    public async Task Rejected_events_past_their_retention_are_pruned()
+    {
+        await app.ExecuteSqlAsync("""
+            INSERT INTO rejected_events (event_id, room_id, event_type, txn_id, reason, reason_code, content, content_bytes, rejected_at)
+            VALUES ('$old-rejected', '!old:test', 'm.x', 't', 'r', 'wrong_type', '{}', 2, now() - interval '31 days'),
+                   ('$new-rejected', '!old:test', 'm.x', 't', 'r', 'wrong_type', '{}', 2, now() - interval '29 days');
+            """);
+
+        using var response = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null);
+        response.EnsureSuccessStatusCode();
+
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM rejected_events WHERE event_id = '$old-rejected'"));
+        Assert.Equal(1, await app.ScalarAsync("SELECT count(*) FROM rejected_events WHERE event_id = '$new-rejected'"));
+    }
+
+    [Fact]
+    public async Task Finished_jobs_past_the_jobs_retention_are_pruned_and_open_jobs_never()
+    {
+        // AppService:Jobs:Retention is 7 days by default; an open job is kept however old it is.
+        await app.ExecuteSqlAsync("""
+            INSERT INTO jobs (kind, room_id, dedup_key, reason, attempts, run_after, rerun, created_at, completed_at, outcome)
+            VALUES ('join', '!jobs:test', 'retention:done-old', 'invite', 0, now(), false, now() - interval '9 days', now() - interval '8 days', 'done'),
+                   ('join', '!jobs:test', 'retention:failed-old', 'invite', 10, now(), false, now() - interval '9 days', now() - interval '8 days', 'failed'),
+                   ('join', '!jobs:test', 'retention:done-recent', 'invite', 0, now(), false, now() - interval '9 days', now() - interval '6 days', 'done'),
+                   ('join', '!jobs:test', 'retention:open-old', 'invite', 3, now() + interval '1 day', false, now() - interval '90 days', NULL, NULL);
+            """);
+        var scrapeBefore = await Scrape.TakeAsync(app.CreateClient());
+
+        var result = await PruneAsync();
+
+        Assert.True(result.JobsDeleted >= 2);
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM jobs WHERE dedup_key IN ('retention:done-old', 'retention:failed-old')"));
+        Assert.Equal(1, await app.ScalarAsync("SELECT count(*) FROM jobs WHERE dedup_key = 'retention:done-recent'"));
+        Assert.Equal(1, await app.ScalarAsync("SELECT count(*) FROM jobs WHERE dedup_key = 'retention:open-old'"));
+        var scrapeAfter = await Scrape.TakeAsync(app.CreateClient());
+        const string deleted = "appservice_retention_rows_deleted_total{table=\"jobs\"}";
+        Assert.True(scrapeAfter[deleted] >= scrapeBefore[deleted] + 2);
+    }
+
+    [Fact]
     public async Task Prune_needs_the_admin_token()
     {
         using var response = await app.CreateClient().PostAsync("/admin/v1/maintenance/prune", null);
@@ -121,6 +161,8 @@ public sealed class RetentionTests(SmallBatchRetentionApplication app) : IClassF
     [Theory]
     [InlineData("processed_events", "processed_at")]
     [InlineData("txn_ledger", "last_processed_at")]
+    [InlineData("rejected_events", "rejected_at")]
+    [InlineData("jobs", "completed_at")]
     public async Task The_pruned_tables_have_an_index_leading_with_their_time_column(string table, string column)
     {
         long indexes = await app.ScalarAsync($"""

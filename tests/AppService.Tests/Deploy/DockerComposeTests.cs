@@ -1,4 +1,4 @@
-using AppService.Hosting;
+using AppService.Registrations;
 using YamlDotNet.RepresentationModel;
 
 namespace AppService.Tests.Deploy;

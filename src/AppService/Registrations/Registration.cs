@@ -1,4 +1,4 @@
-namespace AppService.Hosting;
+namespace AppService.Registrations;
 
 /// <summary>An application service registration, as read from registration.yaml.</summary>
 public sealed record Registration(

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// The transaction ids of the last pings the homeserver sent us (<c>POST /_matrix/app/v1/ping</c>), so that the

@@ -2,10 +2,12 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AppService.Data;
+using AppService.Hosting;
+using AppService.Registrations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// Once the server listens: restores the last-transaction time from the ledger (for the staleness metric) and, when
@@ -150,30 +152,18 @@ internal sealed class StartupSelfCheck(
     private void Report(PingOutcome outcome, PingAnswer answer, string homeserverUrl, string transactionId, int attempts)
     {
         int status = answer.Status ?? 0;
-        switch (outcome)
+        // One line per outcome, each with its own event id (docs/operations.md lists them).
+        Action log = outcome switch
         {
-            case PingOutcome.Ok:
-                Log.SelfCheckOk(logger, homeserverUrl, registration.Url, transactionId, answer.DurationMs);
-                break;
-            case PingOutcome.AnsweredElsewhere:
-                Log.SelfCheckPingElsewhere(logger, homeserverUrl, registration.Url, transactionId);
-                break;
-            case PingOutcome.HomeserverCannotReachUs:
-                Log.SelfCheckHomeserverCannotReachUs(logger, homeserverUrl, registration.Url, status, answer.ErrCode);
-                break;
-            case PingOutcome.Refused:
-                Log.SelfCheckRefused(logger, homeserverUrl, registration.Id, status, answer.ErrCode);
-                break;
-            case PingOutcome.Unsupported:
-                Log.SelfCheckPingUnsupported(logger, homeserverUrl, registration.Url, status);
-                break;
-            case PingOutcome.Unreachable:
-                Log.SelfCheckUnreachable(logger, homeserverUrl, attempts, answer.Describe());
-                break;
-            default:
-                Log.SelfCheckUnexpected(logger, homeserverUrl, status, answer.ErrCode);
-                break;
-        }
+            PingOutcome.Ok => () => Log.SelfCheckOk(logger, homeserverUrl, registration.Url, transactionId, answer.DurationMs),
+            PingOutcome.AnsweredElsewhere => () => Log.SelfCheckPingElsewhere(logger, homeserverUrl, registration.Url, transactionId),
+            PingOutcome.HomeserverCannotReachUs => () => Log.SelfCheckHomeserverCannotReachUs(logger, homeserverUrl, registration.Url, status, answer.ErrCode),
+            PingOutcome.Refused => () => Log.SelfCheckRefused(logger, homeserverUrl, registration.Id, status, answer.ErrCode),
+            PingOutcome.Unsupported => () => Log.SelfCheckPingUnsupported(logger, homeserverUrl, registration.Url, status),
+            PingOutcome.Unreachable => () => Log.SelfCheckUnreachable(logger, homeserverUrl, attempts, answer.Describe()),
+            _ => () => Log.SelfCheckUnexpected(logger, homeserverUrl, status, answer.ErrCode),
+        };
+        log();
     }
 
     /// <summary>What the homeserver said: a status (null if no HTTP answer), its errcode and duration_ms, or the network error.</summary>

@@ -1,6 +1,6 @@
 using YamlDotNet.RepresentationModel;
 
-namespace AppService.Hosting;
+namespace AppService.Registrations;
 
 /// <summary>Reads and validates registration.yaml. Every error is one line that names the field.</summary>
 public static class RegistrationLoader

@@ -1,4 +1,4 @@
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>Source-generated logs of hosting and operations (event ids 200-299). Tokens are never logged.</summary>
 internal static partial class Log

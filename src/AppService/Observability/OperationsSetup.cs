@@ -1,11 +1,11 @@
-using AppService.Maintenance;
+using AppService.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
-/// <summary>Metrics, health, retention and the startup self-check (README "Operations").</summary>
+/// <summary>Metrics, health, the database error counter and the startup self-check (README "Operations").</summary>
 public static class OperationsSetup
 {
     private const string ReadyTag = "ready";
@@ -18,13 +18,6 @@ public static class OperationsSetup
         services.AddExceptionHandler<DatabaseErrorCounter>();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(5));
-
-        services.AddOptions<RetentionOptions>()
-            .BindConfiguration(RetentionOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.AddScoped<Pruner>();
-        services.AddHostedService<RetentionService>();
 
         services.AddSingleton<PingRecorder>();
         services.AddHttpClient(StartupSelfCheck.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace AppService.Hosting;
+namespace AppService.Registrations;
 
 /// <summary>
 /// Rules for namespace regexes in a registration. The same pattern is compiled by Synapse (Python <c>re</c>,

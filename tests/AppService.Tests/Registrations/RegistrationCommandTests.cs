@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
-using AppService.Hosting;
+using AppService.Registrations;
 using YamlDotNet.RepresentationModel;
 
-namespace AppService.Tests.Hosting;
+namespace AppService.Tests.Registrations;
 
 public sealed class RegistrationCommandTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// Counts database failures that escape a request (the admin API, say) in appservice_database_errors_total

@@ -1,7 +1,7 @@
-using AppService.Hosting;
-using static AppService.Hosting.StartupSelfCheck;
+using AppService.Observability;
+using static AppService.Observability.StartupSelfCheck;
 
-namespace AppService.Tests.Hosting;
+namespace AppService.Tests.Observability;
 
 public sealed class StartupSelfCheckTests
 {

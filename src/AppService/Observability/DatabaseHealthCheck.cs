@@ -2,7 +2,7 @@ using AppService.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace AppService.Hosting;
+namespace AppService.Observability;
 
 /// <summary>
 /// Readiness: the database answers and every migration this build knows is applied. The result carries no

@@ -1,7 +1,7 @@
-using AppService.Hosting;
+using AppService.Registrations;
 using AppService.Tests.Deploy;
 
-namespace AppService.Tests.Hosting;
+namespace AppService.Tests.Registrations;
 
 public sealed class RegistrationLoaderTests
 {

@@ -1,0 +1,154 @@
+using AppService.Data;
+using AppService.Matrix;
+using AppService.Observability;
+using AppService.Projections;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using static AppService.Data.IngestSql;
+
+namespace AppService.Homeserver;
+
+/// <summary>
+/// The resync job: a snapshot of the room (<c>/members</c>, <c>/state</c>) fetched with no transaction open, then
+/// written in one transaction under the room lock and the job's lease, keeping whatever the ingest applied since.
+/// </summary>
+public sealed partial class RoomJobs
+{
+    private async Task<string> ResyncAsync(ClaimedJob job, CancellationToken ct)
+    {
+        string? membership = await BotMembershipAsync(job.RoomId, ct);
+        if (membership != Memberships.Join)
+        {
+            return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
+        }
+
+        // The snapshot, fetched with no transaction open. Whatever the ingest applies from here on is newer than
+        // (or as new as) the snapshot and survives it; see Resync.Plan. Members come from /members (every
+        // membership, each with its event id); room info and the other state ids from /state, whose member events
+        // are not used: one source per row, so the two answers cannot contradict each other.
+        var startedAt = time.GetUtcNow();
+        long keepSetSince = await NextProcessingOrderAsync(ct);
+        var members = await homeserver.GetMembersAsync(job.RoomId, ct);
+        var state = await homeserver.GetStateAsync(job.RoomId, ct);
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        var (outcome, plan) = await strategy.ExecuteAsync(
+            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, keepSetSince, token), ct);
+
+        if (plan is null)
+        {
+            Log.ResyncNotApplied(logger, job.RoomId, outcome);
+            return outcome;
+        }
+
+        AppServiceMetrics.SnapshotEntriesSkipped.Inc(members.Skipped + state.Skipped); // logged once below, with the job
+        Log.Resynced(logger, job.RoomId, job.Reason, members.Events.Count, state.Events.Count, members.Skipped + state.Skipped,
+            plan.MemberUpserts.Count, plan.MemberDeletes.Count, plan.KeptNewer);
+        return outcome;
+    }
+
+    private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
+        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
+    {
+        await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
+        using var guard = hygiene.Guard(db.Database, dbTransaction, "resync"); // a failure here: the connection is not reused
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var npgsqlTransaction = (NpgsqlTransaction)dbTransaction.GetDbTransaction();
+
+        var batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        batch.BatchCommands.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])));
+        batch.BatchCommands.Add(Command(SelectRooms, TextArray([job.RoomId])));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)));
+        batch.BatchCommands.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)));
+        batch.BatchCommands.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)));
+
+        RoomInfo? room = null;
+        List<SeenMember> seenMembers;
+        List<SeenState> seenState;
+        bool rerun = false;
+        bool leaseHeld = false;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            await reader.NextResultAsync(ct); // lock
+            if (await reader.ReadAsync(ct))
+            {
+                room = ReadRoom(reader);
+            }
+
+            await reader.NextResultAsync(ct);
+            seenMembers = await ReadRowsAsync(reader, ResyncSql.ReadSeenMember, ct);
+            await reader.NextResultAsync(ct);
+            seenState = await ReadRowsAsync(reader, ResyncSql.ReadSeenState, ct);
+
+            await reader.NextResultAsync(ct);
+            if (await reader.ReadAsync(ct))
+            {
+                rerun = reader.GetBoolean(0);
+            }
+
+            await reader.NextResultAsync(ct);
+            leaseHeld = await reader.ReadAsync(ct);
+        }
+
+        if (!leaseHeld)
+        {
+            // The lease ran out while we fetched (a pause, a slow homeserver): the job may run elsewhere already,
+            // with a newer snapshot. Write nothing; the job row is not ours to complete either.
+            await dbTransaction.RollbackAsync(ct);
+            return (JobOutcomes.LeaseLost, null);
+        }
+
+        var now = time.GetUtcNow();
+        batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        string outcome;
+        ResyncPlan? plan = null;
+        if (room?.BotMembership != Memberships.Join)
+        {
+            // The bot left (or was kicked) while we fetched: the room is purged and must stay so.
+            outcome = JobOutcomes.Skipped;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync"));
+        }
+        else if (rerun)
+        {
+            // Something asked for this resync again while we fetched (a re-join after a kick, a replaces_state
+            // mismatch, a redaction of current state, an operator): the snapshot may predate it. Fetch again.
+            outcome = JobOutcomes.Stale;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "asked for again during the fetch", runAgain: true));
+        }
+        else
+        {
+            outcome = JobOutcomes.Done;
+            plan = Resync.Plan(room, members, state, seenMembers, seenState, bot.UserId,
+                keepSetSince, snapshotAt: startedAt, now);
+            foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            // Recorded so a backlog copy is a duplicate, but only what the resync applied (review finding: a snapshot
+            // event under a kept newer row was swallowed when the homeserver pushed it later).
+            var snapshotEvents = members.Concat(state)
+                .Where(e => plan.CurrentEventIds.Contains(e.EventId))
+                .DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            if (snapshotEvents.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    ResyncSql.RecordSnapshotEvents,
+                    TextArray(snapshotEvents.Select(e => e.EventId).ToArray()),
+                    Text(job.RoomId),
+                    Text($"resync:{job.Id}"),
+                    Timestamp(now),
+                    TextArray(snapshotEvents.Select(e => e.Type).ToArray())));
+            }
+
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
+                $"{members.Count} members, {state.Count} state events; {plan.MemberUpserts.Count} member rows written, {plan.MemberDeletes.Count} deleted, {plan.KeptNewer} newer rows kept"));
+        }
+
+        await batch.ExecuteNonQueryAsync(ct);
+        await dbTransaction.CommitAsync(ct);
+        return (outcome, plan);
+    }
+}
