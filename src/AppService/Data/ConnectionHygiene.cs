@@ -24,11 +24,6 @@ namespace AppService.Data;
 /// </summary>
 public sealed partial class ConnectionHygiene(NpgsqlDataSource dataSource, ILogger<ConnectionHygiene> logger)
 {
-    public TransactionGuard Guard(DatabaseFacade database, IDbContextTransaction transaction, string operation) =>
-        new(this, database, transaction, operation);
-
-    private void Discard(DatabaseFacade database, string operation) => Discard((NpgsqlConnection)database.GetDbConnection(), operation);
-
     internal void Discard(NpgsqlConnection connection, string operation)
     {
         if (connection.State != System.Data.ConnectionState.Open)
@@ -45,18 +40,4 @@ public sealed partial class ConnectionHygiene(NpgsqlDataSource dataSource, ILogg
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning,
         Message = "A database batch failed inside {Operation}: its connection (backend {ProcessId}) is closed instead of returning to the pool, and the pool is refreshed")]
     private static partial void DiscardedConnection(ILogger logger, string operation, int processId);
-
-    /// <summary>Ends with the transaction's scope; see <see cref="ConnectionHygiene"/>.</summary>
-    public sealed class TransactionGuard(ConnectionHygiene hygiene, DatabaseFacade database, IDbContextTransaction transaction, string operation)
-        : IDisposable
-    {
-        public void Dispose()
-        {
-            // EF clears CurrentTransaction on a successful commit or rollback; an exception leaves it in place.
-            if (database.CurrentTransaction == transaction)
-            {
-                hygiene.Discard(database, operation);
-            }
-        }
-    }
 }

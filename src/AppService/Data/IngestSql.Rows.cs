@@ -2,6 +2,7 @@ using AppService.Matrix;
 using AppService.Projections;
 using Npgsql;
 using NpgsqlTypes;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Data;
 

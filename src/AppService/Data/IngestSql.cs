@@ -141,40 +141,6 @@ public static partial class IngestSql
             last_processed_at = excluded.last_processed_at
         """;
 
-    public static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
-    }
-
-    public static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
-
-    public static NpgsqlParameter TextArray(IReadOnlyList<string?> values) =>
-        new() { Value = values as string?[] ?? values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
-
-    public static NpgsqlParameter BigintArray(long[] values) =>
-        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
-
-    public static NpgsqlParameter Bytes(byte[] value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bytea };
-
-    public static NpgsqlParameter Int(int value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Integer };
-
-    public static NpgsqlParameter Timestamp(DateTimeOffset value) => new() { Value = value.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz };
-
-    public static NpgsqlParameter TimestampArray(IEnumerable<DateTimeOffset> values) =>
-        new() { Value = values.Select(v => v.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
-
-    public static NpgsqlParameter NullableTimestampArray(IEnumerable<DateTimeOffset?> values) =>
-        new() { Value = values.Select(v => v?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
-
-    public static NpgsqlParameter BoolArray(IEnumerable<bool> values) =>
-        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean };
-
-    public static NpgsqlParameter Bool(bool value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Boolean };
-
-    public static NpgsqlParameter Bigint(long value) => new() { Value = value, NpgsqlDbType = NpgsqlDbType.Bigint };
-
     /// <summary>A stable 64-bit key for pg_advisory_xact_lock (FNV-1a over the UTF-16 code units).</summary>
     public static long LockKey(string kind, string id)
     {

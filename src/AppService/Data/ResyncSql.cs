@@ -1,6 +1,7 @@
 using AppService.Projections;
 using Npgsql;
 using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Data;
 

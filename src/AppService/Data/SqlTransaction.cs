@@ -51,6 +51,8 @@ public sealed class SqlTransaction : IAsyncDisposable
 
     public Task CommitAsync(CancellationToken ct) => _transaction.CommitAsync(ct);
 
+    public Task RollbackAsync(CancellationToken ct) => _transaction.RollbackAsync(ct);
+
     /// <summary>
     /// Runs the batch with <c>COMMIT</c> as its last statement: the writes and the commit in one round trip instead of
     /// two. If any statement fails, PostgreSQL skips the rest of the batch (the COMMIT too) and the exception leaves the

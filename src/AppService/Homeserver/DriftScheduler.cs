@@ -2,7 +2,7 @@ using AppService.Data;
 using AppService.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Homeserver;
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
-using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Homeserver;
 

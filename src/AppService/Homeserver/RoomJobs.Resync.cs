@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Homeserver;
 
@@ -51,57 +52,34 @@ public sealed partial class RoomJobs
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
         ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
     {
-        await using var dbTransaction = await db.Database.BeginTransactionAsync(ct);
-        using var guard = hygiene.Guard(db.Database, dbTransaction, "resync"); // a failure here: the connection is not reused
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var npgsqlTransaction = (NpgsqlTransaction)dbTransaction.GetDbTransaction();
-
-        var batch = new NpgsqlBatch(connection, npgsqlTransaction);
-        batch.BatchCommands.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])));
-        batch.BatchCommands.Add(Command(SelectRooms, TextArray([job.RoomId])));
-        batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)));
-        batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)));
-        batch.BatchCommands.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)));
-        batch.BatchCommands.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)));
+        await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct); // a failure: the connection is not reused
 
         RoomInfo? room = null;
-        List<SeenMember> seenMembers;
-        List<SeenState> seenState;
+        var seenMembers = new List<SeenMember>();
+        var seenState = new List<SeenState>();
         bool rerun = false;
         bool leaseHeld = false;
-        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        await using (var reads = tx.QueryBatch())
         {
-            await reader.NextResultAsync(ct); // lock
-            if (await reader.ReadAsync(ct))
-            {
-                room = ReadRoom(reader);
-            }
-
-            await reader.NextResultAsync(ct);
-            seenMembers = await ReadRowsAsync(reader, ResyncSql.ReadSeenMember, ct);
-            await reader.NextResultAsync(ct);
-            seenState = await ReadRowsAsync(reader, ResyncSql.ReadSeenState, ct);
-
-            await reader.NextResultAsync(ct);
-            if (await reader.ReadAsync(ct))
-            {
-                rerun = reader.GetBoolean(0);
-            }
-
-            await reader.NextResultAsync(ct);
-            leaseHeld = await reader.ReadAsync(ct);
+            reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
+            reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
+            reads.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)), r => seenMembers.Add(ResyncSql.ReadSeenMember(r)));
+            reads.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)), r => seenState.Add(ResyncSql.ReadSeenState(r)));
+            reads.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)), r => rerun = r.GetBoolean(0));
+            reads.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)), _ => leaseHeld = true);
+            await reads.ExecuteAsync(ct);
         }
 
         if (!leaseHeld)
         {
             // The lease ran out while we fetched (a pause, a slow homeserver): the job may run elsewhere already,
             // with a newer snapshot. Write nothing; the job row is not ours to complete either.
-            await dbTransaction.RollbackAsync(ct);
+            await tx.RollbackAsync(ct);
             return (JobOutcomes.LeaseLost, null);
         }
 
         var now = time.GetUtcNow();
-        batch = new NpgsqlBatch(connection, npgsqlTransaction);
+        await using var batch = tx.Batch();
         string outcome;
         ResyncPlan? plan = null;
         if (room?.BotMembership != Memberships.Join)
@@ -148,7 +126,7 @@ public sealed partial class RoomJobs
         }
 
         await batch.ExecuteNonQueryAsync(ct);
-        await dbTransaction.CommitAsync(ct);
+        await tx.CommitAsync(ct);
         return (outcome, plan);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Homeserver;
 
@@ -108,34 +109,20 @@ public sealed partial class RoomJobs(
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection());
-            batch.BatchCommands.Add(Command(ResyncSql.SelectMembersSeen, Text(roomId)));
-            batch.BatchCommands.Add(Command(SelectRooms, TextArray([roomId])));
-            batch.BatchCommands.Add(Command(ResyncSql.SelectStateSeen, Text(roomId)));
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            var members = await ReadRowsAsync(reader, ResyncSql.ReadSeenMember, ct);
-            await reader.NextResultAsync(ct);
-            RoomInfo? room = await reader.ReadAsync(ct) ? ReadRoom(reader) : null;
-            await reader.NextResultAsync(ct);
-            var state = await ReadRowsAsync(reader, ResyncSql.ReadSeenState, ct);
+            var members = new List<SeenMember>();
+            RoomInfo? room = null;
+            var state = new List<SeenState>();
+            await using var reads = new QueryBatch(new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection()));
+            reads.Add(Command(ResyncSql.SelectMembersSeen, Text(roomId)), r => members.Add(ResyncSql.ReadSeenMember(r)));
+            reads.Add(Command(SelectRooms, TextArray([roomId])), r => room = ReadRoom(r));
+            reads.Add(Command(ResyncSql.SelectStateSeen, Text(roomId)), r => state.Add(ResyncSql.ReadSeenState(r)));
+            await reads.ExecuteAsync(ct);
             return (members, room, state);
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
-    }
-
-    /// <summary>Every row of the reader's current result.</summary>
-    private static async Task<List<T>> ReadRowsAsync<T>(NpgsqlDataReader reader, Func<NpgsqlDataReader, T> read, CancellationToken ct)
-    {
-        var rows = new List<T>();
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(read(reader));
-        }
-
-        return rows;
     }
 
     private async Task<string> CompleteAsync(ClaimedJob job, string outcome, string? detail, CancellationToken ct)
@@ -148,15 +135,14 @@ public sealed partial class RoomJobs(
     private Task ExecuteAsync(Func<DateTimeOffset, NpgsqlBatchCommand[]> commands, CancellationToken ct) =>
         db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
         {
-            await using var dbTransaction = await db.Database.BeginTransactionAsync(token);
-            using var guard = hygiene.Guard(db.Database, dbTransaction, "job");
-            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)dbTransaction.GetDbTransaction());
+            await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "job", token);
+            await using var batch = tx.Batch();
             foreach (var command in commands(time.GetUtcNow()))
             {
                 batch.BatchCommands.Add(command);
             }
 
             await batch.ExecuteNonQueryAsync(token);
-            await dbTransaction.CommitAsync(token);
+            await tx.CommitAsync(token);
         }, ct);
 }

@@ -2,6 +2,7 @@ using AppService.Data;
 using AppService.Matrix;
 using AppService.Projections;
 using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.Transactions;
 

@@ -2,7 +2,7 @@ using AppService.Data;
 using AppService.IntegrationTests.Infrastructure;
 using AppService.Projections;
 using Npgsql;
-using static AppService.Data.IngestSql;
+using static AppService.Data.SqlParameters;
 
 namespace AppService.IntegrationTests.BotLifecycle;
 
