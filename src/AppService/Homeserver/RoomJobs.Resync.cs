@@ -3,8 +3,6 @@ using AppService.Matrix;
 using AppService.Observability;
 using AppService.Projections;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 using static AppService.Data.IngestSql;
 using static AppService.Data.SqlParameters;
 

@@ -3,7 +3,6 @@ using AppService.Matrix;
 using AppService.Projections;
 using AppService.Transactions;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using static AppService.Data.IngestSql;
 using static AppService.Data.SqlParameters;

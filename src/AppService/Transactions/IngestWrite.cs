@@ -1,5 +1,4 @@
 using AppService.Data;
-using AppService.Matrix;
 using AppService.Projections;
 using static AppService.Data.IngestSql;
 using static AppService.Data.SqlParameters;
