@@ -197,7 +197,7 @@ if [ "$MODE" = ab ]; then
   this_dll="$SERVICE_DLL"
   SERVICE_DLL="$base_dll"; launch base 9205 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL
   SERVICE_DLL="$this_dll"; launch this 9206 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL
-  base_name="base-$(git rev-parse --short "$rev")"; this_name="this-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo +changes)"
+  base_name="base-$(git rev-parse --short "$rev")"; this_name="this-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo +changes)${BENCH_SERVICE_BUILD_ARGS:++buildargs}"
   rounds ab-new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1, $this_name vs $base_name" \
     --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
   rounds ab-duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
