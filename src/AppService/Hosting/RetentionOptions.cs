@@ -32,6 +32,18 @@ public sealed class RetentionOptions
     [Range(100, 100_000, ErrorMessage = "AppService:Retention:BatchSize must be between 100 and 100000.")]
     public int BatchSize { get; set; } = 5000;
 
+    /// <summary>
+    /// The largest share of a run's wall time spent deleting: after a batch that took t, the run waits
+    /// t x (1 - DutyCycle) / DutyCycle before the next one, so a run that has a backlog to delete (the first one after
+    /// a long downtime, a lowered retention) leaves the database to the ingest most of the time. 1 = no pause.
+    /// </summary>
+    [Range(0.01, 1.0, ErrorMessage = "AppService:Retention:DutyCycle must be between 0.01 and 1.")]
+    public double DutyCycle { get; set; } = 0.25;
+
+    /// <summary>The pause after a batch that took <paramref name="batchTook"/>, for <see cref="DutyCycle"/>.</summary>
+    public TimeSpan PauseAfter(TimeSpan batchTook) =>
+        DutyCycle >= 1.0 || batchTook <= TimeSpan.Zero ? TimeSpan.Zero : batchTook * ((1.0 - DutyCycle) / DutyCycle);
+
     /// <summary>Time between two runs of the background job.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00", ErrorMessage = "AppService:Retention:Interval must be between 1 minute and 7 days.")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);

@@ -21,7 +21,8 @@ public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsD
 /// <see cref="RetentionOptions.ProcessedEvents"/>, quarantined events older than
 /// <see cref="RetentionOptions.RejectedEvents"/>, finished jobs (done, skipped or given up) older than
 /// <see cref="JobOptions.Retention"/>. Rows go in batches of <see cref="RetentionOptions.BatchSize"/>, each batch
-/// one statement and one short transaction, so that ingest is never blocked for long. Each batch is found through
+/// one statement and one short transaction, so that ingest is never blocked for long, and batches are paced by
+/// <see cref="RetentionOptions.DutyCycle"/> so that deleting a backlog does not take the database from the ingest. Each batch is found through
 /// an index leading with the table's time column and deleted by primary key. Projections (rooms, members, state)
 /// and open jobs are never touched.
 /// </summary>
@@ -43,10 +44,10 @@ public sealed class Pruner(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            long events = await DeleteInBatchesAsync(ProcessedEvents, cutoff, settings.BatchSize, ct);
-            long ledger = await DeleteInBatchesAsync(Ledger, cutoff, settings.BatchSize, ct);
-            long rejected = await DeleteInBatchesAsync(Rejected, now - settings.RejectedEvents, settings.BatchSize, ct);
-            long jobs = await DeleteInBatchesAsync(FinishedJobs, now - jobOptions.Value.Retention, settings.BatchSize, ct);
+            long events = await DeleteInBatchesAsync(ProcessedEvents, cutoff, settings, ct);
+            long ledger = await DeleteInBatchesAsync(Ledger, cutoff, settings, ct);
+            long rejected = await DeleteInBatchesAsync(Rejected, now - settings.RejectedEvents, settings, ct);
+            long jobs = await DeleteInBatchesAsync(FinishedJobs, now - jobOptions.Value.Retention, settings, ct);
 
             AppServiceMetrics.RetentionRuns.WithLabels("success", trigger).Inc();
             AppServiceMetrics.RetentionLastSuccessTimestamp.SetToCurrentTimeUtc();
@@ -62,24 +63,22 @@ public sealed class Pruner(
         }
     }
 
-    private async Task<long> DeleteInBatchesAsync(AgingTable table, DateTimeOffset cutoff, int batchSize, CancellationToken ct)
+    private Task<long> DeleteInBatchesAsync(AgingTable table, DateTimeOffset cutoff, RetentionOptions settings, CancellationToken ct)
     {
         var counter = AppServiceMetrics.RetentionRowsDeleted.WithLabels(table.Table);
-        string sql = table.DeleteBatchSql;
-        long total = 0;
-        int deleted;
-        do
-        {
-            deleted = await db.Database.ExecuteSqlRawAsync(
-                sql,
-                [new Npgsql.NpgsqlParameter("cutoff", cutoff.UtcDateTime), new Npgsql.NpgsqlParameter("batch", batchSize)],
-                ct);
-            total += deleted;
-            counter.Inc(deleted);
-        }
-        while (deleted >= batchSize);
-
-        return total;
+        return RetentionPacing.RunAsync(
+            async token =>
+            {
+                int deleted = await db.Database.ExecuteSqlRawAsync(
+                    table.DeleteBatchSql,
+                    [new Npgsql.NpgsqlParameter("cutoff", cutoff.UtcDateTime), new Npgsql.NpgsqlParameter("batch", settings.BatchSize)],
+                    token);
+                counter.Inc(deleted);
+                return deleted;
+            },
+            settings,
+            time,
+            ct);
     }
 
     /// <summary>A table whose rows age out by <paramref name="TimeColumn"/>, deleted by <paramref name="Key"/>.</summary>

@@ -49,4 +49,31 @@ public sealed class RetentionOptionsTests
 
         Assert.Contains("AppService:Retention:Interval", error.ErrorMessage, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void By_default_a_run_spends_at_most_a_quarter_of_its_time_deleting()
+    {
+        var options = new RetentionOptions();
+
+        Assert.Equal(0.25, options.DutyCycle);
+        Assert.Equal(TimeSpan.FromMilliseconds(300), options.PauseAfter(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
+    public void A_duty_cycle_of_one_deletes_without_pausing()
+    {
+        var options = new RetentionOptions { DutyCycle = 1.0 };
+
+        Assert.Equal(TimeSpan.Zero, options.PauseAfter(TimeSpan.FromSeconds(2)));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.5)]
+    public void A_duty_cycle_out_of_range_is_refused(double dutyCycle)
+    {
+        var error = Assert.Single(Validate(new RetentionOptions { DutyCycle = dutyCycle }));
+
+        Assert.Contains("AppService:Retention:DutyCycle", error.ErrorMessage, StringComparison.Ordinal);
+    }
 }

@@ -5,9 +5,10 @@ namespace AppService.Benchmarks.Live;
 /// <summary>
 /// The runtime counters the service already publishes on /metrics (the System.Runtime meter, exported by
 /// prometheus-net's meter adapter): methods compiled by the JIT and GC collections per generation; and the
-/// service's own mismatch counter. A target without /metrics (the prototype) reports none of them.
+/// service's own mismatch counter and the processed-event rows its retention deleted (counted per batch, so a prune call
+/// cut off at the end of a round still counts what it deleted). A target without /metrics (the prototype) reports none of them.
 /// </summary>
-internal sealed record RuntimeCounters(double JitCompiledMethods, double Gen0, double Gen1, double Gen2, double StateMismatches)
+internal sealed record RuntimeCounters(double JitCompiledMethods, double Gen0, double Gen1, double Gen2, double StateMismatches, double PrunedEvents)
 {
     public const string JitSeries = "system_runtime_dotnet_jit_compiled_methods";
 
@@ -40,10 +41,11 @@ internal sealed record RuntimeCounters(double JitCompiledMethods, double Gen0, d
             Get("system_runtime_dotnet_gc_collections{gc_heap_generation=\"gen0\"}"),
             Get("system_runtime_dotnet_gc_collections{gc_heap_generation=\"gen1\"}"),
             Get("system_runtime_dotnet_gc_collections{gc_heap_generation=\"gen2\"}"),
-            series.TryGetValue("appservice_state_mismatches_total", out double m) ? m : 0);
+            series.TryGetValue("appservice_state_mismatches_total", out double m) ? m : 0,
+            series.TryGetValue("appservice_retention_rows_deleted_total{table=\"processed_events\"}", out double p) ? p : 0);
     }
 
     public RuntimeCounters Minus(RuntimeCounters before) => new(
         JitCompiledMethods - before.JitCompiledMethods, Gen0 - before.Gen0, Gen1 - before.Gen1, Gen2 - before.Gen2,
-        StateMismatches - before.StateMismatches);
+        StateMismatches - before.StateMismatches, PrunedEvents - before.PrunedEvents);
 }

@@ -103,14 +103,15 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
         var counters = await RuntimeCounters.ScrapeAsync(Http, t.MetricsUrl, ct);
         double cpu = ProcessProbe.CpuMs(t.Pid);
         using var pruning = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var pruner = t.PruneUrl is null ? Task.FromResult<long?>(null) : PruneWhileAsync(t, pruning.Token);
+        var pruner = t.PruneUrl is null ? Task.CompletedTask : PruneWhileAsync(t, pruning.Token);
 
         var wrk = await Wrk.RunAsync(Run(t, seconds), ct);
 
         double cpuMs = ProcessProbe.CpuMs(t.Pid) - cpu;
         await pruning.CancelAsync();
-        long? pruned = await pruner;
+        await pruner;
         var delta = (await RuntimeCounters.ScrapeAsync(Http, t.MetricsUrl, ct))?.Minus(counters!);
+        long? pruned = t.PruneUrl is null ? null : (long?)delta?.PrunedEvents;
         long txns = wrk.Succeeded;
         return new RoundResult(
             round, Math.Round(wrk.Seconds, 2), wrk.Requests, wrk.Failed, txns * t.EventsPerRequest,
@@ -120,10 +121,12 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
             ProcessProbe.PeakRssMib(t.Pid) is { } rss ? Math.Round(rss, 1) : null);
     }
 
-    /// <summary>Runs retention over and over while the round lasts (POST /admin/v1/maintenance/prune); returns the rows it deleted.</summary>
-    private static async Task<long?> PruneWhileAsync(Target t, CancellationToken ct)
+    /// <summary>
+    /// Runs retention over and over while the round lasts (POST /admin/v1/maintenance/prune). What it deleted is read
+    /// from the service's metrics: a call still running at the end of the round is cancelled and answers nothing.
+    /// </summary>
+    private static async Task PruneWhileAsync(Target t, CancellationToken ct)
     {
-        long deleted = 0;
         while (!ct.IsCancellationRequested)
         {
             try
@@ -132,7 +135,6 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", t.AdminToken);
                 using var response = await Http.SendAsync(request, ct);
                 using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-                deleted += json.RootElement.TryGetProperty("processed_events_deleted", out var d) ? d.GetInt64() : 0;
                 if (!response.IsSuccessStatusCode || json.RootElement.TryGetProperty("processed_events_deleted", out var none) && none.GetInt64() == 0)
                 {
                     await Task.Delay(200, ct); // nothing left to prune (or it failed): do not spin
@@ -148,8 +150,6 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
                 await Task.Delay(200, CancellationToken.None);
             }
         }
-
-        return deleted;
     }
 
     private WrkRun Run(Target t, int seconds) =>
