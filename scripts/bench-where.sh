@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Where the time of one transaction goes, for the service and the shared prototype side by side on one PostgreSQL
+# (issue 10's profile): events/s, the process's own CPU, PostgreSQL's CPU (every postgres process, from
+# /proc/<pid>/stat) and wall time, per 100-event transaction of ../shared/bench's chain workload, one in flight.
+# Both are warmed up (BENCH_WHERE_WARMUP seconds each), then BENCH_WHERE_ROUNDS alternating rounds of
+# BENCH_WHERE_SECONDS. Run it on a quiet machine; it prints one line per round.
+#   scripts/bench-where.sh            # 40 s warm-up, 3 rounds of 15 s each, about 3 minutes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WARM="${BENCH_WHERE_WARMUP:-40}"; SECS="${BENCH_WHERE_SECONDS:-15}"; ROUNDS="${BENCH_WHERE_ROUNDS:-3}"
+source scripts/lib/postgres.sh
+ensure_postgres
+shared="${BENCH_SHARED:-$(cd "$(dirname "$(git rev-parse --path-format=absolute --git-common-dir)")/../shared/bench" 2>/dev/null && pwd || true)}"
+[ -f "$shared/body-chain.json" ] && [ -d "$shared/prototype" ] || { echo "the shared workload and prototype were not found; set BENCH_SHARED" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/appservice-where.XXXXXX")"
+P() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -qAt "$@"; }
+stamp="$(date +%Y%m%d_%H%M%S)"; svc_db="where_${stamp}_service"; proto_db="where_${stamp}_proto"
+P -c "CREATE DATABASE $svc_db" -c "CREATE DATABASE $proto_db" >/dev/null
+P -d "$proto_db" -f "$shared/prototype/schema.sql" >/dev/null 2>&1
+dotnet build src/AppService -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+cp -r "$shared/prototype" "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id where --url "http://127.0.0.1:9310" \
+  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
+export SERVICE_REGISTRATION="$tmp/registration.yaml" ASPNETCORE_ENVIRONMENT=Production SERVICE_PORT=9310 SERVICE_POOL_SIZE=4
+source scripts/lib/service.sh
+proto=""
+cleanup() {
+  [ -z "$proto" ] || kill "$proto" 2>/dev/null || true
+  stop_service 2>/dev/null || true
+  P -c "DROP DATABASE IF EXISTS $svc_db" -c "DROP DATABASE IF EXISTS $proto_db" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+start_service "$svc_db" "$tmp/service.log"
+( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$proto_db;Maximum Pool Size=4" SYNC_COMMIT=on \
+  URL=http://127.0.0.1:9390 exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
+proto=$!
+for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:9390/stats >/dev/null 2>&1 && break; sleep 0.2; done
+pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+run() { # run NAME URL TOKEN PID SECONDS RUNID
+  local pg0 c0 pg1 c1 req
+  pg0=$(pg_cpu); c0=$(awk '{print $14+$15}' "/proc/$4/stat")
+  ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( $5 + 30 )) wrk -t1 -c1 -d"${5}s" -s put_txn_chain.lua "$2" -- "$6" ) >"$tmp/wrk-$6.txt" 2>&1
+  pg1=$(pg_cpu); c1=$(awk '{print $14+$15}' "/proc/$4/stat")
+  req=$(awk '/requests in/{print $1}' "$tmp/wrk-$6.txt")
+  echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2}'
+}
+run warm-up "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$WARM" wa01 >/dev/null
+run warm-up http://127.0.0.1:9390 hs_token_secret "$proto" "$WARM" wa02 >/dev/null
+for i in $(seq 1 "$ROUNDS"); do
+  run service "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$SECS" "s$(printf %03d "$i")"
+  run prototype http://127.0.0.1:9390 hs_token_secret "$proto" "$SECS" "p$(printf %03d "$i")"
+done
