@@ -133,7 +133,8 @@ cleanup() {
   local pid
   for pid in "${pids[@]}"; do SERVICE_PID="$pid"; stop_service; done
   if [ "${BENCH_KEEP_DATABASES:-0}" != 1 ]; then
-    local d; for d in "${databases[@]}"; do drop_database "$d"; done
+    # By name: new_database runs inside $(...), a subshell, so the databases array never saw its additions.
+    local d; for d in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_${stamp//-/_}\\_%'"); do drop_database "$d"; done
   fi
   rm -rf "$tmp"
   git worktree prune 2>/dev/null || true # the ab mode's checkout of REV
