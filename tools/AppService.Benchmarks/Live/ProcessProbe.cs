@@ -54,6 +54,7 @@ internal static class ProcessProbe
         }
 
         var config = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var numbers = new Dictionary<string, long>(StringComparer.Ordinal);
         string? dll = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').FirstOrDefault(a => a.EndsWith(".dll", StringComparison.Ordinal));
         if (dll is not null)
         {
@@ -70,6 +71,10 @@ internal static class ProcessProbe
                         {
                             config[p.Name] = p.Value.GetBoolean();
                         }
+                        else if (p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt64(out long number))
+                        {
+                            numbers[p.Name] = number;
+                        }
                     }
                 }
             }
@@ -85,12 +90,16 @@ internal static class ProcessProbe
         bool tiered = Setting("TieredCompilation", "System.Runtime.TieredCompilation", true);
         bool pgo = Setting("TieredPGO", "System.Runtime.TieredPGO", true);
         bool quickLoops = Setting("TC_QuickJitForLoops", "System.Runtime.TieredCompilation.QuickJitForLoops", true);
+        string? spin = environment.TryGetValue("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", out string? s) ? s
+            : numbers.TryGetValue("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", out long n) ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : null;
         return string.Join(", ",
             server ? "server GC" : "workstation GC",
             concurrent ? "concurrent" : "non-concurrent",
             tiered ? "tiered JIT" : "tiered JIT off",
             pgo ? "PGO" : "PGO off",
-            quickLoops ? "quick JIT for loops" : "no quick JIT for loops");
+            quickLoops ? "quick JIT for loops" : "no quick JIT for loops",
+            spin is null ? "thread-pool spin default" : $"thread-pool spin limit {spin}");
     }
 
     private static string ResolveCwd(int pid)
