@@ -57,7 +57,8 @@ public sealed class SqlTransaction : IAsyncDisposable
     /// Runs the batch with <c>COMMIT</c> as its last statement: the writes and the commit in one round trip instead of
     /// two. If any statement fails, PostgreSQL skips the rest of the batch (the COMMIT too) and the exception leaves the
     /// transaction open, to be rolled back on dispose like any other failure. Once COMMIT has run, Npgsql sees the
-    /// connection idle, so disposing the EF transaction rolls nothing back.
+    /// connection idle, so disposing the EF transaction rolls nothing back. Nothing may use this transaction (or EF on
+    /// this DbContext) after it: EF still holds its transaction object until dispose, but the database has ended it.
     /// </summary>
     public async Task ExecuteAndCommitAsync(NpgsqlBatch batch, CancellationToken ct)
     {
@@ -81,7 +82,8 @@ public sealed class SqlTransaction : IAsyncDisposable
 
 /// <summary>
 /// A batch whose result sets are read by the readers their commands were added with, in order: adding or removing
-/// a statement can never shift the rows another reader sees. Prepared explicitly (a no-op after the first time on a
+/// a statement can never shift the rows another reader sees. Every command must return a result set (a SELECT, or a
+/// write with RETURNING): Npgsql skips statements that return none, so one would hand its reader the next one's rows. Prepared explicitly (a no-op after the first time on a
 /// connection): see <see cref="ConnectionHygiene"/> for why the service never auto-prepares.
 /// </summary>
 public sealed class QueryBatch(NpgsqlBatch batch) : IAsyncDisposable

@@ -40,9 +40,23 @@ public sealed class RetentionOptions
     [Range(0.01, 1.0, ErrorMessage = "AppService:Retention:DutyCycle must be between 0.01 and 1.")]
     public double DutyCycle { get; set; } = 0.25;
 
-    /// <summary>The pause after a batch that took <paramref name="batchTook"/>, for <see cref="DutyCycle"/>.</summary>
-    public TimeSpan PauseAfter(TimeSpan batchTook) =>
-        DutyCycle >= 1.0 || batchTook <= TimeSpan.Zero ? TimeSpan.Zero : batchTook * ((1.0 - DutyCycle) / DutyCycle);
+    /// <summary>
+    /// The pause after a batch that took <paramref name="batchTook"/>, for <see cref="DutyCycle"/>; at most
+    /// <see cref="MaxPause"/>, so one batch that waited long on a lock does not stall the run for hours.
+    /// </summary>
+    public TimeSpan PauseAfter(TimeSpan batchTook)
+    {
+        if (DutyCycle >= 1.0 || batchTook <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var pause = batchTook * ((1.0 - DutyCycle) / DutyCycle);
+        return pause < MaxPause ? pause : MaxPause;
+    }
+
+    /// <summary>The longest pause between two batches, whatever the batch took.</summary>
+    public static readonly TimeSpan MaxPause = TimeSpan.FromMinutes(1);
 
     /// <summary>Time between two runs of the background job.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00", ErrorMessage = "AppService:Retention:Interval must be between 1 minute and 7 days.")]

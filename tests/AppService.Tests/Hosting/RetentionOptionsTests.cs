@@ -67,6 +67,14 @@ public sealed class RetentionOptionsTests
         Assert.Equal(TimeSpan.Zero, options.PauseAfter(TimeSpan.FromSeconds(2)));
     }
 
+    [Fact]
+    public void A_batch_that_waited_long_on_a_lock_pauses_the_run_a_minute_at_most()
+    {
+        var options = new RetentionOptions { DutyCycle = 0.01 };
+
+        Assert.Equal(TimeSpan.FromMinutes(1), options.PauseAfter(TimeSpan.FromSeconds(60)));
+    }
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(1.5)]
