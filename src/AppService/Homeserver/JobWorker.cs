@@ -149,7 +149,7 @@ public sealed class JobWorker(
             _nextRetry = _nextRetry is { } next && next < now + delay ? next : now + delay;
         }
 
-        if (AppServiceMetrics.IsDatabaseError(exception))
+        if (DatabaseFailures.IsDatabaseError(exception))
         {
             AppServiceMetrics.DatabaseErrors.WithLabels("jobs").Inc();
         }

@@ -1,3 +1,4 @@
+using AppService.Data;
 using AppService.Observability;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -22,7 +23,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems) : IEx
             return false;
         }
 
-        bool databaseDown = AppServiceMetrics.IsDatabaseError(exception);
+        bool databaseDown = DatabaseFailures.IsDatabaseError(exception);
         var problem = databaseDown
             ? new ProblemDetails
             {

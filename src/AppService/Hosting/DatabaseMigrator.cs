@@ -48,7 +48,7 @@ internal sealed partial class DatabaseMigrator(
         {
             // Missing: create it below. Any other failure is left to the migration, which retries and reports it.
         }
-        catch (Exception ex) when (AppServiceMetrics.IsDatabaseError(ex))
+        catch (Exception ex) when (DatabaseFailures.IsDatabaseError(ex))
         {
             return;
         }

@@ -1,4 +1,4 @@
-using System.Data.Common;
+using AppService.Data;
 using AppService.Matrix;
 using AppService.Transactions;
 using Npgsql;
@@ -69,22 +69,9 @@ public static partial class AppServiceMetrics
     /// <summary>Counts <paramref name="exception"/> as a database error of <paramref name="operation"/> if it is one.</summary>
     public static void CountDatabaseError(Exception exception, string operation)
     {
-        if (IsDatabaseError(exception))
+        if (DatabaseFailures.IsDatabaseError(exception))
         {
             DatabaseErrors.WithLabels(operation).Inc();
         }
-    }
-
-    public static bool IsDatabaseError(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is DbException or NpgsqlException or TimeoutException or Microsoft.EntityFrameworkCore.Storage.RetryLimitExceededException)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

@@ -1,3 +1,4 @@
+using AppService.Data;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -7,7 +8,6 @@ using AppService.Observability;
 using AppService.Registrations;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -111,7 +111,7 @@ public static class AppServiceApi
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return TypedResults.Ok(EmptyObject.Instance);
         }
-        catch (Exception ex) when (IsTransient(ex))
+        catch (Exception ex) when (DatabaseFailures.IsTransient(ex))
         {
             Log.DatabaseUnavailable(logger, txnId, ex.GetBaseException().Message);
             return Error(StatusCodes.Status503ServiceUnavailable, MatrixError.Codes.Unknown, "Database unavailable; retry later");
@@ -131,39 +131,6 @@ public static class AppServiceApi
             return Error(StatusCodes.Status500InternalServerError, MatrixError.Codes.Unknown, "Transaction not processed; retry later");
         }
     }
-
-    /// <summary>Faults worth a retry by the homeserver: the database unreachable, restarting, or contended.</summary>
-    public static bool IsTransient(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            switch (e)
-            {
-                case RetryLimitExceededException:
-                case TimeoutException:
-                case System.Net.Sockets.SocketException:
-                case NpgsqlException { IsTransient: true }:
-                case NpgsqlException and not PostgresException:
-                case PostgresException pg when IsEnvironmental(pg.SqlState):
-                    return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// PostgreSQL errors that say something about the server, not about the events: they must never get an event
-    /// quarantined by the safety net (a retry later succeeds). 57014 statement_timeout / cancel (e.g. waiting on a room
-    /// lock a long resync holds), 25006 read-only transaction (a failover in progress), and the classes 08 connection,
-    /// 53 insufficient resources, 55 object not in prerequisite state (lock not available), 57 operator intervention,
-    /// 58 system error. Npgsql's own IsTransient leaves 57014 and 25006 out.
-    /// </summary>
-    public static bool IsEnvironmental(string sqlState) =>
-        sqlState is PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.ReadOnlySqlTransaction
-        || sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("53", StringComparison.Ordinal)
-        || sqlState.StartsWith("55", StringComparison.Ordinal) || sqlState.StartsWith("57", StringComparison.Ordinal)
-        || sqlState.StartsWith("58", StringComparison.Ordinal);
 
     internal static async Task<Results<Ok<EmptyObject>, JsonHttpResult<MatrixError>>> PingAsync(HttpContext http, PingRecorder pings)
     {

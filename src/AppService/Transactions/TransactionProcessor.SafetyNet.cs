@@ -1,3 +1,4 @@
+using AppService.Data;
 using AppService.Observability;
 using AppService.Matrix;
 using Npgsql;
@@ -44,7 +45,7 @@ public sealed partial class TransactionProcessor
             {
                 newEvents += (await ExecuteAsync(ledgerId, IngestUnit.Group(slice), ct)).NewEvents;
             }
-            catch (Exception ex) when (!AppServiceApi.IsTransient(ex) && !ct.IsCancellationRequested)
+            catch (Exception ex) when (!DatabaseFailures.IsTransient(ex) && !ct.IsCancellationRequested)
             {
                 if (group.Count == 1)
                 {

@@ -44,7 +44,7 @@ public sealed partial class TransactionProcessor(
         {
             result = await ExecuteAsync(ledgerId, IngestUnit.Whole(transaction), cancellationToken);
         }
-        catch (Exception ex) when (!AppServiceApi.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!DatabaseFailures.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
         {
             // Not the database being away: something in these events (or a bug in our projection code) fails every
             // time. The homeserver would retry this transaction forever and send nothing after it, so find the
