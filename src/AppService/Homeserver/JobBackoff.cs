@@ -1,3 +1,7 @@
+using AppService.Data;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
 namespace AppService.Homeserver;
 
 /// <summary>When a failed job runs again.</summary>
@@ -16,4 +20,22 @@ public static class JobBackoff
         var delay = TimeSpan.FromMilliseconds((capped / 2) + (capped / 2 * Math.Clamp(jitter, 0, 1)));
         return serverAsked is { } asked && asked > delay ? asked : delay;
     }
+
+    /// <summary>
+    /// Whether a job that failed this way on its <paramref name="attempt"/>-th run is given up (closed as failed).
+    /// Waiting on something outside retries for ever: the homeserver unreachable, 5xx, 429 or slow, the circuit open,
+    /// the homeserver not configured, the database away, the lease running out. Anything else fails the same way again
+    /// (a permanent 4xx, or a failure of ours on what the homeserver sent) and is given up after
+    /// <paramref name="maxAttempts"/>, so no room's content can keep a job retrying for ever.
+    /// </summary>
+    public static bool GivesUp(Exception exception, int attempt, int maxAttempts) =>
+        attempt >= maxAttempts && !IsWaitingOnSomethingElse(exception);
+
+    private static bool IsWaitingOnSomethingElse(Exception exception) => exception switch
+    {
+        MatrixApiException m => !m.IsPermanent,
+        HomeserverNotConfiguredException or BrokenCircuitException or TimeoutRejectedException or OperationCanceledException
+            or HttpRequestException => true,
+        _ => DatabaseFailures.IsTransient(exception),
+    };
 }

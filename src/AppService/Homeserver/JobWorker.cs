@@ -141,7 +141,7 @@ public sealed class JobWorker(
     {
         string error = Describe(exception);
         var retryAfter = (exception as MatrixApiException)?.RetryAfter;
-        bool giveUp = exception is MatrixApiException { IsPermanent: true } && job.Attempts >= options.MaxAttempts;
+        bool giveUp = JobBackoff.GivesUp(exception, job.Attempts, options.MaxAttempts);
         var delay = JobBackoff.Delay(job.Attempts, options.RetryBaseDelay, options.MaxRetryDelay, Random.Shared.NextDouble(), retryAfter);
         var now = time.GetUtcNow();
         lock (_retryLock)

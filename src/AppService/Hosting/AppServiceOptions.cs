@@ -70,8 +70,9 @@ public sealed class JobOptions
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// Attempts after which a job that keeps failing with a permanent error (a 4xx other than 429, e.g. M_FORBIDDEN)
-    /// is given up and marked failed. Transient errors (unreachable, 5xx, 429, timeouts) retry forever.
+    /// Attempts after which a job that keeps failing with a permanent error (a 4xx other than 429, e.g. M_FORBIDDEN, or
+    /// a failure of ours on what the homeserver sent) is given up and marked failed. Waiting on the homeserver or the
+    /// database (unreachable, 5xx, 429, timeouts, database away) retries forever.
     /// </summary>
     [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 10;
