@@ -19,6 +19,7 @@ public sealed partial class AppDbContext(DbContextOptions<AppDbContext> options)
     public DbSet<RejectedEventRecord> RejectedEvents => Set<RejectedEventRecord>();
     public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
     public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<PendingRedaction> PendingRedactions => Set<PendingRedaction>();
 
     /// <summary>Shadow column of <c>rooms</c>: when the periodic drift check last picked the room (not part of RoomInfo).</summary>
     public const string DriftCheckedAt = "DriftCheckedAt";
@@ -109,6 +110,17 @@ public sealed partial class AppDbContext(DbContextOptions<AppDbContext> options)
             b.HasIndex(e => e.EventId).IsUnique().HasFilter("event_id IS NOT NULL").HasDatabaseName("ux_rejected_events_event_id");
             b.HasIndex(e => e.RejectedAt).HasDatabaseName("ix_rejected_events_rejected_at");
             b.HasIndex(e => new { e.RoomId, e.Id }).HasDatabaseName("ix_rejected_events_room_id_id");
+        });
+
+        modelBuilder.Entity<PendingRedaction>(b =>
+        {
+            b.ToTable("pending_redactions");
+            b.HasKey(r => r.TargetEventId);
+            Id(b.Property(r => r.TargetEventId));
+            Id(b.Property(r => r.RoomId));
+            Id(b.Property(r => r.RedactionEventId));
+            Id(b.Property(r => r.Sender));
+            b.HasIndex(r => r.ReceivedAt).HasDatabaseName("ix_pending_redactions_received_at");
         });
 
         modelBuilder.Entity<LedgerEntry>(b =>

@@ -21,6 +21,11 @@ public static partial class IngestSql
                 new NpgsqlParameter { Value = rejected.Select(r => r.ContentBytes).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer },
             ]);
 
+    public static NpgsqlBatchCommand InsertPendingRedactionsCommand(IReadOnlyList<PendingRedactionRef> pending, DateTimeOffset now) =>
+        Command(
+            InsertPendingRedactions,
+            [.. TextColumns(pending, p => p.TargetEventId, p => p.RoomId, p => p.RedactionEventId, p => p.Sender), Timestamp(now)]);
+
     public static NpgsqlBatchCommand RedactRejectedCommand(IReadOnlyList<MatrixEvent> redactions) =>
         Command(RedactRejected, [.. TextColumns(redactions, r => r.Redacts, r => r.RoomId, r => r.EventId)]);
 

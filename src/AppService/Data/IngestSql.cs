@@ -25,10 +25,12 @@ public static partial class IngestSql
     /// already processed with the same content ($5 = its hash).
     /// <para>
     /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
-    /// redact: the id we hold for the key of a state event that carries <c>unsigned.replaces_state</c> ($7 = its
-    /// state_key, else null), and the key whose current event a redaction targets ($8 = <c>redacts</c>, else null)
+    /// redact: the id we hold for the key of a new state event ($7 = its state_key, null for other events; the
+    /// projection's stale-event rule compares it with the event's <c>unsigned.replaces_state</c>), and the key whose current event a redaction targets ($8 = <c>redacts</c>, else null)
     /// with, for a member event, the member row it set, and the sender of the targeted event (the redaction rule
-    /// compares its server with the redacter's; the room's power levels come with <see cref="SelectRooms"/>).
+    /// compares its server with the redacter's; the room's power levels come with <see cref="SelectRooms"/>); for a
+    /// redaction, whether its target was ever processed (if not, the redaction waits for it in
+    /// <c>pending_redactions</c>); for a new state event, the redaction that arrived before it, if one waits.
     /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
     /// none, and the ingest no extra statement.
     /// </para>
@@ -52,10 +54,24 @@ public static partial class IngestSql
                    (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
                     FROM room_state s
                     LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
-                    WHERE s.event_id = k.redacts) END
+                    WHERE s.event_id = k.redacts) END,
+               CASE WHEN k.redacts IS NOT NULL THEN
+                   EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts) END,
+               CASE WHEN k.state_key IS NOT NULL THEN
+                   (SELECT ARRAY[r.redaction_event_id, r.sender] FROM pending_redactions r WHERE r.target_event_id = k.event_id) END
         FROM inserted i
         JOIN k ON k.event_id = i.event_id
         """;
+
+    /// <summary>Remembers redactions whose target we never processed (<see cref="PendingRedaction"/>).</summary>
+    public const string InsertPendingRedactions = """
+        INSERT INTO pending_redactions (target_event_id, room_id, redaction_event_id, sender, received_at)
+        SELECT t, r, x, s, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS p(t, r, x, s)
+        ON CONFLICT (target_event_id) DO NOTHING
+        """;
+
+    /// <summary>Forgets pending redactions whose target has arrived.</summary>
+    public const string DeletePendingRedactions = "DELETE FROM pending_redactions WHERE target_event_id = ANY($1::text[])";
 
     public const string SelectRooms = """
         SELECT room_id, name, topic, canonical_alias, avatar_url, join_rule, history_visibility, encryption,

@@ -24,6 +24,13 @@ public sealed record LedgerEntry(string TxnId, byte[] ContentHash, int EventCoun
 public sealed record RoomStateEntry(string RoomId, string EventType, string StateKey, string EventId, string? Sender = null);
 
 /// <summary>
+/// A redaction that arrived before its target (table <c>pending_redactions</c>): the target was never processed
+/// when the redaction was. Applied, with the redaction rules, when the target arrives; aged out by retention with the
+/// processed events.
+/// </summary>
+public sealed record PendingRedaction(string TargetEventId, string RoomId, string RedactionEventId, string Sender, DateTimeOffset ReceivedAt);
+
+/// <summary>
 /// One unit of homeserver work (table <c>jobs</c>), written in the same commit as the event that caused it and run by
 /// the job worker. Open while <see cref="CompletedAt"/> is null; claimed while <see cref="LockedUntil"/> is in the future.
 /// </summary>

@@ -20,7 +20,8 @@ public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsD
 /// The one owner of every table that ages out (README "Retention"): processed-event and ledger rows older than
 /// <see cref="RetentionOptions.ProcessedEvents"/>, quarantined events older than
 /// <see cref="RetentionOptions.RejectedEvents"/>, finished jobs (done, skipped or given up) older than
-/// <see cref="JobOptions.Retention"/>. Rows go in batches of <see cref="RetentionOptions.BatchSize"/>, each batch
+/// <see cref="JobOptions.Retention"/>, redactions still waiting for their target (<c>pending_redactions</c>) with the
+/// processed events. Rows go in batches of <see cref="RetentionOptions.BatchSize"/>, each batch
 /// one statement and one short transaction, so that ingest is never blocked for long, and batches are paced by
 /// <see cref="RetentionOptions.DutyCycle"/> so that deleting a backlog does not take the database from the ingest. Each batch is found through
 /// an index leading with the table's time column and deleted by primary key. Projections (rooms, members, state)
@@ -32,6 +33,9 @@ public sealed class Pruner(
     private static readonly AgingTable ProcessedEvents = new("processed_events", "event_id", "processed_at");
     private static readonly AgingTable Ledger = new("txn_ledger", "txn_id", "last_processed_at");
     private static readonly AgingTable Rejected = new("rejected_events", "id", "rejected_at");
+
+    /// <summary>Redactions still waiting for their target age out with the processed events (the same cutoff).</summary>
+    private static readonly AgingTable PendingRedactions = new("pending_redactions", "target_event_id", "received_at");
 
     /// <summary>Open jobs have no completed_at, so they never match (the index ix_jobs_completed_at holds finished ones only).</summary>
     private static readonly AgingTable FinishedJobs = new("jobs", "id", "completed_at");
@@ -46,6 +50,7 @@ public sealed class Pruner(
         {
             long events = await DeleteInBatchesAsync(ProcessedEvents, cutoff, settings, ct);
             long ledger = await DeleteInBatchesAsync(Ledger, cutoff, settings, ct);
+            await DeleteInBatchesAsync(PendingRedactions, cutoff, settings, ct); // counted under its table label
             long rejected = await DeleteInBatchesAsync(Rejected, now - settings.RejectedEvents, settings, ct);
             long jobs = await DeleteInBatchesAsync(FinishedJobs, now - jobOptions.Value.Retention, settings, ct);
 

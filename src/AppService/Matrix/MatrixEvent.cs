@@ -23,6 +23,22 @@ public sealed record MatrixEvent(
 
     /// <summary><c>unsigned.replaces_state</c>: the state event this one replaces (spec v1.19).</summary>
     public string? ReplacesState => Unsigned is { } u ? MatrixText.Get(u, "replaces_state") : null;
+
+    /// <summary>
+    /// Synapse (1.135+) marks a soft-failed event <c>unsigned["io.element.synapse.soft_failed"]: true</c>, and one a
+    /// policy server flagged <c>unsigned["io.element.synapse.policy_server_spammy"]: true</c> (the two are set
+    /// together). Such an event is stored by the homeserver but never changes the room's current state
+    /// (server-server spec, "Soft failure"), yet the appservice stream pushes it like any other.
+    /// </summary>
+    public bool IsSoftFailed => Unsigned is { ValueKind: JsonValueKind.Object } u
+        && (IsTrue(u, SoftFailedKey) || IsTrue(u, PolicyServerSpammyKey));
+
+    public const string SoftFailedKey = "io.element.synapse.soft_failed";
+
+    public const string PolicyServerSpammyKey = "io.element.synapse.policy_server_spammy";
+
+    private static bool IsTrue(JsonElement unsigned, string key) =>
+        MatrixText.TryGetProperty(unsigned, key, out var value) && value.ValueKind == JsonValueKind.True;
 }
 
 /// <summary>

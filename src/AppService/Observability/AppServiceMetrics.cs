@@ -51,7 +51,9 @@ public static partial class AppServiceMetrics
 
     public static readonly Counter EphemeralReceived = NewCounter("appservice_ephemeral_received_total", "Data that rides along with events and is counted, not stored, by kind: ephemeral (typing, receipts, presence; both keys, de-duplicated), to_device (messages), device_data (transactions with MSC3202 device lists or key counts).", "kind");
 
-    public static readonly Counter StateMismatches = NewCounter("appservice_state_mismatches_total", "New state events whose unsigned.replaces_state named another event than the one we held for the key: their room is marked suspect and resynced.");
+    public static readonly Counter StateMismatches = NewCounter("appservice_state_mismatches_total", "New state events that did not follow the event we held for their key (unsigned.replaces_state named another event, or none while we held one): not applied, their room marked suspect and resynced.");
+
+    public static readonly Counter SoftFailedSkipped = NewCounter("appservice_soft_failed_events_total", "New events the homeserver marked soft-failed (unsigned io.element.synapse.soft_failed or policy_server_spammy): recorded as processed, never applied to the projection.");
 
     // Process-wide.
     public static readonly Gauge HttpRequestsInFlight = NewGauge("appservice_http_requests_in_flight", "HTTP requests being served now (all routes except /metrics and /health).");

@@ -8,6 +8,27 @@ public sealed partial class ProjectionBatch
     private readonly List<UnappliedRedaction> _unappliedRedactions = [];
     private readonly List<(string RoomId, string Type, string StateKey, string EventId)> _redactions = [];
 
+    // Redactions whose target we never processed (issue 16 point 6): by target id, loaded from pending_redactions for
+    // this batch's new state events, or met earlier in this batch.
+    private readonly Dictionary<string, PendingRedactionRef> _pendingByTarget = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingRedactionRef> _newPending = new(StringComparer.Ordinal);
+    private readonly List<string> _resolvedPending = [];
+    private readonly HashSet<string> _processedTargets = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _appliedInBatch = new(StringComparer.Ordinal);
+
+    /// <summary>Redactions met in this batch whose target is unknown, to be remembered (<c>pending_redactions</c>).</summary>
+    public IEnumerable<PendingRedactionRef> NewPendingRedactions => _newPending.Values.OrderBy(p => p.TargetEventId, StringComparer.Ordinal);
+
+    /// <summary>Stored pending redactions whose target arrived in this batch (applied or refused): to be forgotten.</summary>
+    public IReadOnlyList<string> ResolvedPendingRedactions => _resolvedPending;
+
+    /// <summary>Seeds the batch with a stored redaction waiting for <paramref name="targetEventId"/> (a new event of this batch).</summary>
+    public void LoadPendingRedaction(string targetEventId, string roomId, string redactionEventId, string sender) =>
+        _pendingByTarget[targetEventId] = new PendingRedactionRef(targetEventId, roomId, redactionEventId, sender, Stored: true);
+
+    /// <summary>Tells the batch that a redaction's target was processed before this transaction (so it is not waited for).</summary>
+    public void LoadProcessedTarget(string targetEventId) => _processedTargets.Add(targetEventId);
+
     /// <summary>
     /// Rooms whose running resync (if any) must fetch again, without queuing one if none runs: a redaction changed
     /// a projection, and a snapshot fetched before it may still show the unredacted content.
@@ -29,18 +50,29 @@ public sealed partial class ProjectionBatch
     /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike. It is applied only if the
     /// homeserver applies it (<see cref="RedactionAuth"/>): otherwise nothing changes, and an undecided one resyncs.
     /// </summary>
-    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId)
+    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId) =>
+        ApplyRedaction(redaction.RoomId, redaction.EventId, redaction.Sender, redactedEventId, rememberIfUnknown: true);
+
+    private void ApplyRedaction(string roomId, string redactionEventId, string redacter, string redactedEventId, bool rememberIfUnknown)
     {
-        string roomId = redaction.RoomId;
         if (_state.KeyOf(redactedEventId) is not { } key || key.RoomId != roomId)
         {
+            // Not a current state event. If we never processed the target, the redaction came first (federation delivers
+            // out of order; a snapshot or a backlog can too): remember it for when the target arrives.
+            if (rememberIfUnknown && !_processedTargets.Contains(redactedEventId) && !_appliedInBatch.Contains(redactedEventId))
+            {
+                var pending = new PendingRedactionRef(redactedEventId, roomId, redactionEventId, redacter, Stored: false);
+                _pendingByTarget.TryAdd(redactedEventId, pending);
+                _newPending.TryAdd(redactedEventId, pending);
+            }
+
             return;
         }
 
-        var verdict = RedactionAuth.Decide(_rooms[roomId], redaction.EventId, redaction.Sender, redactedEventId, SenderOf(redactedEventId));
+        var verdict = RedactionAuth.Decide(_rooms[roomId], redactionEventId, redacter, redactedEventId, SenderOf(redactedEventId));
         if (verdict != RedactionVerdict.Allowed)
         {
-            _unappliedRedactions.Add(new UnappliedRedaction(roomId, redaction.EventId, redaction.Sender, redactedEventId, key.Type, key.StateKey, verdict));
+            _unappliedRedactions.Add(new UnappliedRedaction(roomId, redactionEventId, redacter, redactedEventId, key.Type, key.StateKey, verdict));
             if (verdict == RedactionVerdict.Undecided)
             {
                 AddJob(JobKinds.Resync, roomId, JobReasons.RedactionUndecided);
@@ -73,4 +105,30 @@ public sealed partial class ProjectionBatch
 
         _redactions.Add((key.RoomId, key.Type, key.StateKey, redactedEventId));
     }
+
+    /// <summary>
+    /// Called after a new state event became current: a redaction that arrived before it applies now, by the same
+    /// rules as one that arrives after (<see cref="RedactionAuth"/>).
+    /// </summary>
+    private void ApplyPendingRedaction(MatrixEvent target)
+    {
+        if (!_pendingByTarget.Remove(target.EventId, out var pending) || pending.RoomId != target.RoomId)
+        {
+            return;
+        }
+
+        if (pending.Stored)
+        {
+            _resolvedPending.Add(pending.TargetEventId);
+        }
+        else
+        {
+            _newPending.Remove(pending.TargetEventId);
+        }
+
+        ApplyRedaction(pending.RoomId, pending.RedactionEventId, pending.Sender, target.EventId, rememberIfUnknown: false);
+    }
 }
+
+/// <summary>A redaction waiting for its target (<see cref="Data.PendingRedaction"/>); <see cref="Stored"/>: a row exists.</summary>
+public sealed record PendingRedactionRef(string TargetEventId, string RoomId, string RedactionEventId, string Sender, bool Stored);

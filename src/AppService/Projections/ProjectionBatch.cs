@@ -20,6 +20,7 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
 
     private readonly CurrentState _state = new();
     private readonly List<MatrixEvent> _refusedInvites = [];
+    private readonly List<MatrixEvent> _softFailed = [];
 
     private readonly Dictionary<string, JobRequest> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (StateMismatch Example, int Count, bool WasSuspect)> _mismatches = new(StringComparer.Ordinal);
@@ -55,6 +56,9 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
     public IEnumerable<RoomStateMismatches> Mismatches =>
         _mismatches.Select(m => new RoomStateMismatches(m.Key, m.Value.Count, m.Value.Example, m.Value.WasSuspect));
 
+    /// <summary>Soft-failed events (<see cref="MatrixEvent.IsSoftFailed"/>): recorded as processed, never applied.</summary>
+    public IReadOnlyList<MatrixEvent> SoftFailed => _softFailed;
+
     /// <summary>Invites of the bot not followed by a join: the inviter is not allowed (<see cref="InvitePolicy"/>).</summary>
     public IReadOnlyList<MatrixEvent> RefusedInvites => _refusedInvites;
 
@@ -76,10 +80,21 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
     public void LoadState(string roomId, string type, string stateKey, string eventId, string? sender = null) =>
         _state.Set((roomId, type, stateKey), eventId, sender);
 
-    /// <summary>Applies one new (never before processed) event.</summary>
+    /// <summary>
+    /// Applies one new (never before processed) event. A soft-failed event changes nothing (it never became current
+    /// state on the homeserver); a state event that does not follow what we hold for its key changes nothing either
+    /// and makes the room suspect (<see cref="Follows"/>): a resync decides.
+    /// </summary>
     public void Apply(MatrixEvent e)
     {
         EnsureRoom(e.RoomId);
+        _appliedInBatch.Add(e.EventId);
+        if (e.IsSoftFailed)
+        {
+            _softFailed.Add(e);
+            return;
+        }
+
         if (e.Type == EventTypes.Redaction && e.Redacts is { } redacts)
         {
             ApplyRedaction(e, redacts);
@@ -91,7 +106,11 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         }
 
         var key = (e.RoomId, e.Type, e.StateKey!);
-        CheckReplacesState(key, e);
+        if (!Follows(key, e))
+        {
+            return;
+        }
+
         _state.Set(key, e.EventId, string.IsNullOrEmpty(e.Sender) ? null : e.Sender);
         _stateWrites[key] = e.EventId;
 
@@ -103,18 +122,30 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         {
             SetRoom(RoomInfoProjector.Apply(_rooms[e.RoomId], e, Now));
         }
+
+        ApplyPendingRedaction(e);
     }
 
     /// <summary>
-    /// The spec's reconciliation hint (facts 4.3): a state event names the event it replaced. If we hold a different
-    /// one for that key we missed or misordered something, so the whole room is suspect and gets a resync. A key we
-    /// hold nothing for (first sight, or a room we never synced) says nothing about drift.
+    /// The stale-event rule (issue 16; the spec's reconciliation hint, facts 4.3 and 9). A new state event follows what
+    /// we hold for its key when we hold nothing for the key (first sight) or when its <c>unsigned.replaces_state</c>
+    /// names the event we hold. Otherwise (another event named, or none while we hold one: the first event of a key
+    /// carries no replaces_state, so a backlog older than a resync's snapshot looks exactly like this) we cannot tell
+    /// a stale event from one that skipped something we missed. We do not guess: the event is not applied, the room is
+    /// marked suspect and a resync is queued, and the resync's snapshot (the homeserver's current state) decides. On
+    /// the normal path every state event follows, and the check costs a dictionary look-up.
     /// </summary>
-    private void CheckReplacesState((string RoomId, string Type, string StateKey) key, MatrixEvent e)
+    private bool Follows((string RoomId, string Type, string StateKey) key, MatrixEvent e)
     {
-        if (e.ReplacesState is not { } replaces || _state.EventIdOf(key) is not { } held || held == replaces)
+        if (_state.EventIdOf(key) is not { } held || held == e.EventId)
         {
-            return;
+            return true;
+        }
+
+        string? replaces = e.ReplacesState;
+        if (replaces == held)
+        {
+            return true;
         }
 
         // Once a room is suspect in this batch, a further mismatch only counts: the room row, the resync job and the
@@ -123,7 +154,7 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         if (exists)
         {
             seen.Count++;
-            return;
+            return false;
         }
 
         var room = _rooms[key.RoomId];
@@ -134,8 +165,9 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         }
 
         // Queued even for a room already suspect: its earlier resync may have given up. The open job's dedup key
-        // folds this one into it when it is still queued.
+        // folds this one into it when it is still queued, and makes a running one fetch again.
         AddJob(JobKinds.Resync, key.RoomId, JobReasons.ReplacesState);
+        return false;
     }
 
     private void ApplyMember(MatrixEvent e)

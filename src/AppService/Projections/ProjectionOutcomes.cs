@@ -1,7 +1,10 @@
 namespace AppService.Projections;
 
-/// <summary>A pushed state event whose <c>unsigned.replaces_state</c> is not the event we hold for its key.</summary>
-public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string ReplacesEventId, string EventId);
+/// <summary>
+/// A pushed state event that does not follow the event we hold for its key: its <c>unsigned.replaces_state</c> names
+/// another event, or it has none (<see cref="ReplacesEventId"/> null) while we hold one. It was not applied.
+/// </summary>
+public sealed record StateMismatch(string RoomId, string Type, string StateKey, string HeldEventId, string? ReplacesEventId, string EventId);
 
 /// <summary>A redaction of current state that was not applied (<see cref="RedactionAuth"/>): refused, or undecided (resync queued).</summary>
 public sealed record UnappliedRedaction(

@@ -62,18 +62,18 @@ internal static class IngestLoad
                 Text(ledgerId),
                 Bytes(unit.ContentHash),
                 Timestamp(now),
-                TextArray(columns.ReplacedStateKeys),
+                TextArray(columns.StateKeys),
                 TextArray(columns.Redacts)),
             r =>
             {
                 string eventId = r.GetString(0);
                 newIds.Add(eventId);
-                if (r.IsDBNull(1) && r.IsDBNull(2))
+                if (r.IsDBNull(1) && r.IsDBNull(2) && r.IsDBNull(4) && (r.IsDBNull(3) || !r.GetBoolean(3)))
                 {
                     return;
                 }
 
-                // The id we hold for the key this new state event replaces, or the key its redaction target sets.
+                // The id we hold for the key of this new state event, or the key its redaction target sets.
                 byId ??= events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
                 var e = byId[eventId];
                 if (!r.IsDBNull(1))
@@ -89,6 +89,17 @@ internal static class IngestLoad
                     {
                         projection.LoadMember(member);
                     }
+                }
+
+                if (!r.IsDBNull(3) && r.GetBoolean(3))
+                {
+                    projection.LoadProcessedTarget(e.Redacts!);
+                }
+
+                if (!r.IsDBNull(4))
+                {
+                    string[] pending = r.GetFieldValue<string[]>(4); // redaction_event_id, sender
+                    projection.LoadPendingRedaction(eventId, e.RoomId, pending[0], pending[1]);
                 }
             });
         batch.Add(Command(SelectRooms, TextArray([.. rooms])), r => projection.LoadRoom(ReadRoom(r)));
@@ -109,7 +120,7 @@ internal static class IngestLoad
             EventIds = new string?[n];
             RoomIds = new string?[n];
             Types = new string?[n];
-            ReplacedStateKeys = new string?[n];
+            StateKeys = new string?[n];
             Redacts = new string?[n];
             for (int i = 0; i < n; i++)
             {
@@ -117,7 +128,7 @@ internal static class IngestLoad
                 EventIds[i] = e.EventId;
                 RoomIds[i] = e.RoomId;
                 Types[i] = e.Type;
-                ReplacedStateKeys[i] = e.IsState && e.ReplacesState is not null ? e.StateKey : null;
+                StateKeys[i] = e.StateKey;
                 Redacts[i] = e.Redacts;
             }
         }
@@ -128,8 +139,8 @@ internal static class IngestLoad
 
         public string?[] Types { get; }
 
-        /// <summary>The state_key of a state event that names the event it replaces (compared by the projection), else null.</summary>
-        public string?[] ReplacedStateKeys { get; }
+        /// <summary>The state_key of a state event (the projection compares the id we hold for its key), else null.</summary>
+        public string?[] StateKeys { get; }
 
         public string?[] Redacts { get; }
     }

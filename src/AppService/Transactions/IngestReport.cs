@@ -33,6 +33,16 @@ internal static class IngestReport
             AppServiceMetrics.StateMismatches.Inc(m.Count);
         }
 
+        foreach (var e in projection.SoftFailed)
+        {
+            Log.SoftFailedSkipped(logger, e.RoomId, e.EventId, e.Type, e.Sender);
+        }
+
+        if (projection.SoftFailed.Count > 0)
+        {
+            AppServiceMetrics.SoftFailedSkipped.Inc(projection.SoftFailed.Count);
+        }
+
         foreach (var r in projection.Redactions)
         {
             Log.StateRedacted(logger, r.RoomId, r.Type, r.StateKey, r.EventId);

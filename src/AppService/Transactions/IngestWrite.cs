@@ -41,6 +41,17 @@ internal static class IngestWrite
             commands.Add(UpsertStateCommand(projection.StateWrites, projection.SenderOf));
         }
 
+        var pendingRedactions = projection.NewPendingRedactions.ToList();
+        if (pendingRedactions.Count > 0)
+        {
+            commands.Add(InsertPendingRedactionsCommand(pendingRedactions, now));
+        }
+
+        if (projection.ResolvedPendingRedactions.Count > 0)
+        {
+            commands.Add(Command(DeletePendingRedactions, TextArray([.. projection.ResolvedPendingRedactions])));
+        }
+
         // The homeserver work these events call for, durable with them: a crash after commit loses no job.
         var jobs = projection.Jobs.ToList();
         var rerunResyncRooms = projection.RerunResyncRooms.ToList();

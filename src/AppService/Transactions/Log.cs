@@ -42,19 +42,22 @@ internal static partial class Log
         var e = m.Example;
         if (m.WasSuspect)
         {
-            StillSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId, e.HeldEventId);
+            StillSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId ?? "(nothing)", e.HeldEventId);
         }
         else
         {
-            BecameSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId, e.HeldEventId);
+            BecameSuspect(logger, m.RoomId, m.Count, txnId, e.EventId, e.Type, e.StateKey, e.ReplacesEventId ?? "(nothing)", e.HeldEventId);
         }
     }
 
-    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Room {RoomId} is suspect: {MismatchCount} state events in transaction {TxnId} replace events we do not hold, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Room {RoomId} is suspect: {MismatchCount} state events in transaction {TxnId} do not follow the events we hold and were not applied, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
     private static partial void BecameSuspect(ILogger logger, string roomId, int mismatchCount, string txnId, string eventId, string eventType, string stateKey, string replacesEventId, string heldEventId);
 
-    [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "Room {RoomId} is still suspect: {MismatchCount} state events in transaction {TxnId} replace events we do not hold, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
+    [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "Room {RoomId} is still suspect: {MismatchCount} state events in transaction {TxnId} do not follow the events we hold and were not applied, e.g. {EventId} ({EventType}, '{StateKey}') replaces {ReplacesEventId}, but we hold {HeldEventId}; resync queued")]
     private static partial void StillSuspect(ILogger logger, string roomId, int mismatchCount, string txnId, string eventId, string eventType, string stateKey, string replacesEventId, string heldEventId);
+
+    [LoggerMessage(EventId = 1026, Level = LogLevel.Information, Message = "Room {RoomId}: soft-failed event {EventId} ({EventType}) from {Sender} recorded as processed, not applied (the homeserver did not make it current state)")]
+    public static partial void SoftFailedSkipped(ILogger logger, string roomId, string eventId, string eventType, string sender);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "Room {RoomId}: current state event {EventId} ({EventType}, '{StateKey}') redacted; projection cleared as the redaction algorithm says")]
     public static partial void StateRedacted(ILogger logger, string roomId, string eventType, string stateKey, string eventId);

@@ -131,11 +131,7 @@ public static class BotEvents
     public static JsonObject Invite(string roomId, params JsonObject[] strippedState)
     {
         var invite = Member(roomId, AppServiceApplication.BotUserId, "invite", sender: Alice);
-        invite["unsigned"] = new JsonObject
-        {
-            ["age"] = 12,
-            ["invite_room_state"] = new JsonArray(strippedState.Select(s => (JsonNode)s).ToArray()),
-        };
+        invite["unsigned"]!["invite_room_state"] = new JsonArray(strippedState.Select(s => (JsonNode)s).ToArray());
         return invite;
     }
 
@@ -158,9 +154,25 @@ public static class BotEvents
         ["content"] = new JsonObject { ["redacts"] = redacts, ["reason"] = "test" },
     };
 
+    /// <summary>Sets <c>unsigned.replaces_state</c> (the builder names the previously built event of the key by default).</summary>
     public static JsonObject Replacing(this JsonObject stateEvent, string replacesState)
     {
-        stateEvent["unsigned"] = new JsonObject { ["replaces_state"] = replacesState };
+        if (stateEvent["unsigned"] is JsonObject unsigned)
+        {
+            unsigned["replaces_state"] = replacesState;
+        }
+        else
+        {
+            stateEvent["unsigned"] = new JsonObject { ["replaces_state"] = replacesState };
+        }
+
+        return stateEvent;
+    }
+
+    /// <summary>Removes <c>unsigned.replaces_state</c>: the first event of a key as the homeserver sends it.</summary>
+    public static JsonObject FirstOfItsKey(this JsonObject stateEvent)
+    {
+        (stateEvent["unsigned"] as JsonObject)?.Remove("replaces_state");
         return stateEvent;
     }
 }

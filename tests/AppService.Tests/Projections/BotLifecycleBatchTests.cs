@@ -150,7 +150,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     }
 
     [Fact]
-    public void A_replaces_state_that_differs_from_the_held_event_marks_the_room_suspect_and_queues_one_resync()
+    public void A_replaces_state_that_differs_from_the_held_event_is_not_applied_marks_the_room_suspect_and_queues_one_resync()
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Old" });
         _batch.LoadState(Room, EventTypes.Name, "", "$held");
@@ -160,7 +160,9 @@ public sealed class BotLifecycleBatchTests : IDisposable
         _batch.Apply(_events.Member(Alice, Memberships.Leave, unsigned: Replacing("$alice-missed")));
 
         var room = _batch.Room(Room)!;
-        Assert.Equal(("New", true), (room.Name, room.Suspect));
+        Assert.Equal(("Old", true), (room.Name, room.Suspect));
+        Assert.Empty(_batch.StateWrites);
+        Assert.Empty(_batch.DirtyMembers);
         Assert.Equal(
             new RoomStateMismatches(Room, 2, new StateMismatch(Room, EventTypes.Name, "", "$held", "$missed", "$new"), WasSuspect: false),
             Assert.Single(_batch.Mismatches));

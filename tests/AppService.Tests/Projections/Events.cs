@@ -23,6 +23,7 @@ internal sealed class Events : IDisposable
     public static readonly DateTimeOffset Now = new(2026, 7, 1, 12, 0, 0, TimeSpan.Zero);
 
     private readonly List<JsonDocument> _documents = [];
+    private readonly Dictionary<(string RoomId, string Type, string StateKey), string> _lastStateEvent = [];
     private int _next;
 
     /// <summary>Parses one event; a test event the parser rejects is a broken test, not a result.</summary>
@@ -140,6 +141,17 @@ internal sealed class Events : IDisposable
         if (stateKey is not null)
         {
             e["state_key"] = stateKey;
+
+            // As a homeserver does: a state event names the one it replaces (the previous one built for its key),
+            // unless the test says what it replaces (or that it replaces nothing: "replaces_state": null).
+            string id = e["event_id"]!.GetValue<string>();
+            if (_lastStateEvent.TryGetValue((roomId, type, stateKey), out string? previous) && !(unsigned?.ContainsKey("replaces_state") ?? false))
+            {
+                unsigned = unsigned is null ? [] : (JsonObject)unsigned.DeepClone();
+                unsigned["replaces_state"] = previous;
+            }
+
+            _lastStateEvent[(roomId, type, stateKey)] = id;
         }
 
         if (unsigned is not null)

@@ -149,6 +149,43 @@ namespace AppService.Data.Migrations
                     b.ToTable("txn_ledger", (string)null);
                 });
 
+            modelBuilder.Entity("AppService.Data.PendingRedaction", b =>
+                {
+                    b.Property<string>("TargetEventId")
+                        .HasColumnType("text")
+                        .HasColumnName("target_event_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("RedactionEventId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("redaction_event_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("RoomId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("room_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("Sender")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("sender")
+                        .UseCollation("C");
+
+                    b.HasKey("TargetEventId");
+
+                    b.HasIndex("ReceivedAt")
+                        .HasDatabaseName("ix_pending_redactions_received_at");
+
+                    b.ToTable("pending_redactions", (string)null);
+                });
+
             modelBuilder.Entity("AppService.Data.ProcessedEvent", b =>
                 {
                     b.Property<string>("EventId")
