@@ -14,24 +14,16 @@ namespace AppService.Admin;
 public static partial class AdminApi
 {
     /// <summary>
-    /// Queues a resync (or folds into the one already queued, making it due now). 409 when the bot is not joined:
-    /// the homeserver only shows a room's state to its members.
+    /// Queues a resync (or folds into the one already queued, making it due now), of any room we know, joined or not:
+    /// for a room we hold as not joined, the resync asks the homeserver whether the bot is joined (a backlog can make
+    /// a membership up) and resyncs it, or settles the room as not joined.
     /// </summary>
     internal static async Task<Results<Accepted<JobQueuedResponse>, ProblemHttpResult>> ResyncRoomAsync(
         AppDbContext db, JobSignal signal, TimeProvider time, string roomId, CancellationToken ct)
     {
-        var room = await db.Rooms.AsNoTracking().Where(r => r.RoomId == roomId).Select(r => new { r.BotMembership }).SingleOrDefaultAsync(ct);
-        if (room is null)
+        if (!await db.Rooms.AsNoTracking().AnyAsync(r => r.RoomId == roomId, ct))
         {
             return NotFound("room", roomId);
-        }
-
-        if (room.BotMembership != Memberships.Join)
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status409Conflict,
-                title: "The bot is not joined",
-                detail: $"The bot's membership in '{roomId}' is {room.BotMembership ?? "unknown"}; only a joined bot can read the room's state.");
         }
 
         long jobId = await JobSql.EnqueueNowAsync(db, new JobRequest(JobKinds.Resync, roomId, JobReasons.Admin), time.GetUtcNow(), ct);

@@ -34,9 +34,8 @@ public static partial class AdminApi
             .WithSummary("Whether and when an event was processed, and in which transaction.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/rooms/{roomId}/resync", ResyncRoomAsync)
-            .WithSummary("Queue a resync of the room from the homeserver's /members and /state (202 with the job id).")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .WithSummary("Queue a resync of the room from the homeserver's /members and /state (202 with the job id); for a room we hold as not joined, the homeserver's /joined_rooms decides first.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/jobs", ListJobsAsync)
             .WithSummary("Homeserver jobs (join, resync, drift_check), newest first; state open (default), failed or all.");
         group.MapGet("/jobs/{jobId:long}", GetJobAsync)

@@ -120,6 +120,18 @@ public static class JobSql
         ON CONFLICT (dedup_key) WHERE completed_at IS NULL DO NOTHING
         """;
 
+    /// <summary>
+    /// Queues a resync ($2 now) of every room we hold as not joined that the homeserver says the bot is joined to ($1,
+    /// its <c>/joined_rooms</c>), unless one is open already.
+    /// </summary>
+    public const string QueueResyncsOfRoomsJoinedElsewhere = """
+        INSERT INTO jobs (kind, room_id, dedup_key, reason, attempts, run_after, rerun, created_at)
+        SELECT 'resync', r.room_id, 'resync:' || r.room_id, 'drift', 0, $2, false, $2
+        FROM rooms r
+        WHERE r.room_id = ANY($1::text[]) AND r.bot_membership IS DISTINCT FROM 'join'
+        ON CONFLICT (dedup_key) WHERE completed_at IS NULL DO NOTHING
+        """;
+
     public static NpgsqlBatchCommand InsertJobsCommand(IReadOnlyList<JobRequest> jobs, DateTimeOffset now, IReadOnlyList<string>? rerunResyncRooms = null) => Command(
         InsertJobs,
         TextArray(jobs.Select(j => j.Kind).ToArray()),

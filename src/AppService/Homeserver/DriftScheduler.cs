@@ -1,5 +1,6 @@
 using AppService.Data;
 using AppService.Hosting;
+using AppService.Observability;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using static AppService.Data.SqlParameters;
@@ -10,10 +11,14 @@ namespace AppService.Homeserver;
 /// Every <see cref="DriftCheckOptions.Interval"/>, queues a drift_check job for the <see cref="DriftCheckOptions.SampleSize"/>
 /// joined rooms synced or checked longest ago (round robin, so every room comes up in turn). The checks run in the job
 /// worker, with its retries and backoff. Dendrite pushes no redactions and may redeliver state in bulk, and any
-/// homeserver can lose events (facts 2.5): this is what notices.
+/// homeserver can lose events (facts 2.5): this is what notices. Each tick also compares the rooms the homeserver says
+/// the bot is joined to (<c>GET /joined_rooms</c>) with ours: a room we hold as not joined that the homeserver says
+/// is joined (a membership a backlog made up, a join we never received) gets a resync, which the sample of joined
+/// rooms would never reach.
 /// </summary>
 public sealed class DriftScheduler(
     NpgsqlDataSource dataSource,
+    IServiceScopeFactory scopes,
     JobSignal signal,
     IOptions<DriftCheckOptions> driftOptions,
     IOptions<AppServiceOptions> appOptions,
@@ -34,10 +39,43 @@ public sealed class DriftScheduler(
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 await ScheduleAsync(options.SampleSize, stoppingToken);
+                await CheckBotMembershipAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task CheckBotMembershipAsync(CancellationToken ct)
+    {
+        try
+        {
+            IReadOnlySet<string> joined;
+            using (var scope = scopes.CreateScope())
+            {
+                joined = await scope.ServiceProvider.GetRequiredService<HomeserverClient>().GetJoinedRoomsAsync(ct);
+            }
+
+            if (joined.Count == 0)
+            {
+                return;
+            }
+
+            await using var command = dataSource.CreateCommand(JobSql.QueueResyncsOfRoomsJoinedElsewhere);
+            command.Parameters.Add(TextArray([.. joined]));
+            command.Parameters.Add(Timestamp(time.GetUtcNow()));
+            int queued = await command.ExecuteNonQueryAsync(ct);
+            if (queued > 0)
+            {
+                Log.BotMembershipDrift(logger, queued);
+                AppServiceMetrics.DriftFound.WithLabels(Projections.DriftKinds.BotMembership).Inc(queued);
+                signal.Notify();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.DriftSchedulingFailed(logger, ex);
         }
     }
 

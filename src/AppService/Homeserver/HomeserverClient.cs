@@ -33,6 +33,14 @@ public sealed class HomeserverClient(HttpClient http, TimeProvider time)
     public async Task<IReadOnlyDictionary<string, JoinedMember>> GetJoinedMembersAsync(string roomId, CancellationToken cancellationToken) =>
         Snapshots.ParseJoinedMembers(await GetAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/joined_members", cancellationToken));
 
+    /// <summary>
+    /// <c>GET /joined_rooms</c>: the rooms the bot is joined to, by the homeserver's current state. Decides the bot's
+    /// membership where the projection's could be made up by a backlog (a resync of a room we think the bot is not in,
+    /// the drift check's membership comparison).
+    /// </summary>
+    public async Task<IReadOnlySet<string>> GetJoinedRoomsAsync(CancellationToken cancellationToken) =>
+        Snapshots.ParseJoinedRooms(await GetAsync("_matrix/client/v3/joined_rooms", cancellationToken));
+
     private Task<JsonElement> GetAsync(string path, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, path, null, cancellationToken);
 

@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1210, Level = LogLevel.Debug, Message = "Drift check scheduled for {Count} room(s)")]
     public static partial void DriftChecksScheduled(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 1215, Level = LogLevel.Warning, Message = "Drift of the bot's membership: the homeserver says the bot is joined to {Count} room(s) we hold as not joined; resync queued")]
+    public static partial void BotMembershipDrift(ILogger logger, int count);
+
     [LoggerMessage(EventId = 1211, Level = LogLevel.Error, Message = "Drift check scheduling failed")]
     public static partial void DriftSchedulingFailed(ILogger logger, Exception exception);
 

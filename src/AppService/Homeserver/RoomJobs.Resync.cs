@@ -19,7 +19,13 @@ public sealed partial class RoomJobs
         string? membership = await BotMembershipAsync(job.RoomId, ct);
         if (membership != Memberships.Join)
         {
-            return await CompleteAsync(job, JobOutcomes.Skipped, $"bot membership is {membership ?? "unknown"}, not join", ct);
+            // Our projection says the bot is not in the room, but a backlog can make a membership up: the homeserver
+            // decides. Joined there: resync as usual (the snapshot sets the bot's membership). Not joined: nothing can be
+            // fetched, and the room is settled as not joined (no member rows, not suspect).
+            if (!(await homeserver.GetJoinedRoomsAsync(ct)).Contains(job.RoomId))
+            {
+                return await SettleNotJoinedAsync(job, membership, ct);
+            }
         }
 
         // The snapshot, fetched with no transaction open. Whatever the ingest applies from here on is newer than
@@ -33,7 +39,7 @@ public sealed partial class RoomJobs
 
         var strategy = db.Database.CreateExecutionStrategy();
         var (outcome, plan) = await strategy.ExecuteAsync(
-            token => ApplyResyncAsync(job, members.Events, state.Events, startedAt, keepSetSince, token), ct);
+            token => ApplyResyncAsync(job, membership, members.Events, state.Events, startedAt, keepSetSince, token), ct);
 
         if (plan is null)
         {
@@ -47,8 +53,31 @@ public sealed partial class RoomJobs
         return outcome;
     }
 
+    /// <summary>
+    /// The homeserver says the bot is not joined, and so does our projection: the room keeps its RoomInfo (as of the
+    /// bot's leave) and bot membership, loses any member rows (the bot is not in the room), and is no longer suspect:
+    /// there is nothing newer to fetch. Under the room lock; if the bot's membership changed since the job read it (its
+    /// join was pushed meanwhile), nothing is written: that join queues its own resync.
+    /// </summary>
+    private async Task<string> SettleNotJoinedAsync(ClaimedJob job, string? membership, CancellationToken ct)
+    {
+        string detail = $"the homeserver says the bot is not joined (our membership: {membership ?? "unknown"}); member rows removed, room no longer suspect";
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
+        {
+            await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", token);
+            await using var batch = tx.Batch();
+            batch.BatchCommands.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])));
+            batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Text(membership), Timestamp(time.GetUtcNow())));
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, time.GetUtcNow(), JobOutcomes.Skipped, detail));
+            await batch.ExecuteNonQueryAsync(token);
+            await tx.CommitAsync(token);
+        }, ct);
+        Log.ResyncNotApplied(logger, job.RoomId, JobOutcomes.Skipped);
+        return JobOutcomes.Skipped;
+    }
+
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
-        ClaimedJob job, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
+        ClaimedJob job, string? membershipAtStart, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
     {
         await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct); // a failure: the connection is not reused
 
@@ -80,9 +109,10 @@ public sealed partial class RoomJobs
         await using var batch = tx.Batch();
         string outcome;
         ResyncPlan? plan = null;
-        if (room?.BotMembership != Memberships.Join)
+        if (room is null || (room.BotMembership != Memberships.Join && room.BotMembership != membershipAtStart))
         {
-            // The bot left (or was kicked) while we fetched: the room is purged and must stay so.
+            // The bot left (or was kicked) while we fetched: the room is purged and must stay so. (A room we resync on
+            // the homeserver's word that the bot is joined, our membership unchanged since, goes on.)
             outcome = JobOutcomes.Skipped;
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync"));
         }

@@ -1,5 +1,6 @@
 using AppService.Data;
 using AppService.Matrix;
+using AppService.Observability;
 using AppService.Projections;
 using AppService.Transactions;
 using Microsoft.EntityFrameworkCore;
@@ -47,8 +48,10 @@ public sealed partial class RoomJobs(
     }
 
     /// <summary>
-    /// Compares our joined members with <c>/joined_members</c>; a difference is logged, recorded (outcome 'drift',
-    /// counted by /admin/v1/stats) and repaired by a resync queued in the same commit.
+    /// Compares our joined members with <c>/joined_members</c> and RoomInfo with <c>/state</c>; a difference is logged,
+    /// labelled (<see cref="DriftKinds"/>), recorded (outcome 'drift', counted by /admin/v1/stats and
+    /// <c>appservice_drift_found_total{kind}</c>) and repaired by a resync queued in the same commit. A 403 from the
+    /// homeserver means the bot is not joined there: drift of the bot's membership, repaired the same way.
     /// </summary>
     private async Task<string> CheckDriftAsync(ClaimedJob job, CancellationToken ct)
     {
@@ -59,7 +62,16 @@ public sealed partial class RoomJobs(
         }
 
         long keepSetSince = await NextProcessingOrderAsync(ct);
-        var joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
+        IReadOnlyDictionary<string, JoinedMember> joined;
+        try
+        {
+            joined = await homeserver.GetJoinedMembersAsync(job.RoomId, ct);
+        }
+        catch (MatrixApiException ex) when (ex.StatusCode == 403)
+        {
+            return await DriftFoundAsync(job, [DriftKinds.BotMembership], $"the homeserver says the bot is not joined ({ex.ErrCode} on /joined_members)", ct);
+        }
+
         var state = await homeserver.GetStateAsync(job.RoomId, ct);
         var (ours, room, seenState) = await LoadSeenAsync(job.RoomId, ct);
         var report = Drift.Compare(ours, joined, keepSetSince) with
@@ -71,8 +83,20 @@ public sealed partial class RoomJobs(
             return await CompleteAsync(job, JobOutcomes.Done, $"{joined.Count} joined members and the room state match", ct);
         }
 
-        string detail = report.Describe();
+        var theirIds = state.Events.Where(e => e.StateKey == "" && report.StateDiffers.Contains(e.Type)).Select(e => e.EventId).ToArray();
+        var kinds = Drift.Classify(report, state.Events, seenState, await ProcessedSeqAsync(theirIds, ct));
+        return await DriftFoundAsync(job, kinds, report.Describe(), ct);
+    }
+
+    private async Task<string> DriftFoundAsync(ClaimedJob job, IReadOnlyList<string> kinds, string description, CancellationToken ct)
+    {
+        string detail = $"{description}; found: {string.Join(", ", kinds)}";
         Log.DriftFound(logger, job.RoomId, detail);
+        foreach (string kind in kinds)
+        {
+            AppServiceMetrics.DriftFound.WithLabels(kind).Inc();
+        }
+
         await ExecuteAsync(
             now =>
             [
@@ -82,6 +106,37 @@ public sealed partial class RoomJobs(
             ct);
         signal.Notify();
         return JobOutcomes.Drift;
+    }
+
+    /// <summary>The processing order of those of <paramref name="eventIds"/> we processed.</summary>
+    private async Task<IReadOnlyDictionary<string, long>> ProcessedSeqAsync(string[] eventIds, CancellationToken ct)
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (eventIds.Length == 0)
+        {
+            return result;
+        }
+
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand(ResyncSql.SelectProcessedSeq, (NpgsqlConnection)db.Database.GetDbConnection());
+            command.Parameters.Add(TextArray(eventIds));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                if (!reader.IsDBNull(1))
+                {
+                    result[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>The processing-order number taken just before a fetch (see <see cref="Resync"/>): the database decides, no clock.</summary>

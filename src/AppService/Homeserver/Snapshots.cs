@@ -51,6 +51,26 @@ public static class Snapshots
         return result;
     }
 
+    /// <summary><c>GET /joined_rooms</c>: <c>{"joined_rooms": ["!room:hs", ...]}</c>; an entry that is not a valid id is skipped.</summary>
+    public static IReadOnlySet<string> ParseJoinedRooms(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !MatrixText.TryGetProperty(root, "joined_rooms", out var rooms) || rooms.ValueKind != JsonValueKind.Array)
+        {
+            throw BadAnswer("/joined_rooms", "an object with a 'joined_rooms' array");
+        }
+
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var room in rooms.EnumerateArray())
+        {
+            if (room.ValueKind == JsonValueKind.String && room.GetString() is { } id && MatrixText.IsValid(id))
+            {
+                result.Add(id);
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>
     /// State events of <paramref name="roomId"/>, read by <see cref="EventReader"/> with the pushed events' rules
     /// (an event_id, a type, a string state_key, storable ids, readable property names, content the projectors can

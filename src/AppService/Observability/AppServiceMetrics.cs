@@ -53,6 +53,8 @@ public static partial class AppServiceMetrics
 
     public static readonly Counter StateMismatches = NewCounter("appservice_state_mismatches_total", "New state events that did not follow the event we held for their key (unsigned.replaces_state named another event, or none while we held one): not applied, their room marked suspect and resynced.");
 
+    public static readonly Counter DriftFound = NewCounter("appservice_drift_found_total", "Drift checks that found the projection differing from the homeserver, by what they found: missed_events (an event we never processed, or a member differs), state_reset (the homeserver's current event is older than ours, or the key vanished), stale_snapshot (we processed its current event but hold an older one), bot_membership (the homeserver says the bot is not joined). Each is repaired by a resync.", "kind");
+
     public static readonly Counter SoftFailedSkipped = NewCounter("appservice_soft_failed_events_total", "New events the homeserver marked soft-failed (unsigned io.element.synapse.soft_failed or policy_server_spammy): recorded as processed, never applied to the projection.");
 
     // Process-wide.

@@ -22,6 +22,24 @@ public sealed record DriftReport(IReadOnlyList<string> Missing, IReadOnlyList<st
         users.Count == 0 ? "" : $" ({string.Join(", ", users.Take(3))}{(users.Count > 3 ? ", ..." : "")})";
 }
 
+/// <summary>What a drift check found, as labels for the job's detail and <c>appservice_drift_found_total{kind}</c>.</summary>
+public static class DriftKinds
+{
+    /// <summary>The homeserver holds an event we never processed (lost, or not pushed yet), or a member differs (no ids to tell more).</summary>
+    public const string MissedEvents = "missed_events";
+
+    /// <summary>The homeserver's current event for a key is older than ours, or the key vanished: state changed with no event.</summary>
+    public const string StateReset = "state_reset";
+
+    /// <summary>We processed the homeserver's current event for a key but hold an older one (a snapshot or a skipped event left it behind).</summary>
+    public const string StaleSnapshot = "stale_snapshot";
+
+    /// <summary>The homeserver says the bot is not joined to a room we hold as joined.</summary>
+    public const string BotMembership = "bot_membership";
+
+    public static readonly IReadOnlyList<string> All = [MissedEvents, StateReset, StaleSnapshot, BotMembership];
+}
+
 /// <summary>
 /// The drift check: our joined member rows against the homeserver's <c>/joined_members</c>. A row whose event was
 /// processed after the fetch started (<c>keepSetSince</c>) is newer than the answer and never counts as drift,
@@ -97,6 +115,45 @@ public static class Drift
         }
 
         return differs;
+    }
+
+    /// <summary>
+    /// Labels a drift: for each room-state type that differs, the homeserver's current event (from <c>/state</c>) is
+    /// compared with ours by processing order (<paramref name="processedSeq"/>: the <c>processed_events.seq</c> of the
+    /// homeserver's ids we processed). Member differences carry no event ids (<c>/joined_members</c>): missed events.
+    /// </summary>
+    public static IReadOnlyList<string> Classify(
+        DriftReport report, IReadOnlyList<Matrix.MatrixEvent> snapshotState, IReadOnlyList<SeenState> ours, IReadOnlyDictionary<string, long> processedSeq)
+    {
+        var kinds = new SortedSet<string>(StringComparer.Ordinal);
+        if (report.Missing.Count > 0 || report.Extra.Count > 0 || report.ProfileDiffers.Count > 0)
+        {
+            kinds.Add(DriftKinds.MissedEvents);
+        }
+
+        foreach (string type in report.StateDiffers)
+        {
+            var theirs = snapshotState.LastOrDefault(e => e.Type == type && e.StateKey == "");
+            var mine = ours.FirstOrDefault(s => s.Type == type && s.StateKey.Length == 0);
+            if (theirs is null)
+            {
+                kinds.Add(DriftKinds.StateReset); // no event can remove a state key
+            }
+            else if (!processedSeq.TryGetValue(theirs.EventId, out long theirSeq) || theirs.EventId == mine?.EventId)
+            {
+                kinds.Add(DriftKinds.MissedEvents); // an event we never got, or a redaction of the one we hold
+            }
+            else if (mine?.SetAt is { } mySeq && theirSeq > mySeq)
+            {
+                kinds.Add(DriftKinds.StaleSnapshot);
+            }
+            else
+            {
+                kinds.Add(DriftKinds.StateReset);
+            }
+        }
+
+        return [.. kinds];
     }
 
     private static string? FieldOf(RoomInfo room, string type) => type switch

@@ -96,6 +96,15 @@ public static class Resync
             }
         }
 
+        // The snapshot says the bot is not joined (it was kicked or left, and the homeserver answers as of then): the
+        // room keeps no member data, as when the bot's leave is pushed.
+        string? botMembership = final.TryGetValue(botUserId, out var botRow) ? botRow.Membership : null;
+        if (botMembership is not null && botMembership != Memberships.Join)
+        {
+            final.Clear();
+            memberUpserts.Clear();
+        }
+
         var memberDeletes = current.Keys.Where(u => !final.ContainsKey(u)).Order(StringComparer.Ordinal).ToList();
 
         // State ids: member keys mirror the final member rows; other keys follow the snapshot unless newer.
@@ -158,7 +167,7 @@ public static class Resync
 
         next = next with
         {
-            BotMembership = final.TryGetValue(botUserId, out var bot) ? bot.Membership : next.BotMembership,
+            BotMembership = botMembership ?? next.BotMembership,
             StateSource = StateSources.Homeserver,
             Suspect = false,
             LastSyncedAt = snapshotAt,

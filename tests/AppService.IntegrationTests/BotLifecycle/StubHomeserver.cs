@@ -39,7 +39,7 @@ public sealed class StubGate
 /// <summary>
 /// The homeserver's client-server API for the bot-lifecycle tests: a real Kestrel server on 127.0.0.1 in the test
 /// process, so the service's HttpClient, resilience pipeline and sockets are the production ones. It keeps each
-/// room's current state (tests set it), answers /join, /members, /state and /joined_members from it, records every
+/// room's current state (tests set it), answers /join, /members, /state, /joined_members and /joined_rooms from it, records every
 /// request, and can be scripted per route: answers in order (429, 500, ...), a request held until the test
 /// releases it, or the whole server stopped and started again on the same port.
 /// </summary>
@@ -169,6 +169,11 @@ public sealed class StubHomeserver : IAsyncDisposable
 
     private StubAnswer Default(string method, string path)
     {
+        if (method == "GET" && path == "/_matrix/client/v3/joined_rooms")
+        {
+            return new StubAnswer(200, new JsonObject { ["joined_rooms"] = new JsonArray(JoinedRooms().Select(r => (JsonNode)r).ToArray()) }.ToJsonString());
+        }
+
         string[] segments = path.Split('/');
         if (segments.Length != 7 || segments[1] != "_matrix" || segments[4] != "rooms")
         {
@@ -206,6 +211,20 @@ public sealed class StubHomeserver : IAsyncDisposable
             _ => StubAnswer.MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"),
         };
     }
+
+    /// <summary>The rooms whose state has the bot's member event with membership join (<c>GET /joined_rooms</c>).</summary>
+    public IReadOnlyList<string> JoinedRooms() => _rooms
+        .Where(r =>
+        {
+            lock (r.Value)
+            {
+                return r.Value.TryGetValue(("m.room.member", Infrastructure.AppServiceApplication.BotUserId), out var bot)
+                    && bot["content"]?["membership"]?.GetValue<string>() == "join";
+            }
+        })
+        .Select(r => r.Key)
+        .Order(StringComparer.Ordinal)
+        .ToList();
 
     private static async Task WriteAsync(HttpContext http, StubAnswer answer)
     {

@@ -26,11 +26,15 @@ public sealed class StaleBacklogTests(BotLifecycleApplication app) : IClassFixtu
         var firstResync = (await app.JobsAsync(room)).Where(j => j.Kind == "resync").Max(j => j.Id);
 
         // The backlog: the first event of @bob's key (no replaces_state), then its successor (already in the snapshot).
+        // The follow-up resync is held at /members so the state in between can be read.
+        var held = app.Stub.Hold("GET", BotLifecycle.StubHomeserver.RoomPath(room, "members"));
         await app.PushOkAsync(bobJoin, bobLeave);
 
         Assert.Equal("leave", (await app.MemberAsync(room, Bob))!.Membership);
         var info = (await app.RoomAsync(room))!;
         Assert.True(info.Suspect, "a state event that does not follow what we hold must mark the room suspect");
+        await held.Reached.WaitAsync(BotLifecycleApplication.Patience);
+        held.Release();
         await app.WaitForCompletedAsync(room, "resync", after: firstResync);
         Assert.Equal("leave", (await app.MemberAsync(room, Bob))!.Membership);
         Assert.False((await app.RoomAsync(room))!.Suspect);
