@@ -12,11 +12,19 @@ namespace AppService.Data;
 public static partial class IngestSql
 {
     /// <summary>
-    /// Serialises work on the same txnId and on the same rooms across requests and replicas. Keys are taken in
-    /// ascending order, so two transactions can never deadlock on them.
+    /// Serialises work on the same txnId and on the same rooms across requests and replicas. Keys are taken in the
+    /// order given: the txnId's first (when the unit takes it), then the rooms' in ascending order. No transaction
+    /// ever waits for a txnId key while it holds a room key, and room keys are always taken ascending, so two
+    /// transactions can never deadlock on them, nor a transaction with a salvage that holds its txnId key across its
+    /// groups (<see cref="Transactions.TransactionProcessor"/>'s safety net).
     /// </summary>
     public const string LockKeys =
-        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS keys";
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS keys";
+
+    /// <summary>The safety net's hold on a txnId across its groups: a session-level lock on the txnId's key.</summary>
+    public const string LockTxnForSalvage = "SELECT pg_advisory_lock($1)";
+
+    public const string UnlockTxnAfterSalvage = "SELECT pg_advisory_unlock($1)";
 
     public const string SelectLedgerHash = "SELECT content_hash FROM txn_ledger WHERE txn_id = $1";
 

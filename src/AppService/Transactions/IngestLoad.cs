@@ -37,14 +37,9 @@ internal static class IngestLoad
             }
         }
 
-        var lockKeys = new long[rooms.Count + 1];
-        int k = 0;
-        foreach (string roomId in rooms)
-        {
-            lockKeys[k++] = LockKey("room", roomId);
-        }
-
-        lockKeys[k] = LockKey("txn", ledgerId);
+        // The txnId's key first (a salvage holds it across its groups, which do not take it), then the rooms', ascending.
+        var roomKeys = rooms.Select(r => LockKey("room", r)).Distinct().Order();
+        long[] lockKeys = unit.LocksTxn ? [LockKey("txn", ledgerId), .. roomKeys] : [.. roomKeys];
 
         byte[]? ledgerHash = null;
         var newIds = new HashSet<string>(events.Count, StringComparer.Ordinal);

@@ -20,6 +20,13 @@ internal sealed record IngestUnit(
     /// </summary>
     public IReadOnlyList<MatrixEvent> LateRedactions { get; init; } = [];
 
+    /// <summary>
+    /// Whether the unit's transaction takes the txnId's lock. The safety net's groups and final unit do not: the
+    /// salvage holds that lock for all of them at once (a session lock), so a concurrent copy of the transaction waits
+    /// for the whole salvage instead of slipping in between two groups.
+    /// </summary>
+    public bool LocksTxn { get; init; } = true;
+
     /// <summary>A group carries no content hash: the ledger check never skips it.</summary>
     public byte[] ContentHash => WritesLedger ? Transaction.ContentHash : [];
 
@@ -30,7 +37,7 @@ internal sealed record IngestUnit(
     }
 
     public static IngestUnit Group(List<MatrixEvent> events) =>
-        new(new ParsedTransaction(), events, [], WritesLedger: false, 0, events.Count);
+        new(new ParsedTransaction(), events, [], WritesLedger: false, 0, events.Count) { LocksTxn = false };
 
     public static IngestUnit Final(ParsedTransaction t, List<RejectedEvent> quarantined, int newEvents)
     {
@@ -39,6 +46,7 @@ internal sealed record IngestUnit(
         return new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, events.Count - quarantined.Count)
         {
             LateRedactions = events.Where(e => e.Redacts is not null && !failed.Contains(e.EventId)).ToList(),
+            LocksTxn = false,
         };
     }
 

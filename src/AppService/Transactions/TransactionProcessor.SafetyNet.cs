@@ -21,6 +21,34 @@ public sealed partial class TransactionProcessor
     /// </summary>
     private async Task<IngestResult> SalvageAsync(string ledgerId, ParsedTransaction transaction, Exception failure, CancellationToken ct)
     {
+        // The txnId's lock, held across every group and the final unit (which do not take it themselves): a concurrent
+        // copy of this transaction (a homeserver that timed out and retried) waits for the whole salvage, instead of
+        // applying a later group of its own between two of ours. On a connection of its own, so a group's failure
+        // does not release it; if that connection breaks, the database is away and the groups fail too (503).
+        await using var txnLock = await dataSource.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand(Data.IngestSql.LockTxnForSalvage, txnLock))
+        {
+            take.Parameters.Add(Data.SqlParameters.Bigint(Data.IngestSql.LockKey("txn", ledgerId)));
+            await take.ExecuteNonQueryAsync(ct);
+        }
+
+        try
+        {
+            return await SalvageLockedAsync(ledgerId, transaction, failure, ct);
+        }
+        finally
+        {
+            if (txnLock.State == System.Data.ConnectionState.Open)
+            {
+                await using var release = new NpgsqlCommand(Data.IngestSql.UnlockTxnAfterSalvage, txnLock);
+                release.Parameters.Add(Data.SqlParameters.Bigint(Data.IngestSql.LockKey("txn", ledgerId)));
+                await release.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task<IngestResult> SalvageLockedAsync(string ledgerId, ParsedTransaction transaction, Exception failure, CancellationToken ct)
+    {
         Log.TransactionSalvaging(logger, ledgerId, transaction.Events.Count, FailureText(failure));
         var events = IngestUnit.DistinctById(transaction.Events);
         var quarantined = new List<RejectedEvent>();
