@@ -22,7 +22,7 @@ public sealed class DriftCheckTests(DriftCheckApplication app) : IClassFixture<D
         // Only a check queued after the clean one: one that ran while the first resync was still being written can
         // have found a (then real) difference of its own.
         var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > clean.Id && j.Outcome == "drift", "a drift check that finds the difference");
-        Assert.Equal("1 missing (@frank:test), 1 extra (@alice:test), 1 with another profile (@bob:test)", drift.Detail);
+        Assert.Equal("1 missing (@frank:test), 1 extra (@alice:test), 1 with another profile (@bob:test); found: missed_events", drift.Detail);
         Assert.True((await app.StatsAsync()).DriftDetected > driftBefore);
         Assert.Contains(app.Logs.Lines, l => l.Contains($"Drift in {room}", StringComparison.Ordinal));
 
@@ -47,7 +47,7 @@ public sealed class DriftCheckTests(DriftCheckApplication app) : IClassFixture<D
             State(room, "m.room.join_rules", new System.Text.Json.Nodes.JsonObject { ["join_rule"] = "public" }));
 
         var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > clean.Id && j.Outcome == "drift", "a drift check that finds the room state difference");
-        Assert.EndsWith("room state differs: m.room.name, m.room.topic, m.room.join_rules", drift.Detail);
+        Assert.EndsWith("room state differs: m.room.name, m.room.topic, m.room.join_rules; found: missed_events", drift.Detail);
         Assert.True((await app.StatsAsync()).DriftDetected > driftBefore);
 
         await app.WaitForJobAsync(room, "resync", j => j.Id > drift.Id && j.Reason == "drift" && j.Outcome == "done", "the repairing resync");

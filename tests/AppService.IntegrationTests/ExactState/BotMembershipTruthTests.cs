@@ -99,4 +99,25 @@ public sealed class BotMembershipDriftTests(DriftCheckApplication app) : IClassF
         Assert.Equal(("leave", false), (info.BotMembership, info.Suspect));
         Assert.Empty(await app.MembersAsync(room));
     }
+
+    [Fact]
+    public async Task A_state_reset_on_the_homeserver_is_found_labelled_state_reset_and_repaired()
+    {
+        string room = NewRoomId();
+        var topic1 = State(room, "m.room.topic", new JsonObject { ["topic"] = "Before" });
+        await app.JoinedAndSyncedRoomAsync(room, topic1);
+        var topic2 = State(room, "m.room.topic", new JsonObject { ["topic"] = "After" }); // replaces topic1
+        app.Stub.SetState(room, topic2);
+        await app.PushOkAsync(topic2);
+        Assert.Equal("After", (await app.RoomAsync(room))!.Topic);
+        long before = (await app.JobsAsync(room)).Max(j => j.Id);
+
+        // A state reset: the homeserver's current topic goes back to topic1, and nothing is pushed.
+        app.Stub.SetState(room, topic1);
+
+        var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > before && j.Outcome == "drift", "a drift check that finds the reset");
+        Assert.EndsWith("found: state_reset", drift.Detail);
+        await app.WaitForJobAsync(room, "resync", j => j.Id > drift.Id && j.Reason == "drift" && j.Outcome == "done", "the repairing resync");
+        Assert.Equal("Before", (await app.RoomAsync(room))!.Topic);
+    }
 }
