@@ -1,3 +1,4 @@
+using AppService.Observability;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -39,5 +40,5 @@ public sealed partial class ConnectionHygiene(NpgsqlDataSource dataSource, ILogg
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning,
         Message = "A database batch failed inside {Operation}: its connection (backend {ProcessId}) is closed instead of returning to the pool, and the pool is refreshed")]
-    private static partial void DiscardedConnection(ILogger logger, string operation, int processId);
+    private static partial void DiscardedConnection(ILogger logger, LogText operation, int processId);
 }

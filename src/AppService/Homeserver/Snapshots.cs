@@ -73,9 +73,9 @@ public static class Snapshots
 
     /// <summary>
     /// State events of <paramref name="roomId"/>, read by <see cref="EventReader"/> with the pushed events' rules
-    /// (an event_id, a type, a string state_key, storable ids, readable property names, content the projectors can
-    /// read); room_id may be absent (the request implies it) but must not name another room. An entry the reader
-    /// refuses is skipped, never the job: it would be rejected if pushed.
+    /// (an event_id, a type, a string state_key, storable ids, the content keys we act on of the right type; a
+    /// property name nothing reads, bad or not, is ignored); room_id may be absent (the request implies it) but must not
+    /// name another room. An entry the reader refuses is skipped, never the job: it would be rejected if pushed.
     /// </summary>
     public static StateSnapshot ParseStateEvents(JsonElement array, string roomId)
     {

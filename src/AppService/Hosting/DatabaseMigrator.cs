@@ -70,8 +70,8 @@ internal sealed partial class DatabaseMigrator(
     }
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Created the database {Database}")]
-    private static partial void LogCreated(ILogger logger, string database);
+    private static partial void LogCreated(ILogger logger, LogText database);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
-    private static partial void LogApplying(ILogger logger, int count, string migrations);
+    private static partial void LogApplying(ILogger logger, int count, LogText migrations);
 }

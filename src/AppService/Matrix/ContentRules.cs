@@ -3,9 +3,14 @@ using System.Text.Json;
 namespace AppService.Matrix;
 
 /// <summary>
-/// Type checks on the content keys the projections read. An event that fails them would corrupt a projection, so
-/// it is rejected (stored with the reason) instead of being applied. Keys we do not read are not checked. Display
-/// values are only type-checked here: their text is made storable when projected (<see cref="MatrixText.Display"/>).
+/// Type checks on the content keys whose value decides what the projections do: <c>membership</c>, <c>redacts</c>,
+/// and the create event's <c>room_version</c> and <c>creator</c> (they choose the room's rules and who has power). An
+/// event that fails them would corrupt a projection, so it is rejected (stored with the reason) instead of being
+/// applied. Display values (displayname, avatar_url, name, topic, alias, url, join_rule, history_visibility,
+/// algorithm, replacement_room, the create event's <c>type</c> and <c>predecessor</c>) are never a reason to reject
+/// an event: one that is not a string (a number, an object, an array) is projected as null, its text is made storable when projected
+/// (<see cref="MatrixText.Display"/>), and the membership or state it comes with still counts (federated servers do
+/// not validate them). Keys we do not read are not checked.
 /// </summary>
 public static class ContentRules
 {
@@ -24,16 +29,7 @@ public static class ContentRules
         return type switch
         {
             EventTypes.Member => CheckMember(content),
-            EventTypes.Create => StringOrNull(content, "room_version") ?? StringOrNull(content, "creator")
-                ?? StringOrNull(content, "type") ?? ObjectOrNull(content, "predecessor"),
-            EventTypes.Name => StringOrNull(content, "name"),
-            EventTypes.Topic => StringOrNull(content, "topic"),
-            EventTypes.CanonicalAlias => StringOrNull(content, "alias"),
-            EventTypes.Avatar => StringOrNull(content, "url"),
-            EventTypes.JoinRules => StringOrNull(content, "join_rule"),
-            EventTypes.HistoryVisibility => StringOrNull(content, "history_visibility"),
-            EventTypes.Encryption => StringOrNull(content, "algorithm"),
-            EventTypes.Tombstone => StringOrNull(content, "replacement_room"),
+            EventTypes.Create => StringOrNull(content, "room_version") ?? StringOrNull(content, "creator"),
             _ => null,
         };
     }
@@ -61,17 +57,12 @@ public static class ContentRules
             return new(RejectionCodes.WrongType, $"m.room.member content has unknown membership '{Truncate(value)}'");
         }
 
-        return StringOrNull(content, "displayname") ?? StringOrNull(content, "avatar_url");
+        return null;
     }
 
     private static Rejection? StringOrNull(JsonElement content, string key) =>
         MatrixText.TryGetProperty(content, key, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
             ? new(RejectionCodes.WrongType, $"content.{key} must be a string or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
-            : null;
-
-    private static Rejection? ObjectOrNull(JsonElement content, string key) =>
-        MatrixText.TryGetProperty(content, key, out var value) && value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)
-            ? new(RejectionCodes.WrongType, $"content.{key} must be an object or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
             : null;
 
     private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;

@@ -8,10 +8,12 @@ namespace AppService.Matrix;
 /// The one reader of a Matrix event (ClientEvent shape), for every path that reads one: pushed transactions
 /// (<see cref="TransactionParser"/>), a resync's snapshots (<c>Homeserver/Snapshots</c>) and an invite's stripped
 /// state (<c>Projections/StrippedState</c>). The rules of README "Input safety" are applied here and nowhere else:
-/// ids and keys are strings of storable text (<see cref="MatrixText.IsValid"/>) of at most 255 bytes, property names
-/// are readable, nesting is at most <see cref="MaxEventDepth"/>, content is an object whose keys we read have the
-/// right types (<see cref="ContentRules"/>). What a path may leave out is its <see cref="EventShape"/>; what a
-/// failure means (quarantined, skipped) is the caller's.
+/// only what the service reads can reject an event. The ids and keys we read are strings of storable text
+/// (<see cref="MatrixText.IsValid"/>) of at most 255 bytes, nesting is at most <see cref="MaxEventDepth"/>, content
+/// is an object whose keys with a meaning have the right types (<see cref="ContentRules"/>). Anything else (a property
+/// name holding U+0000 or a lone surrogate in content, <c>unsigned</c> or <c>prev_content</c>, a display value of the
+/// wrong type) is not read as such, so it never rejects the event. What a path may leave out is its
+/// <see cref="EventShape"/>; what a failure means (quarantined, skipped) is the caller's.
 /// </summary>
 public static class EventReader
 {
@@ -189,14 +191,14 @@ public static class EventReader
 
     /// <summary>
     /// One forward pass over the event's raw JSON, only when it could matter (more than <see cref="MaxEventDepth"/>
-    /// brackets, or any escape): nesting deeper than <see cref="MaxEventDepth"/>, and property names holding U+0000 or
-    /// invalid UTF-16 (they make property lookups throw). Iterative: the reader tracks the depth, nothing recurses.
+    /// brackets): nesting deeper than <see cref="MaxEventDepth"/>. Iterative: the reader tracks the depth, nothing
+    /// recurses. Property names are not checked: a name holding U+0000 or invalid UTF-16 is never one we read (every
+    /// lookup goes through <see cref="MatrixText.TryGetProperty"/>, which never throws), so it cannot reject the event.
     /// </summary>
     private static Rejection? Scan(JsonElement element)
     {
         ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(element);
-        bool escaped = raw.IndexOf((byte)'\\') >= 0;
-        if (!escaped && raw.Count((byte)'{') + raw.Count((byte)'[') <= MaxEventDepth)
+        if (raw.Count((byte)'{') + raw.Count((byte)'[') <= MaxEventDepth)
         {
             return null;
         }
@@ -207,12 +209,6 @@ public static class EventReader
             if (reader.CurrentDepth >= MaxEventDepth)
             {
                 return new(RejectionCodes.TooDeep, $"event nests deeper than {MaxEventDepth} levels");
-            }
-
-            if (escaped && reader.TokenType == JsonTokenType.PropertyName && reader.ValueIsEscaped
-                && !MatrixText.IsValid(MatrixText.Unescape(reader.ValueSpan)))
-            {
-                return new(RejectionCodes.InvalidString, "a property name holds U+0000 or invalid UTF-16");
             }
         }
 

@@ -16,6 +16,9 @@ namespace AppService.Matrix;
 /// <item>Display and content values the projections store (displayname, name, topic, alias, url, ...): stored with
 /// U+0000 removed and lone surrogates replaced by U+FFFD (<see cref="Clean"/>). Synapse does the same kind of
 /// thing (it stores NULL for a displayname holding U+0000); dropping the whole membership would be worse.</item>
+/// <item>Property names: one holding U+0000 or invalid UTF-16 is never a name we look up, so it is ignored, never a
+/// reason to reject (<see cref="TryGetProperty"/> never throws on it); where names are read as user ids (power levels'
+/// <c>users</c>, <c>/joined_members</c>) such an entry is left out: no sender can have that id.</item>
 /// <item>Rejected events keep their raw JSON text, in which both stay escaped (valid JSON text never holds a raw NUL
 /// byte), cut at <c>MaxEventBytes</c>; their ids are made storable by <see cref="StorableId"/>.</item>
 /// </list>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AppService.Matrix;
 
 namespace AppService.Projections;
 
@@ -28,14 +29,17 @@ public sealed record PowerLevels(IReadOnlyDictionary<string, long> Users, long U
         long usersDefault = Level(content, "users_default") ?? 0;
         long redact = Level(content, "redact") ?? DefaultRedact;
         var users = new Dictionary<string, long>(StringComparer.Ordinal);
-        if (content.ValueKind == JsonValueKind.Object && content.TryGetProperty("users", out var map) && map.ValueKind == JsonValueKind.Object)
+        if (MatrixText.TryGetProperty(content, "users", out var map) && map.ValueKind == JsonValueKind.Object)
         {
             foreach (var user in map.EnumerateObject())
             {
-                // Only entries that change the answer are kept: large rooms list many users at the default level.
-                if (Level(user.Value) is { } level && level >= redact != usersDefault >= redact)
+                // Only entries that change the answer are kept: large rooms list many users at the default level. A
+                // name holding U+0000 or a lone surrogate is no user id a sender can have (senders are valid text):
+                // it can never match, so it is left out, and never reaches the stored JSON.
+                if (Level(user.Value) is { } level && level >= redact != usersDefault >= redact
+                    && MatrixText.Name(user) is { } userId && MatrixText.IsValid(userId))
                 {
-                    users[user.Name] = level;
+                    users[userId] = level;
                 }
             }
         }
@@ -77,18 +81,18 @@ public sealed record PowerLevels(IReadOnlyDictionary<string, long> Users, long U
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
         var levels = FromContent(root);
-        return root.TryGetProperty("absent", out var absent) && absent.ValueKind == JsonValueKind.True
+        return MatrixText.TryGetProperty(root, "absent", out var absent) && absent.ValueKind == JsonValueKind.True
             ? levels with { Absent = true }
             : levels;
     }
 
     private static long? Level(JsonElement content, string key) =>
-        content.ValueKind == JsonValueKind.Object && content.TryGetProperty(key, out var value) ? Level(value) : null;
+        MatrixText.TryGetProperty(content, key, out var value) ? Level(value) : null;
 
     private static long? Level(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Number when value.TryGetInt64(out long n) => n,
-        JsonValueKind.String when long.TryParse(value.GetString()?.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) => n,
+        JsonValueKind.String when long.TryParse(MatrixText.Read(value).Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) => n,
         _ => null,
     };
 }

@@ -27,6 +27,10 @@ public enum RedactionVerdict
 /// redacter's power level is at least <c>redact</c> (default 50).</item>
 /// <item>Room version 12: the create event's sender and its <c>additional_creators</c> have infinite power.</item>
 /// </list>
+/// Stripped state never grants power: while the room's state comes from an invite's stripped state
+/// (<see cref="StateSources.Stripped"/>, unverified: the inviter wrote it), its creator(s) count for nothing here (they
+/// are still stored and shown); the power levels are never seeded from it, so such a redaction is usually
+/// <see cref="RedactionVerdict.Undecided"/> and the resync decides.
 /// Version strings we do not know follow the v3-v10 rules (<see cref="RoomVersions"/>).
 /// </summary>
 public static class RedactionAuth
@@ -35,7 +39,8 @@ public static class RedactionAuth
         RoomInfo room, string redactionEventId, string redacter, string targetEventId, string? targetSender)
     {
         var rules = RoomVersions.RulesOf(room.RoomVersion);
-        if (rules == RoomRules.V12 && room.Creators is { } creators && creators.Contains(redacter, StringComparer.Ordinal))
+        bool verified = room.StateSource != StateSources.Stripped;
+        if (verified && rules == RoomRules.V12 && room.Creators is { } creators && creators.Contains(redacter, StringComparer.Ordinal))
         {
             return RedactionVerdict.Allowed;
         }
@@ -54,7 +59,7 @@ public static class RedactionAuth
             return RedactionVerdict.Undecided;
         }
 
-        if (powerLevels.LevelOf(redacter, room.Creator) >= powerLevels.Redact)
+        if (powerLevels.LevelOf(redacter, verified ? room.Creator : null) >= powerLevels.Redact)
         {
             return RedactionVerdict.Allowed;
         }

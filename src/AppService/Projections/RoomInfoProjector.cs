@@ -57,10 +57,25 @@ public static class RoomInfoProjector
         return ReferenceEquals(next, room) ? room : next with { UpdatedAt = now };
     }
 
+    /// <summary>
+    /// The create event never changes (it is the room's first event; no event replaces it), and neither does a room's
+    /// version. So once the room's create fields are known from a trusted source (a pushed create, or a resync; not an
+    /// invite's stripped state), a later create never overwrites them: a redacted copy in a resync's snapshot (room
+    /// v1-v10 keep only <c>creator</c>) would otherwise turn the version into "1" and clear the room type and
+    /// predecessor, which a pushed redaction of the create keeps (<see cref="Redaction.Keeps"/>). With nothing trusted
+    /// known, the create is read as it is; a redacted copy without <c>room_version</c> gives no version (null: its
+    /// rules are <see cref="RoomRules.Unknown"/>, which grant nothing), not "1": only an unredacted create without one
+    /// is a version 1 room (spec).
+    /// </summary>
     private static RoomInfo ApplyCreate(RoomInfo room, MatrixEvent create)
     {
+        if (KnowsCreate(room))
+        {
+            return room;
+        }
+
         var c = create.Content;
-        string version = Text(c, "room_version") ?? "1";
+        string? version = Text(c, "room_version") ?? (IsRedactedCopy(create) ? null : "1");
         string? predecessor = MatrixText.TryGetProperty(c, "predecessor", out var p) && p.ValueKind == JsonValueKind.Object
             ? Text(p, "room_id")
             : null;
@@ -74,18 +89,27 @@ public static class RoomInfoProjector
         };
     }
 
+    /// <summary>Whether the room's create fields are known from a trusted source (not an invite's stripped state).</summary>
+    public static bool KnowsCreate(RoomInfo room) => room.RoomVersion is not null && room.StateSource != StateSources.Stripped;
+
+    /// <summary>A copy of an event the redaction algorithm pruned: servers mark it with <c>unsigned.redacted_because</c>.</summary>
+    public static bool IsRedactedCopy(MatrixEvent e) =>
+        e.Unsigned is { } unsigned && MatrixText.TryGetProperty(unsigned, "redacted_because", out var because)
+        && because.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined);
+
     /// <summary>
     /// Room versions 1-10 name the creator in content.creator; from v11 it is the sender (spec rooms/v11), and
     /// "in all room versions, clients can rely on sender".
     /// </summary>
-    public static string? CreatorOf(string roomVersion, MatrixEvent create) =>
+    public static string? CreatorOf(string? roomVersion, MatrixEvent create) =>
         IsPreV11(roomVersion) ? Text(create.Content, "creator") ?? NullIfEmpty(create.Sender) : NullIfEmpty(create.Sender);
 
     /// <summary>
     /// Room v12: the create event's sender and every user id in <c>content.additional_creators</c>; other versions
-    /// (and version strings we do not know, see <see cref="RoomVersions"/>): the one creator.
+    /// (and version strings we do not know, see <see cref="RoomVersions"/>): the one creator. An entry that is not a
+    /// string of storable text is left out: no sender can match it (senders are valid text), and it could not be stored.
     /// </summary>
-    public static string[]? CreatorsOf(string roomVersion, MatrixEvent create)
+    public static string[]? CreatorsOf(string? roomVersion, MatrixEvent create)
     {
         if (RoomVersions.RulesOf(roomVersion) != RoomRules.V12)
         {
@@ -98,12 +122,12 @@ public static class RoomInfoProjector
             creators.Add(sender);
         }
 
-        if (create.Content.TryGetProperty("additional_creators", out var additional) && additional.ValueKind == JsonValueKind.Array)
+        if (MatrixText.TryGetProperty(create.Content, "additional_creators", out var additional) && additional.ValueKind == JsonValueKind.Array)
         {
             creators.AddRange(additional.EnumerateArray()
-                .Where(a => a.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(a.GetString()))
-                .Select(a => a.GetString()!)
-                .Where(a => !creators.Contains(a, StringComparer.Ordinal)));
+                .Where(a => a.ValueKind == JsonValueKind.String)
+                .Select(MatrixText.Read)
+                .Where(a => a.Length > 0 && MatrixText.IsValid(a)));
         }
 
         return creators.Count > 0 ? [.. creators.Distinct(StringComparer.Ordinal)] : null;
@@ -116,7 +140,7 @@ public static class RoomInfoProjector
     }
 
     /// <summary>v1-v10: content.creator, else the sender. v11, v12 and unknown strings: the sender (see <see cref="RoomVersions"/>).</summary>
-    private static bool IsPreV11(string roomVersion) => RoomVersions.RulesOf(roomVersion) is RoomRules.V1ToV2 or RoomRules.V3ToV10;
+    private static bool IsPreV11(string? roomVersion) => RoomVersions.RulesOf(roomVersion) is RoomRules.V1ToV2 or RoomRules.V3ToV10;
 
     /// <summary>A display value as stored: U+0000 removed, lone surrogates replaced (README "Input safety").</summary>
     private static string? Text(JsonElement element, string key) =>

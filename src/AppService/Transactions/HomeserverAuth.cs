@@ -62,7 +62,7 @@ internal sealed class HomeserverAuthFilter(HomeserverAuth auth, ILogger<Homeserv
             return await next(context);
         }
 
-        Log.HomeserverAuthFailed(logger, context.HttpContext.Request.Path, error.ErrCode);
+        Log.HomeserverAuthFailed(logger, context.HttpContext.Request.Path.ToString(), error.ErrCode);
         return TypedResults.Json(error, statusCode: status);
     }
 }

@@ -195,6 +195,19 @@ public sealed class HostileBodies(long maxTransactionBytes)
         _ => Outcome.Either,
     };
 
+    /// <summary>
+    /// The contract for a key name holding U+0000 or a lone surrogate (issue 16 point 4): such a name is never one the
+    /// service reads, so it is as if the key were absent. Only a required field going missing rejects the event; a
+    /// poisoned name anywhere else (content, unsigned, an optional top-level key) never does: the event is applied.
+    /// </summary>
+    public static Outcome PoisonedKey(Slot slot) => slot.Path switch
+    {
+        ["event_id"] => Outcome.Absent,
+        ["room_id"] or ["type"] or ["content"] => Outcome.Rejected,
+        ["content", "membership"] when slot.EventType == "m.room.member" => Outcome.Rejected,
+        _ => Outcome.Applied,
+    };
+
     /// <summary>The contract for a key renamed (poisoned, or removed): a required field is then missing.</summary>
     public static Outcome MissingKey(Slot slot) => slot.Path switch
     {
@@ -217,7 +230,10 @@ public sealed class HostileBodies(long maxTransactionBytes)
             ["content"] => value.StartsWith('{') ? Outcome.Either : Outcome.Rejected,
             ["content", "membership"] => Outcome.Rejected,
             ["content", "redacts"] when slot.EventType == "m.room.redaction" => !isString && !isNull ? Outcome.Rejected : Outcome.Either,
-            ["content", var field] when ProjectedFields.Contains(field) && field != "redacts" => !isString && !isNull ? Outcome.Rejected : Outcome.Either,
+            // The create's version and creator decide the room's rules and power: read, so a wrong type rejects.
+            ["content", "room_version" or "creator"] when slot.EventType == "m.room.create" => !isString && !isNull ? Outcome.Rejected : Outcome.Either,
+            // Display values (issue 16 point 4): a value that is not a string is projected as null; the event counts.
+            ["content", var field] when ProjectedFields.Contains(field) && field != "redacts" => Outcome.Applied,
             _ => Outcome.Either,
         };
     }
@@ -379,7 +395,7 @@ public sealed class HostileBodies(long maxTransactionBytes)
         if (key || slot.Member.Value is not RawText { IsString: true } text)
         {
             slot.Member.Key = InsertInto(slot.Member.Key, escape, where);
-            outcome = MissingKey(slot);
+            outcome = PoisonedKey(slot);
             key = true;
         }
         else

@@ -208,7 +208,8 @@ public class ExpectedProjectionTests
     [Fact]
     public void A_room_with_only_poison_events_has_no_row()
     {
-        _model.Apply(Ev.State("m.room.name", """{"name":123}""", room: "!poisoned:localhost"));
+        // A display value of the wrong type is applied as null (issue 16 point 4); a membership of the wrong type is poison.
+        _model.Apply(Ev.State("m.room.member", """{"membership":123}""", stateKey: "@alice:localhost", room: "!poisoned:localhost"));
 
         Assert.False(_model.Rooms.ContainsKey("!poisoned:localhost"));
     }

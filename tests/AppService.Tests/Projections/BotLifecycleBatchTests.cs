@@ -55,7 +55,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
             Stripped(EventTypes.Topic, new JsonObject { ["topic"] = "t" }, stateKey: "not-empty"),
             new JsonObject { ["type"] = EventTypes.Avatar, ["state_key"] = "", ["content"] = "not an object" },
             new JsonObject { ["state_key"] = "", ["content"] = new JsonObject { ["name"] = "no type" } },
-            Stripped(EventTypes.Create, new JsonObject { ["predecessor"] = "not an object" }),
+            Stripped(EventTypes.Create, new JsonObject { ["room_version"] = 5 }),
             Stripped(EventTypes.HistoryVisibility, new JsonObject { ["history_visibility"] = "shared" }),
         ]));
 

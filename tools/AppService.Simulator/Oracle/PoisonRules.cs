@@ -6,27 +6,24 @@ namespace AppService.Simulator.Oracle;
 /// <summary>
 /// When the service must reject an event (record it, change nothing, still answer 200): a missing
 /// <c>event_id</c>, <c>room_id</c> or <c>type</c>; an id or key holding U+0000 or a lone surrogate, an event_id
-/// over 255 bytes; content that is not an object, nests deeper than 1024 levels, or whose projected fields have
-/// the wrong type; more than 64 KiB of JSON without <c>unsigned</c>. Written from the rules, independently of
+/// over 255 bytes; content that is not an object, nests deeper than 1024 levels, or whose fields the service acts on
+/// (membership, the create's room_version and creator) have the wrong type; more than 64 KiB of JSON without
+/// <c>unsigned</c>. A display value of the wrong type is not poison: it is projected as null (issue 16 point 4).
+/// Written from the rules, independently of
 /// how the fault injector builds poison, so that the two can be checked against each other.
 /// </summary>
 internal static class PoisonRules
 {
     public const int MaxEventBytes = 65_536;
 
-    /// <summary>The string fields each projected state type reads; any other JSON type there is poison.</summary>
+    /// <summary>
+    /// The string fields whose value the service acts on; any other JSON type there is poison. Display values (name,
+    /// topic, displayname, ...) are not among them: one that is not a string is projected as null.
+    /// </summary>
     private static readonly Dictionary<string, string[]> ProjectedFields = new(StringComparer.Ordinal)
     {
-        ["m.room.member"] = ["membership", "displayname", "avatar_url"],
-        ["m.room.create"] = ["room_version", "creator", "type"],
-        ["m.room.name"] = ["name"],
-        ["m.room.topic"] = ["topic"],
-        ["m.room.canonical_alias"] = ["alias"],
-        ["m.room.avatar"] = ["url"],
-        ["m.room.join_rules"] = ["join_rule"],
-        ["m.room.history_visibility"] = ["history_visibility"],
-        ["m.room.encryption"] = ["algorithm"],
-        ["m.room.tombstone"] = ["replacement_room"],
+        ["m.room.member"] = ["membership"],
+        ["m.room.create"] = ["room_version", "creator"],
     };
 
     /// <summary>Null for a valid event, else why it is poison.</summary>

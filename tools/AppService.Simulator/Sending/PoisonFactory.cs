@@ -13,15 +13,19 @@ internal sealed class PoisonFactory(SeededRandom rng, string serverName)
     /// <summary>Kinds the service must reject (stored with a reason, nothing projected).</summary>
     public static readonly string[] RejectedKinds =
     [
-        "missing-event-id", "missing-room-id", "missing-type", "membership-not-string", "displayname-not-string",
-        "name-not-string", "content-not-object", "oversized-state", "oversized-message", "poison-only-room",
+        "missing-event-id", "missing-room-id", "missing-type", "membership-not-string",
+        "content-not-object", "oversized-state", "oversized-message", "poison-only-room",
         "nul-event-id", "nul-state-key", "surrogate-event-id", "surrogate-state-key", "deep-2000", "long-event-id",
     ];
 
-    /// <summary>Hostile but valid kinds (issue 8): applied, display values stored sanitised, odd numbers not projected.</summary>
+    /// <summary>
+    /// Hostile but valid kinds (issue 8): applied, display values stored sanitised, odd numbers not projected; a display
+    /// value that is not a string is projected as null and its event still counts (issue 16 point 4).
+    /// </summary>
     public static readonly string[] AppliedKinds =
     [
         "nul-displayname", "nul-name", "nul-topic", "surrogate-displayname", "deep-100", "huge-number",
+        "displayname-not-string", "name-not-string",
     ];
 
     public static readonly string[] Kinds = [.. RejectedKinds, .. AppliedKinds];
@@ -44,7 +48,7 @@ internal sealed class PoisonFactory(SeededRandom rng, string serverName)
             "missing-type" => Make(index, eventId, roomId, null, near.Sender, null, ts, message, kind),
             "membership-not-string" => Make(index, eventId, roomId, "m.room.member", target, target, ts,
                 Json.Object(("membership", 5), ("displayname", "poisoned")), kind),
-            "displayname-not-string" => Make(index, eventId, roomId, "m.room.member", target, target, ts,
+            "displayname-not-string" => Make(index, eventId, roomId, "m.room.member", PoisonUser(index), PoisonUser(index), ts,
                 Json.Object(("membership", "join"), ("displayname", new (string, object?)[] { ("poisoned", true) })), kind),
             "name-not-string" => Make(index, eventId, roomId, "m.room.name", near.Sender, "", ts, Json.Object(("name", 123)), kind),
             "content-not-object" => Make(index, eventId, roomId, "m.room.topic", near.Sender, "", ts, "\"not an object\""u8.ToArray(), kind),
@@ -52,8 +56,8 @@ internal sealed class PoisonFactory(SeededRandom rng, string serverName)
                 Json.Object(("topic", new string('t', 70_000))), kind),
             "oversized-message" => Make(index, eventId, roomId, "m.room.message", near.Sender, null, ts,
                 Json.Object(("msgtype", "m.text"), ("body", new string('m', 70_000))), kind),
-            "poison-only-room" => Make(index, eventId, PoisonOnlyRoomId(), "m.room.name", near.Sender, "", ts,
-                Json.Object(("name", false)), kind),
+            "poison-only-room" => Make(index, eventId, PoisonOnlyRoomId(), "m.room.member", near.Sender, near.Sender, ts,
+                Json.Object(("membership", false)), kind),
             "nul-event-id" => Make(index, eventId + "\0x", roomId, "m.room.message", near.Sender, null, ts, message, kind),
             "nul-state-key" => Make(index, eventId, roomId, "m.room.member", near.Sender, "@nul\0" + index + ":" + serverName, ts,
                 Json.Object(("membership", "join")), kind),
