@@ -13,14 +13,14 @@
 #               more events)
 #   homeserver  the simulator is the service's homeserver (AppService:HomeserverUrl): it answers /join, /members,
 #               /state, /joined_members, /joined_rooms from its live model while it pushes with outages (backlogs),
-#               operator resyncs and 1 s drift checks run, with soft-failed events, state resets, redactions of
+#               operator resyncs and drift checks (every 2 s, 2 rooms) run, with soft-failed events, state resets, redactions of
 #               state, the bot kicked/banned/re-invited; every room is checked at quiescence and after a final
 #               resync. FAULTS_HS_SEEDS seeds (20) from FAULTS_SEED, in Synapse mode and in Dendrite mode (a fresh
 #               service and database per mode). Not part of 'all' (it takes a few minutes).
 #
 # Usage: scripts/faults.sh [all | kill9 | pg-restart | concurrent | bugs | homeserver]...        (default: all)
 # Env:   FAULTS_EVENTS (20000)  FAULTS_SEED (1)  FAULTS_SCENARIO_TIMEOUT seconds (300)
-#        FAULTS_HS_SEEDS (20)  FAULTS_HS_STEPS (400)  HOMESERVER_PORT (SERVICE_PORT + 1)
+#        FAULTS_HS_SEEDS (20)  FAULTS_HS_STEPS (400)  FAULTS_HS_MODES ("synapse dendrite")  HOMESERVER_PORT (SERVICE_PORT + 1)
 #        FAULTS_PG_PORT (55433): a PRIVATE cluster in .data/pg-faults that pg-restart may stop; never a shared server
 #        SERVICE_PORT (9100)
 # Results: sim-results/faults-<time>/<scenario>.{log,json} and the service's log. Exit 1 if any scenario failed.
@@ -198,13 +198,13 @@ scenario_bugs() {
 scenario_homeserver() {
   local mode db rc hs_port="${HOMESERVER_PORT:-$((SERVICE_PORT + 1))}" seeds="${FAULTS_HS_SEEDS:-20}"
   local as_token; as_token="$(sed -n 's/^as_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
-  for mode in synapse dendrite; do
+  for mode in ${FAULTS_HS_MODES:-synapse dendrite}; do
     db="faults_hs_${mode}_$$"
     drop_database "$db"
     # The simulator is the homeserver; jobs and drift checks on a short clock so they interleave with the pushes.
     export AppService__HomeserverUrl="http://127.0.0.1:$hs_port" AppService__Jobs__PollInterval=00:00:00.200 \
       AppService__Jobs__RetryBaseDelay=00:00:00.100 AppService__Jobs__MaxRetryDelay=00:00:01 \
-      AppService__DriftCheck__Interval=00:00:01 AppService__DriftCheck__SampleSize=50
+      AppService__DriftCheck__Interval=00:00:02 AppService__DriftCheck__SampleSize=2
     start "$db"
     unset AppService__HomeserverUrl AppService__Jobs__PollInterval AppService__Jobs__RetryBaseDelay \
       AppService__Jobs__MaxRetryDelay AppService__DriftCheck__Interval AppService__DriftCheck__SampleSize

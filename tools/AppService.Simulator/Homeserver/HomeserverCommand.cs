@@ -17,6 +17,7 @@ internal static class HomeserverCommand
         await using var server = new HsServer(o.AsToken);
         await server.StartAsync(o.HomeserverPort!.Value);
         using var http = TransactionSender.CreateHttpClient(16);
+        server.PingBackTo(http, o.Url, o.HsToken);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(interrupted);
         deadline.CancelAfter(TimeSpan.FromSeconds(o.MaxSeconds));
         var admin = new AdminApiClient(http, o.Url, o.AdminToken);

@@ -29,6 +29,10 @@ internal sealed record HomeserverRunOptions
     /// <summary>Chance per step that an operator asks for a resync of a random room the bot is joined to.</summary>
     public double OperatorResyncChance { get; init; } = 0.01;
 
+    /// <summary>The same while the pusher holds a transaction back (an operator who noticed the lag), so that
+    /// resyncs meet backlogs.</summary>
+    public double OperatorResyncChanceInOutage { get; init; } = 0.04;
+
     public PushOptions Push { get; init; } = new();
 
     /// <summary>Longest wait for quiescence (every push acknowledged, no job open), each time.</summary>
@@ -75,7 +79,7 @@ internal sealed class HomeserverRun(HsServer server, HttpClient serviceHttp, Uri
                 {
                     generator.Step();
                 }
-                if (operatorRng.Chance(o.OperatorResyncChance) && RandomJoinedRoom(world, operatorRng) is { } roomId)
+                if (operatorRng.Chance(pusher.InOutage ? o.OperatorResyncChanceInOutage : o.OperatorResyncChance) && RandomJoinedRoom(world, operatorRng) is { } roomId)
                 {
                     var status = await admin.PostResyncAsync(roomId, ct);
                     operatorResyncs[status] = operatorResyncs.GetValueOrDefault(status) + 1;

@@ -97,7 +97,8 @@ internal sealed class HsOracle(HsWorld world, AdminApiClient admin)
             foreach (var user in rows.Keys.Where(u => !expected.Members.ContainsKey(u) && !expected.SkippedMembers.Contains(u)).Order(StringComparer.Ordinal))
             {
                 differences.Add($"{user}: extra row {Describe(rows[user].Membership, rows[user].Displayname, rows[user].AvatarUrl, rows[user].EventId)}"
-                                + (expected.BotMembership == "join" ? "" : $" (bot membership {expected.BotMembership}: no rows expected)"));
+                                + (expected.BotMembership == "join" ? "" : $" (bot membership {expected.BotMembership}: no rows expected)")
+                                + $" [history: {world.History(expected.RoomId, ("m.room.member", user))}]");
             }
             results.Add(new CheckResult($"{name} members", differences.Count == 0,
                 $"seed {seed}: {string.Join("; ", differences)}"));

@@ -16,7 +16,12 @@ internal sealed record PushOptions
     public TimeSpan RetryBase { get; init; } = TimeSpan.FromMilliseconds(25);
 
     /// <summary>Failed attempts of one outage: 2 up to this (exclusive).</summary>
-    public int MaxOutageAttempts { get; init; } = 6;
+    public int MaxOutageAttempts { get; init; } = 7;
+
+    /// <summary>Chance of an outage for the transaction after one that carried the bot's join: the first-join
+    /// resync then fetches state while the room's next events are held back (a slow homeserver as the bot joins a
+    /// busy room).</summary>
+    public double OutageAfterBotJoinChance { get; init; } = 0.6;
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -48,6 +53,11 @@ internal sealed class HsPusher(HsWorld world, HttpClient http, Uri serviceUrl, s
 
     public int LargestBacklog { get; private set; }
 
+    /// <summary>True while a transaction is held back by an outage.</summary>
+    public bool InOutage { get; private set; }
+
+    private bool _afterBotJoin;
+
     /// <summary>Pushes until <paramref name="stop"/> (the rest of the queue is then left unsent).</summary>
     public async Task RunAsync(CancellationToken stop)
     {
@@ -65,9 +75,12 @@ internal sealed class HsPusher(HsWorld world, HttpClient http, Uri serviceUrl, s
             {
                 var txnId = NextTxnId();
                 var variant = SendVariant.First;
-                if (rng.Chance(options.OutageChance))
+                var outage = rng.Chance(_afterBotJoin ? Math.Max(options.OutageChance, options.OutageAfterBotJoinChance) : options.OutageChance);
+                _afterBotJoin = events.Any(e => e.StateKey == world.BotUserId && HsRoom.MembershipOf(e) == "join");
+                if (outage)
                 {
                     Outages++;
+                    InOutage = true;
                     var attempts = rng.Next(2, options.MaxOutageAttempts);
                     for (var i = 0; i < attempts && !stop.IsCancellationRequested; i++)
                     {
@@ -76,6 +89,7 @@ internal sealed class HsPusher(HsWorld world, HttpClient http, Uri serviceUrl, s
                     }
                     // Synapse re-reads the events of a transaction it retries: no prev_content any more.
                     variant = world.Mode == HomeserverMode.Synapse ? SendVariant.SynapseRetry : SendVariant.First;
+                    InOutage = false;
                 }
                 byte[] body;
                 lock (world.Gate)

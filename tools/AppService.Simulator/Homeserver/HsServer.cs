@@ -47,6 +47,15 @@ internal sealed class HsServer(string asToken) : IAsyncDisposable
                 : Answer(http, $"unknown route GET {http.Request.Path}", () => (404, Forbidden("M_UNRECOGNIZED"))));
         app.MapGet("/_matrix/client/v3/joined_rooms", (HttpContext http) =>
             Answer(http, "GET joined_rooms", () => (200, Workload.Json.Object(("joined_rooms", AllJoinedRooms())))));
+        app.MapPost("/_matrix/client/v1/appservice/{id}/ping", async (HttpContext http) =>
+        {
+            var transactionId = await ReadTransactionIdAsync(http);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var reached = _pingBack is { } ping && await ping(transactionId);
+            return Answer(http, "POST ping", () => reached
+                ? (200, Workload.Json.Object(("duration_ms", (long)started.Elapsed.TotalMilliseconds)))
+                : (502, Workload.Json.Object(("errcode", "M_CONNECTION_FAILED"), ("error", "the application service did not answer the ping"))));
+        });
         app.MapFallback((HttpContext http) => Answer(http, $"unknown route {http.Request.Method} {http.Request.Path}", () => (404, Forbidden("M_UNRECOGNIZED"))));
         await app.StartAsync();
         _app = app;
@@ -63,6 +72,44 @@ internal sealed class HsServer(string asToken) : IAsyncDisposable
         _calls.AddOrUpdate(route, 1, (_, n) => n + 1);
         var (status, body) = answer();
         return Json(status, body);
+    }
+
+    private Func<string?, Task<bool>>? _pingBack;
+
+    /// <summary>
+    /// How <c>POST /_matrix/client/v1/appservice/{id}/ping</c> is answered: as a homeserver does, by calling the
+    /// application service's <c>POST /_matrix/app/v1/ping</c> with the hs_token and the same transaction_id first.
+    /// </summary>
+    public void PingBackTo(HttpClient http, Uri serviceUrl, string hsToken) => _pingBack = async transactionId =>
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(serviceUrl, "_matrix/app/v1/ping"))
+            {
+                Content = new ByteArrayContent(Workload.Json.Object(("transaction_id", transactionId))),
+            };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", hsToken);
+            using var response = await http.SendAsync(request);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    };
+
+    private static async Task<string?> ReadTransactionIdAsync(HttpContext http)
+    {
+        try
+        {
+            using var body = await System.Text.Json.JsonDocument.ParseAsync(http.Request.Body);
+            return body.RootElement.TryGetProperty("transaction_id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String ? id.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private static IResult Json(int status, byte[] body) =>

@@ -102,7 +102,7 @@ internal sealed class HsWorld
         _stream.Add(e);
         if (stateKey is not null)
         {
-            room.Log.Add(((type, stateKey), $"#{index} {e.EventId} {Short(content)}{(softFailed ? " soft-failed" : "")}"));
+            room.Log.Add(((type, stateKey), $"#{index} {e.EventId} {Short(content)}{(e.ReplacesState is null ? " (first)" : "")}{(softFailed ? " soft-failed" : "")}"));
         }
         var redactedKey = softFailed ? null : Apply(room, e);
         var interesting = sender == BotUserId || stateKey == BotUserId || room.BotMembership == "join";
@@ -114,7 +114,7 @@ internal sealed class HsWorld
         }
         if (type == "m.room.member" && stateKey == BotUserId)
         {
-            room.Log.Add((("bot", ""), $"#{index} bot {HsRoom.MembershipOf(e)}"));
+            room.Log.Add((("bot", ""), $"#{index} bot {HsRoom.MembershipOf(e)} {e.EventId} replaces {e.ReplacesState}{(e.Pushed ? "" : " (not pushed)")}"));
         }
         if (!e.Pushed && stateKey is not null)
         {
