@@ -30,6 +30,7 @@ public sealed class SimulatedHomeserverApplication : AppServiceApplication
         new("AppService:DriftCheck:SampleSize", "2"),
         // Per-request and per-transaction logs of a few thousand calls would only slow the run down.
         new("Logging:LogLevel:System.Net.Http", "Warning"),
+        new("Logging:LogLevel:Polly", "Warning"),
         new("Logging:LogLevel:AppService.Transactions", "Warning"),
     ];
 

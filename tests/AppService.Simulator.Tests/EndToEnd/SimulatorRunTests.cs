@@ -90,9 +90,12 @@ public sealed class SimulatorRunTests : IDisposable
     [Fact]
     public async Task A_service_that_never_acknowledges_fails_with_unacknowledged_transactions()
     {
-        var (exit, output, report) = await RunAsync(new FakeBehaviour { AlwaysUnavailable = true }, o => o with { MaxSeconds = 2 });
+        // --max-seconds bounds generation, the wait for the service and the sending together: 2 s could all go to a
+        // loaded machine's start-up (the run then never reached the send phase and had no "main" to report).
+        var (exit, output, report) = await RunAsync(new FakeBehaviour { AlwaysUnavailable = true }, o => o with { MaxSeconds = 8 });
 
         Assert.Equal(1, exit);
+        Assert.True(report.GetProperty("main").ValueKind == System.Text.Json.JsonValueKind.Object, output);
         Assert.True(report.GetProperty("main").GetProperty("unacknowledged").GetInt32() > 0);
         Assert.Contains("never acknowledged", output, StringComparison.Ordinal);
     }
