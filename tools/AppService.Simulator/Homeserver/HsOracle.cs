@@ -63,7 +63,8 @@ internal sealed class HsOracle(HsWorld world, AdminApiClient admin)
                     $"seed {seed}: the bot is still invited at quiescence; the service never joined (AutoJoin)"));
             }
             results.Add(new CheckResult($"{name} suspect", actual.Suspect == false,
-                $"seed {seed}: suspect is {actual.Suspect?.ToString() ?? "absent"} with no job open"));
+                $"seed {seed}: suspect is {actual.Suspect?.ToString() ?? "absent"} with no job open, bot membership {expected.BotMembership}"
+                + (actual.Suspect == false ? "" : $" [history: {world.History(expected.RoomId, ("bot", ""))}]")));
             if (expected.BotMembership == "join")
             {
                 foreach (var (field, value) in expected.Fields)
