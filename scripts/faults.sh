@@ -11,9 +11,16 @@
 #   bugs        what homeservers do wrong: events re-sent in new transactions, txnIds restarting at 1 with new
 #               events, poison events; in Synapse mode and in Dendrite mode (re-sent state, a txnId re-sent with
 #               more events)
+#   homeserver  the simulator is the service's homeserver (AppService:HomeserverUrl): it answers /join, /members,
+#               /state, /joined_members, /joined_rooms from its live model while it pushes with outages (backlogs),
+#               operator resyncs and drift checks (every 2 s, 2 rooms) run, with soft-failed events, state resets, redactions of
+#               state, the bot kicked/banned/re-invited; every room is checked at quiescence and after a final
+#               resync. FAULTS_HS_SEEDS seeds (20) from FAULTS_SEED, in Synapse mode and in Dendrite mode (a fresh
+#               service and database per mode). Not part of 'all' (it takes a few minutes).
 #
-# Usage: scripts/faults.sh [all | kill9 | pg-restart | concurrent | bugs]...        (default: all)
+# Usage: scripts/faults.sh [all | kill9 | pg-restart | concurrent | bugs | homeserver]...        (default: all)
 # Env:   FAULTS_EVENTS (20000)  FAULTS_SEED (1)  FAULTS_SCENARIO_TIMEOUT seconds (300)
+#        FAULTS_HS_SEEDS (20)  FAULTS_HS_STEPS (400)  FAULTS_HS_MODES ("synapse dendrite")  HOMESERVER_PORT (SERVICE_PORT + 1)
 #        FAULTS_PG_PORT (55433): a PRIVATE cluster in .data/pg-faults that pg-restart may stop; never a shared server
 #        SERVICE_PORT (9100)
 # Results: sim-results/faults-<time>/<scenario>.{log,json} and the service's log. Exit 1 if any scenario failed.
@@ -36,7 +43,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(all)
 if [ "${scenarios[0]}" = all ]; then scenarios=(kill9 pg-restart concurrent bugs); fi
 for s in "${scenarios[@]}"; do
-  case "$s" in kill9|pg-restart|concurrent|bugs) ;; *) echo "unknown scenario '$s' (kill9, pg-restart, concurrent, bugs, all)" >&2; exit 2 ;; esac
+  case "$s" in kill9|pg-restart|concurrent|bugs|homeserver) ;; *) echo "unknown scenario '$s' (kill9, pg-restart, concurrent, bugs, homeserver, all)" >&2; exit 2 ;; esac
 done
 
 out="sim-results/faults-$(date +%Y%m%d-%H%M%S)"
@@ -184,6 +191,37 @@ scenario_bugs() {
     echo "injecting ($mode mode): duplicates in new transactions, txnIds restarting at 1, poison events"
     run_simulator "bugs-$mode" --mode "$mode" --faults duplicates,txn-restart,poison
     finish "bugs-$mode" "$mode mode: duplicates, txn-restart, poison (see 'injected:' lines)"
+    stop_service; drop_database "$db"
+  done
+}
+
+scenario_homeserver() {
+  local mode db rc hs_port="${HOMESERVER_PORT:-$((SERVICE_PORT + 1))}" seeds="${FAULTS_HS_SEEDS:-20}"
+  local as_token; as_token="$(sed -n 's/^as_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
+  for mode in ${FAULTS_HS_MODES:-synapse dendrite}; do
+    db="faults_hs_${mode}_$$"
+    drop_database "$db"
+    # The simulator is the homeserver; jobs and drift checks on a short clock so they interleave with the pushes.
+    export AppService__HomeserverUrl="http://127.0.0.1:$hs_port" AppService__Jobs__PollInterval=00:00:00.200 \
+      AppService__Jobs__RetryBaseDelay=00:00:00.100 AppService__Jobs__MaxRetryDelay=00:00:01 \
+      AppService__DriftCheck__Interval=00:00:02 AppService__DriftCheck__SampleSize=2
+    start "$db"
+    unset AppService__HomeserverUrl AppService__Jobs__PollInterval AppService__Jobs__RetryBaseDelay \
+      AppService__Jobs__MaxRetryDelay AppService__DriftCheck__Interval AppService__DriftCheck__SampleSize
+    echo "injecting ($mode mode, seeds $SEED..$((SEED + seeds - 1))): outages (backlogs), operator resyncs, drift checks, soft-failed events, state resets, redactions of state, the bot kicked/banned/re-invited"
+    rc=0
+    timeout --kill-after=10 "$((SCENARIO_TIMEOUT * 3))" dotnet "$SIMULATOR_DLL" \
+      --url "$SERVICE_URL" --hs-token "$SERVICE_HS_TOKEN" --admin-token "$SERVICE_ADMIN_TOKEN" --as-token "$as_token" \
+      --homeserver-port "$hs_port" --mode "$mode" --seed "$SEED" --runs "$seeds" --steps "${FAULTS_HS_STEPS:-400}" \
+      --max-seconds "$((SCENARIO_TIMEOUT * 3 - 20))" >"$out/homeserver-$mode.log" 2>&1 || rc=$?
+    grep -E '^seed |FAILED' "$out/homeserver-$mode.log" | head -n 200 || true
+    local summary verdict=PASS
+    summary="$(tail -n 1 "$out/homeserver-$mode.log")"
+    [ $rc -eq 124 ] && summary="timed out ($summary)"
+    [ $rc -ne 0 ] && verdict=FAIL
+    echo "=== homeserver-$mode: $(grep -E '^seeds ' "$out/homeserver-$mode.log" || echo 'no verdicts')"
+    echo "=== homeserver-$mode: oracle: $summary; simulator exit $rc => $verdict"
+    results+=("homeserver-$mode: $verdict ($summary)")
     stop_service; drop_database "$db"
   done
 }

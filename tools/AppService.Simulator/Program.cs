@@ -20,4 +20,8 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     interrupted.Cancel();
 };
+if (options.HomeserverPort is not null)
+{
+    return await AppService.Simulator.Homeserver.HomeserverCommand.RunAsync(options, Console.Out, interrupted.Token);
+}
 return await new SimulatorRun(options, Console.Out).RunAsync(interrupted.Token);

@@ -32,6 +32,20 @@ public class OptionsParserTests
                 o.DuplicateOnly, o.CheckEvents));
     }
 
+    [Fact]
+    public void Homeserver_mode_takes_its_port_as_token_runs_and_steps_and_needs_the_as_token()
+    {
+        var (o, error) = OptionsParser.Parse([
+            "--hs-token", "h", "--admin-token", "a", "--homeserver-port", "9101", "--as-token", "as", "--runs", "20", "--steps=300",
+        ]);
+
+        Assert.Null(error);
+        Assert.Equal((9101, "as", 20, 300, false, false), (o!.HomeserverPort, o.AsToken, o.Runs, o.Steps, o.RoomsGiven, o.UsersGiven));
+        Assert.True(OptionsParser.Parse(["--hs-token", "h", "--admin-token", "a", "--homeserver-port", "9101", "--rooms", "3"]).Options is null);
+        Assert.Equal("--as-token is required with --homeserver-port",
+            OptionsParser.Parse(["--hs-token", "h", "--admin-token", "a", "--homeserver-port", "9101"]).Error);
+    }
+
     [Theory]
     [InlineData("--events", "0")]
     [InlineData("--mode", "conduit")]

@@ -4,7 +4,12 @@ using AppService.Simulator.Sending;
 
 namespace AppService.Simulator.Tests.EndToEnd;
 
-/// <summary>The whole simulator (generate, send, retry, oracle, report) against an in-process fake of the service.</summary>
+/// <summary>
+/// The whole simulator (generate, send, retry, oracle, report) against an in-process fake of the service with injected
+/// bugs: the oracle must catch each. The fake keeps its data in the oracle's own model, so "a correct fake passes"
+/// would prove nothing; the oracle meets the real service in AppService.IntegrationTests/Simulator (homeserver mode,
+/// inside dotnet test) and in scripts/faults.sh.
+/// </summary>
 public sealed class SimulatorRunTests : IDisposable
 {
     private readonly string _json = Path.Combine(Path.GetTempPath(), $"sim-test-{Guid.NewGuid():N}.json");
@@ -30,28 +35,6 @@ public sealed class SimulatorRunTests : IDisposable
         .Select(f => f.GetProperty("name").GetString() + ": " + f.GetProperty("detail").GetString()).ToList();
 
     private static string LastLine(string output) => output.TrimEnd().Split('\n')[^1].Trim();
-
-    [Fact]
-    public async Task A_correct_service_passes_every_check_under_every_fault()
-    {
-        var (exit, output, report) = await RunAsync(new FakeBehaviour(), o => o with { Faults = Faults.All, ConcurrentCopies = 3, DuplicateOnly = true, Warmup = 3 });
-
-        Assert.True(exit == 0, output);
-        Assert.Matches(@"^\d+ passed, 0 failed$", LastLine(output));
-        Assert.Equal("pass", report.GetProperty("verdict").GetString());
-        Assert.True(report.GetProperty("oracle").GetProperty("passed").GetInt32() > 50);
-        Assert.True(report.GetProperty("duplicate_only").GetProperty("events_per_second").GetDouble() > 0);
-        Assert.Equal(0, report.GetProperty("main").GetProperty("unacknowledged").GetInt32());
-        Assert.Equal(3, report.GetProperty("warmup").GetProperty("transactions_acknowledged").GetInt32());
-    }
-
-    [Fact]
-    public async Task Dendrite_mode_against_a_correct_service_passes()
-    {
-        var (exit, output, _) = await RunAsync(new FakeBehaviour(), o => o with { Mode = HomeserverMode.Dendrite, Faults = Faults.Duplicates | Faults.Poison });
-
-        Assert.True(exit == 0, output);
-    }
 
     [Fact]
     public async Task A_service_that_deduplicates_by_txn_id_only_fails_when_txn_ids_restart()
@@ -107,9 +90,12 @@ public sealed class SimulatorRunTests : IDisposable
     [Fact]
     public async Task A_service_that_never_acknowledges_fails_with_unacknowledged_transactions()
     {
-        var (exit, output, report) = await RunAsync(new FakeBehaviour { AlwaysUnavailable = true }, o => o with { MaxSeconds = 2 });
+        // --max-seconds bounds generation, the wait for the service and the sending together: 2 s could all go to a
+        // loaded machine's start-up (the run then never reached the send phase and had no "main" to report).
+        var (exit, output, report) = await RunAsync(new FakeBehaviour { AlwaysUnavailable = true }, o => o with { MaxSeconds = 8 });
 
         Assert.Equal(1, exit);
+        Assert.True(report.GetProperty("main").ValueKind == System.Text.Json.JsonValueKind.Object, output);
         Assert.True(report.GetProperty("main").GetProperty("unacknowledged").GetInt32() > 0);
         Assert.Contains("never acknowledged", output, StringComparison.Ordinal);
     }

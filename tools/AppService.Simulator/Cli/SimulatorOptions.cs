@@ -57,6 +57,22 @@ internal sealed record SimulatorOptions
 
     public bool Help { get; init; }
 
+    /// <summary>Homeserver mode: serve the service's client-server calls on 127.0.0.1 at this port.</summary>
+    public int? HomeserverPort { get; init; }
+
+    /// <summary><c>as_token</c> of the registration: what the service's calls to the homeserver must carry.</summary>
+    public string AsToken { get; init; } = "";
+
+    /// <summary>Homeserver mode: seeds run one after the other, from <see cref="Seed"/> on.</summary>
+    public int Runs { get; init; } = 1;
+
+    /// <summary>Homeserver mode: generator steps per seed.</summary>
+    public int Steps { get; init; } = 400;
+
+    public bool RoomsGiven { get; init; }
+
+    public bool UsersGiven { get; init; }
+
     public const string Usage = """
         AppService.Simulator: a homeserver that pushes a seeded Matrix workload to the application service,
         injects faults, and checks the service's projection against its own model through the admin API.
@@ -91,6 +107,16 @@ internal sealed record SimulatorOptions
                                     random joined users, authorised or not; without it only the scheduled
                                     cross-server state redactions happen (every workload has those)
           --dry-run                 generate and plan, print the workload, send nothing
+
+        Homeserver mode (the simulator is the service's homeserver: AppService:HomeserverUrl=http://127.0.0.1:N):
+          --homeserver-port N       serve /join, /members, /state, /joined_members, /joined_rooms on 127.0.0.1:N
+                                    from the live model, push with outages, inject soft-failures, state resets,
+                                    redactions, kicks and bans of the bot; check every room at quiescence and after
+                                    a final resync
+          --as-token T              as_token of the registration (required with --homeserver-port)
+          --runs N                  seeds --seed .. --seed+N-1, one after the other (default 1)
+          --steps N                 generator steps per seed, about one event each (default 400)
+          (--rooms and --users default to 6 and 30 in this mode)
           -h, --help                this text
 
         Exit code 0 only when every oracle check passed and every transaction was acknowledged; 1 otherwise;
@@ -137,8 +163,12 @@ internal static class OptionsParser
                     "--hs-token" => o with { HsToken = value },
                     "--admin-token" => o with { AdminToken = value },
                     "--events" => o with { Events = Int(value, 1, 100_000_000) },
-                    "--rooms" => o with { Rooms = Int(value, 1, 1_000_000) },
-                    "--users" => o with { Users = Int(value, 4, 10_000_000) },
+                    "--rooms" => o with { Rooms = Int(value, 1, 1_000_000), RoomsGiven = true },
+                    "--users" => o with { Users = Int(value, 4, 10_000_000), UsersGiven = true },
+                    "--homeserver-port" => o with { HomeserverPort = Int(value, 0, 65535) },
+                    "--as-token" => o with { AsToken = value },
+                    "--runs" => o with { Runs = Int(value, 1, 10_000) },
+                    "--steps" => o with { Steps = Int(value, 1, 10_000_000) },
                     "--seed" => o with { Seed = long.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture) },
                     "--mode" => o with { Mode = value switch
                     {
@@ -180,6 +210,10 @@ internal static class OptionsParser
         if (!o.DryRun && (o.HsToken.Length == 0 || o.AdminToken.Length == 0))
         {
             return (null, "--hs-token and --admin-token are required");
+        }
+        if (o.HomeserverPort is not null && o.AsToken.Length == 0)
+        {
+            return (null, "--as-token is required with --homeserver-port");
         }
         return (o, null);
     }

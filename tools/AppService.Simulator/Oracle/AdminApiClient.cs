@@ -10,7 +10,14 @@ internal sealed record ActualRoom(
     IReadOnlyDictionary<string, string?> Fields,
     int? JoinedMemberCount,
     int? InvitedMemberCount,
-    IReadOnlyList<string> MissingFields);
+    IReadOnlyList<string> MissingFields)
+{
+    /// <summary><c>suspect</c>: the service knows its projection of the room may be wrong (a resync is due).</summary>
+    public bool? Suspect { get; init; }
+}
+
+/// <summary>A job of <c>GET /admin/v1/jobs</c>.</summary>
+internal sealed record ActualJob(long Id, string? Kind, string? RoomId, string? Reason, int Attempts, string? Outcome, string? LastError);
 
 internal sealed record ActualMember(string UserId, string? Membership, string? Displayname, string? AvatarUrl, string? EventId);
 
@@ -86,7 +93,12 @@ internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminT
                 fields,
                 Int(root, "joined_member_count", missing),
                 Int(root, "invited_member_count", missing),
-                missing);
+                missing)
+            {
+                Suspect = root.TryGetProperty("suspect", out var suspect) && suspect.ValueKind is JsonValueKind.True or JsonValueKind.False
+                    ? suspect.GetBoolean()
+                    : null,
+            };
         }
     }
 
@@ -164,6 +176,31 @@ internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminT
             }
             return stats;
         }
+    }
+
+    /// <summary>Jobs not completed yet (<c>GET /admin/v1/jobs?state=open</c>, newest first, at most 1000).</summary>
+    public async Task<IReadOnlyList<ActualJob>> GetOpenJobsAsync(CancellationToken ct)
+    {
+        const string path = "admin/v1/jobs?state=open&limit=1000";
+        var (status, doc) = await GetAsync(path, ct);
+        using (doc)
+        {
+            EnsureOk(status, path);
+            return doc!.RootElement.GetProperty("jobs").EnumerateArray().Select(j => new ActualJob(
+                j.TryGetProperty("id", out var id) && id.TryGetInt64(out var n) ? n : 0,
+                Str(j, "kind"), Str(j, "room_id"), Str(j, "reason"),
+                j.TryGetProperty("attempts", out var a) && a.TryGetInt32(out var at) ? at : 0,
+                Str(j, "outcome"), Str(j, "last_error"))).ToList();
+        }
+    }
+
+    /// <summary><c>POST /admin/v1/rooms/{roomId}/resync</c> as an operator; returns the status (202, 404, 409, ...).</summary>
+    public async Task<HttpStatusCode> PostResyncAsync(string roomId, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "admin/v1/rooms/" + Uri.EscapeDataString(roomId) + "/resync"));
+        request.Headers.Authorization = _auth;
+        using var response = await http.SendAsync(request, ct);
+        return response.StatusCode;
     }
 
     /// <summary>GET with a few retries on 5xx and connection errors (the service may be restarting).</summary>

@@ -116,6 +116,10 @@ internal static class EventSerializer
                 w.WritePropertyName("invite_room_state"u8);
                 w.WriteRawValue(e.InviteRoomState, skipInputValidation: true);
             }
+            if (e.SoftFailed)
+            {
+                w.WriteBoolean("io.element.synapse.soft_failed"u8, true);
+            }
             if (redacted)
             {
                 w.WriteStartObject("redacted_because"u8);

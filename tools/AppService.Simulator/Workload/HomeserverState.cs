@@ -5,8 +5,8 @@ namespace AppService.Simulator.Workload;
 /// <summary>
 /// What the homeserver knows: every room's current state and membership, including history that was never
 /// pushed to the application service. Deliberately separate from <c>Oracle.ExpectedProjection</c> (what the
-/// service should have stored from the pushed events): a later resync mode serves
-/// <c>/rooms/{roomId}/members</c> and <c>/state</c> from this model.
+/// service should have stored from the pushed events). Homeserver mode (<c>Homeserver/HsWorld</c>) keeps a live
+/// model of its own and borrows this one's redaction rule.
 /// </summary>
 internal sealed class HomeserverState(string botUserId, string ghostPrefix)
 {

@@ -55,6 +55,10 @@ internal sealed class SimEvent
     /// <summary>Set by the fault injector: what is wrong with this event (null for valid events).</summary>
     public string? PoisonKind { get; init; }
 
+    /// <summary>Stored by the homeserver but not part of the current state (server-server spec, "Soft failure");
+    /// Synapse (1.135+) pushes it flagged <c>unsigned["io.element.synapse.soft_failed"]: true</c>.</summary>
+    public bool SoftFailed { get; init; }
+
     public bool IsState => StateKey is not null;
 
     /// <summary>The same event with other content (a redacted copy: same id, index and flags).</summary>
@@ -63,7 +67,7 @@ internal sealed class SimEvent
         Index = Index, EventId = EventId, RoomId = RoomId, Type = Type, Sender = Sender, StateKey = StateKey,
         OriginServerTs = OriginServerTs, Content = content, Redacts = Redacts, PrevContent = PrevContent,
         PrevSender = PrevSender, ReplacesState = ReplacesState, InviteRoomState = InviteRoomState, Pushed = Pushed,
-        RedactedByIndex = RedactedByIndex,
+        RedactedByIndex = RedactedByIndex, SoftFailed = SoftFailed,
     };
 
     public override string ToString() => $"{Index} {EventId} {Type} {StateKey} in {RoomId}";
