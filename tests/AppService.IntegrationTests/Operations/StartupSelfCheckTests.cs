@@ -27,11 +27,14 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        StartupSelfCheck.RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)];
         // The stub calls back into the host it belongs to through that host's own TestServer. Going through the
         // factory instead (CreateClient) while the host is still starting would make the factory build a second host.
-        builder.ConfigureServices(services => services.AddHttpClient(StartupSelfCheck.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(sp => new StubHomeserver(this, (TestServer)sp.GetRequiredService<IServer>(), mode)));
+        builder.ConfigureServices(services =>
+        {
+            services.Configure<SelfCheckOptions>(o => o.RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)]);
+            services.AddHttpClient(StartupSelfCheck.HttpClientName)
+                .ConfigurePrimaryHttpMessageHandler(sp => new StubHomeserver(this, (TestServer)sp.GetRequiredService<IServer>(), mode));
+        });
     }
 
     /// <summary>Waits for the one line the self-check logs.</summary>
