@@ -118,7 +118,7 @@ public sealed class ChunkedFuzzGateTests(KestrelFuzzApplication app, ITestOutput
     public void Hostile_bodies_sent_chunked_get_the_contract_answer_and_never_stall_the_next_transaction()
     {
         var bodies = new HostileBodies(FuzzApplication.MaxTransactionBytes);
-        using var client = app.KestrelHomeserver();
+        using var client = app.Homeserver();
         var runner = new FuzzRunner(client, app.ConnectionString, FuzzApplication.MaxTransactionBytes, Chunked);
         Func<HostileBody>[] corpus =
         [

@@ -39,7 +39,7 @@ public sealed class HostileCorpusTests(KestrelFuzzApplication app) : IClassFixtu
 
     private async Task<(HttpStatusCode Status, string Text)> PutAsync(string txnId, byte[] body)
     {
-        using var client = app.KestrelHomeserver();
+        using var client = app.Homeserver();
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var response = await client.PutAsync($"/_matrix/app/v1/transactions/{Uri.EscapeDataString(txnId)}", content);

@@ -93,10 +93,13 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
         }
     }
 
+    /// <summary>A client without credentials: in process, or over loopback where a derived fixture serves with Kestrel.</summary>
+    public virtual HttpClient Client() => CreateClient();
+
     /// <summary>A client that authenticates as the homeserver.</summary>
     public HttpClient Homeserver()
     {
-        var client = CreateClient();
+        var client = Client();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HsToken);
         return client;
     }
@@ -104,7 +107,7 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
     /// <summary>A client that authenticates as an operator of the admin API.</summary>
     public HttpClient Admin()
     {
-        var client = CreateClient();
+        var client = Client();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         return client;
     }
