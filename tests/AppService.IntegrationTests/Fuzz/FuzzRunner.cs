@@ -217,10 +217,11 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand(
                 """
-                SELECT l.txn_id, l.event_count, l.new_event_count, l.rejected_count,
-                       (SELECT count(*) FROM processed_events p WHERE p.txn_id = l.txn_id),
-                       (SELECT count(*) FROM rejected_events r WHERE r.txn_id = l.txn_id)
-                FROM txn_ledger l WHERE l.txn_id LIKE $1
+                WITH p AS (SELECT txn_id, count(*) AS n FROM processed_events WHERE txn_id LIKE $1 GROUP BY txn_id),
+                     r AS (SELECT txn_id, count(*) AS n FROM rejected_events WHERE txn_id LIKE $1 GROUP BY txn_id)
+                SELECT l.txn_id, l.event_count, l.new_event_count, l.rejected_count, coalesce(p.n, 0), coalesce(r.n, 0)
+                FROM txn_ledger l LEFT JOIN p USING (txn_id) LEFT JOIN r USING (txn_id)
+                WHERE l.txn_id LIKE $1
                 """, connection);
             command.Parameters.Add(new NpgsqlParameter { Value = $"fz%-{_runId}-%" });
             await using var reader = await command.ExecuteReaderAsync();
