@@ -20,6 +20,7 @@ public static class OperationsSetup
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(5));
 
         services.AddSingleton<PingRecorder>();
+        services.AddOptions<SelfCheckOptions>();
         services.AddHttpClient(StartupSelfCheck.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .RemoveAllLoggers(); // one line about the check, not three per request
         services.AddHostedService<StartupSelfCheck>();

@@ -22,12 +22,10 @@ internal sealed class StartupSelfCheck(
     IHttpClientFactory httpClients,
     IHostApplicationLifetime lifetime,
     IServiceScopeFactory scopes,
+    IOptions<SelfCheckOptions> selfCheck,
     ILogger<StartupSelfCheck> logger) : BackgroundService
 {
     public const string HttpClientName = "homeserver-self-check";
-
-    /// <summary>Waits between attempts while the homeserver cannot be reached at all (it may still be starting).</summary>
-    internal static TimeSpan[] RetryDelays { get; set; } = [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(30)];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -82,6 +80,7 @@ internal sealed class StartupSelfCheck(
         var pingUrl = new Uri($"{homeserverUrl}/_matrix/client/v1/appservice/{Uri.EscapeDataString(registration.Id)}/ping");
         string transactionId = "self-check-" + Guid.NewGuid().ToString("N");
         var client = httpClients.CreateClient(HttpClientName);
+        var retryDelays = selfCheck.Value.RetryDelays;
 
         for (int attempt = 1; ; attempt++)
         {
@@ -101,10 +100,10 @@ internal sealed class StartupSelfCheck(
                 AppServiceMetrics.HomeserverErrors.WithLabels("ping").Inc();
             }
 
-            if (outcome == PingOutcome.Unreachable && attempt <= RetryDelays.Length)
+            if (outcome == PingOutcome.Unreachable && attempt <= retryDelays.Count)
             {
-                Log.SelfCheckRetrying(logger, attempt, answer.Describe(), RetryDelays[attempt - 1].TotalSeconds);
-                await Task.Delay(RetryDelays[attempt - 1], ct);
+                Log.SelfCheckRetrying(logger, attempt, answer.Describe(), retryDelays[attempt - 1].TotalSeconds);
+                await Task.Delay(retryDelays[attempt - 1], ct);
                 continue;
             }
 
@@ -198,4 +197,11 @@ internal sealed class StartupSelfCheck(
         { Status: 502 or 503 or 504, ErrCode: null } => PingOutcome.Unreachable,
         _ => PingOutcome.Unexpected,
     };
+}
+
+/// <summary>How the startup self-check waits between attempts while the homeserver cannot be reached at all (it may still be starting).</summary>
+internal sealed class SelfCheckOptions
+{
+    public IReadOnlyList<TimeSpan> RetryDelays { get; set; } =
+        [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(30)];
 }

@@ -70,6 +70,17 @@ public class BotLifecycleApplication : AppServiceApplication
     public Task<JobResponse> WaitForCompletedAsync(string roomId, string kind, long? after = null) =>
         WaitForJobAsync(roomId, kind, j => j.CompletedAt is not null && j.Outcome == "done" && j.Id > (after ?? 0), $"a completed {kind} job for {roomId}");
 
+    /// <summary>Awaits <paramref name="task"/>; fails naming <paramref name="what"/> if it has not completed within <see cref="Patience"/>.</summary>
+    public static async Task WithinPatienceAsync(Task task, string what)
+    {
+        if (await Task.WhenAny(task, Task.Delay(Patience)) != task)
+        {
+            Assert.Fail($"Timed out after {Patience.TotalSeconds} s waiting for {what}.");
+        }
+
+        await task;
+    }
+
     public async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTimeOffset.UtcNow + Patience;
@@ -118,10 +129,13 @@ public sealed class DriftCheckApplication : BotLifecycleApplication
     ];
 }
 
-/// <summary>The bot-lifecycle fixture with an idle worker that polls only every 30 seconds.</summary>
+/// <summary>
+/// The bot-lifecycle fixture with an idle worker that polls only every ten minutes: far longer than <see cref="Patience"/>,
+/// so a job that completes within it was started by a wake-up (the ingest's signal, its own retry time), never by a poll.
+/// </summary>
 public sealed class SlowPollApplication : BotLifecycleApplication
 {
-    protected override string PollInterval => "00:00:30";
+    protected override string PollInterval => "00:10:00"; // the longest AppService:Jobs:PollInterval allows
 }
 
 /// <summary>Events of the bot's lifecycle, built like <see cref="Events"/>.</summary>

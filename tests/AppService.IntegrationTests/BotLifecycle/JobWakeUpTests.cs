@@ -3,7 +3,10 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 
 namespace AppService.IntegrationTests.BotLifecycle;
 
-/// <summary>The worker is woken by the ingest and by its own retry times, not only by its poll interval (30 s here).</summary>
+/// <summary>
+/// The worker is woken by the ingest and by its own retry times, not only by its poll interval (ten minutes here: a job
+/// that waited for a poll would not complete within the fixture's patience, and the wait fails saying so).
+/// </summary>
 public sealed class JobWakeUpTests(SlowPollApplication app) : IClassFixture<SlowPollApplication>
 {
     [Fact]
@@ -14,10 +17,7 @@ public sealed class JobWakeUpTests(SlowPollApplication app) : IClassFixture<Slow
 
         await app.PushOkAsync(BotEvents.Invite(room));
 
-        var job = await app.WaitForCompletedAsync(room, "join");
-        var joins = app.Stub.RequestsTo("POST", RoomPath(room, "join"));
-        Assert.Equal(2, joins.Count);
-        Assert.True(joins[1].At - joins[0].At < TimeSpan.FromSeconds(5), $"retried after {(joins[1].At - joins[0].At).TotalSeconds:0.0} s");
-        Assert.True(job.CompletedAt - job.CreatedAt < TimeSpan.FromSeconds(10));
+        await app.WaitForCompletedAsync(room, "join");
+        Assert.Equal(2, app.Stub.RequestsTo("POST", RoomPath(room, "join")).Count);
     }
 }

@@ -8,16 +8,21 @@ namespace AppService.IntegrationTests.Fuzz;
 
 /// <summary>
 /// Knobs of the fuzz gate, from the environment:
-/// <c>APPSERVICE_FUZZ_BODIES</c> (default 10000) bodies over the in-process server, <c>APPSERVICE_FUZZ_CHUNKED_BODIES</c>
-/// (default 200) over Kestrel with chunked transfer encoding, <c>APPSERVICE_FUZZ_REPLAY=seed,gamma</c> replays the
+/// <c>APPSERVICE_FUZZ_BODIES</c> (default and minimum 10000) bodies over the in-process server,
+/// <c>APPSERVICE_FUZZ_CHUNKED_BODIES</c> (default and minimum 200) over Kestrel with chunked transfer encoding (a value
+/// under the minimum fails the gate rather than let it pass on fewer bodies), <c>APPSERVICE_FUZZ_REPLAY=seed,gamma</c> replays the
 /// random part of a failed run (FsCheck prints both), <c>APPSERVICE_FUZZ_SURVEY=1</c> runs every body and counts
 /// instead of stopping at the first violation (for measuring a broken build).
 /// </summary>
 public static class FuzzSettings
 {
-    public static int Bodies => Int("APPSERVICE_FUZZ_BODIES", 10_000);
+    public const int MinimumBodies = 10_000;
 
-    public static int ChunkedBodies => Int("APPSERVICE_FUZZ_CHUNKED_BODIES", 200);
+    public const int MinimumChunkedBodies = 200;
+
+    public static int Bodies => Int("APPSERVICE_FUZZ_BODIES", MinimumBodies);
+
+    public static int ChunkedBodies => Int("APPSERVICE_FUZZ_CHUNKED_BODIES", MinimumChunkedBodies);
 
     /// <summary>Bodies in flight at once (each followed by its own valid transaction).</summary>
     public static int Parallel => Math.Max(1, Int("APPSERVICE_FUZZ_PARALLEL", 4));
@@ -45,10 +50,12 @@ public static class FuzzSettings
 
     /// <summary>
     /// Runs the fixed corpus, then FsCheck's random cases up to <paramref name="total"/> bodies, then the final check.
-    /// Every violation fails the test; FsCheck's message carries the seed to replay the random part.
+    /// Every violation fails the test; FsCheck's message carries the seed to replay the random part. A run asked for
+    /// fewer than <paramref name="minimum"/> bodies, or that sent fewer than it was asked for, fails too.
     /// </summary>
-    public static void Run(FuzzRunner runner, HostileBodies bodies, IEnumerable<Func<HostileBody>> fixedCorpus, int total, ITestOutputHelper output)
+    public static void Run(FuzzRunner runner, HostileBodies bodies, IEnumerable<Func<HostileBody>> fixedCorpus, int total, int minimum, ITestOutputHelper output)
     {
+        Assert.True(total >= minimum, $"a fuzz gate of {total} bodies is not the gate: its minimum is {minimum} (raise the body count, never lower it)");
         Exception? failure = null;
         var started = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -92,6 +99,7 @@ public static class FuzzSettings
         }
 
         Assert.True(failure is null && runner.ViolationCount == 0, $"{failure?.Message}\n{summary}");
+        Assert.True(runner.Tried >= total, $"only {runner.Tried} of the {total} bodies asked for were sent\n{summary}");
     }
 
     private static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
@@ -107,7 +115,7 @@ public sealed class FuzzGateTests(FuzzApplication app, ITestOutputHelper output)
     {
         var bodies = new HostileBodies(FuzzApplication.MaxTransactionBytes);
         var runner = new FuzzRunner(app.Homeserver(), app.ConnectionString, FuzzApplication.MaxTransactionBytes);
-        FuzzSettings.Run(runner, bodies, bodies.FixedCorpus(), FuzzSettings.Bodies, output);
+        FuzzSettings.Run(runner, bodies, bodies.FixedCorpus(), FuzzSettings.Bodies, FuzzSettings.MinimumBodies, output);
     }
 }
 
@@ -118,7 +126,7 @@ public sealed class ChunkedFuzzGateTests(KestrelFuzzApplication app, ITestOutput
     public void Hostile_bodies_sent_chunked_get_the_contract_answer_and_never_stall_the_next_transaction()
     {
         var bodies = new HostileBodies(FuzzApplication.MaxTransactionBytes);
-        using var client = app.KestrelHomeserver();
+        using var client = app.Homeserver();
         var runner = new FuzzRunner(client, app.ConnectionString, FuzzApplication.MaxTransactionBytes, Chunked);
         Func<HostileBody>[] corpus =
         [
@@ -126,7 +134,7 @@ public sealed class ChunkedFuzzGateTests(KestrelFuzzApplication app, ITestOutput
             () => HostileBodies.InvalidBytes([0xED, 0xA0, 0x80], new Random(2)), () => HostileBodies.InvalidBytes([0xF0, 0x9F, 0x98], new Random(3)),
             () => HostileBodies.Valid(),
         ];
-        FuzzSettings.Run(runner, bodies, corpus, FuzzSettings.ChunkedBodies, output);
+        FuzzSettings.Run(runner, bodies, corpus, FuzzSettings.ChunkedBodies, FuzzSettings.MinimumChunkedBodies, output);
     }
 
     /// <summary>A body of unknown length: HttpClient sends it chunked, one chunk per read, and reads are uneven.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using AppService.IntegrationTests.Infrastructure;
 using Npgsql;
 
 namespace AppService.IntegrationTests.Fuzz;
@@ -10,17 +10,21 @@ namespace AppService.IntegrationTests.Fuzz;
 /// Sends hostile bodies one by one, each followed by a fixed-shape valid transaction with fresh event ids, and checks
 /// the properties of issue 8: (a) the answer follows <see cref="BodyContract"/> and no answer is 5xx; (b) the valid
 /// transaction after every hostile body is 200 and applied; (c) at the end every acknowledged event is where the
-/// contract puts it, and nothing of a refused body was applied.
+/// contract puts it, and nothing of a refused body was applied; (d) at the end the ledger holds a row for every
+/// acknowledged transaction and none for a refused one, and each row counts exactly the events stored under it.
 /// </summary>
 public sealed class FuzzRunner(HttpClient client, string connectionString, long maxBytes, Func<byte[], Random, HttpContent>? content = null)
 {
     private const int CheckEvery = 250;
     private const int MaxListedViolations = 40;
 
-    private readonly Func<byte[], Random, HttpContent> _content = content ?? ((bytes, _) => Fixed(bytes));
+    private readonly Func<byte[], Random, HttpContent> _content = content ?? ((bytes, _) => AppServiceApplication.JsonBytes(bytes));
     private readonly Random _chunking = new(8);
     private readonly List<ExpectedEvent> _expected = [];
     private readonly List<string> _valid = [];
+    private readonly List<string> _acknowledgedTxns = [];
+    private readonly List<string> _validTxns = [];
+    private readonly List<string> _refusedTxns = [];
     private readonly List<string> _pendingValid = [];
     private readonly List<string> _violations = [];
     private readonly SortedDictionary<string, int> _categories = new(StringComparer.Ordinal);
@@ -45,13 +49,6 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
     public int ViolationCount { get; private set; }
 
     public IReadOnlyList<string> Violations => _violations;
-
-    public static HttpContent Fixed(byte[] bytes)
-    {
-        var body = new ByteArrayContent(bytes);
-        body.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return body;
-    }
 
     /// <summary>
     /// Sends the bodies concurrently (each followed by its own valid transaction, so a shared connection pool is
@@ -98,7 +95,8 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             hostile = _content(body.Bytes, _chunking);
         }
 
-        var (status, text) = await PutAsync($"fz-{_runId}-{n}", hostile);
+        string hostileTxn = $"fz-{_runId}-{n}", validTxn = $"fzv-{_runId}-{n}";
+        var (status, text) = await PutAsync(hostileTxn, hostile);
         if (!BodyContract.Allows(expected, status))
         {
             found.Add($"answered {status}, contract {expected}: {Short(text)}");
@@ -109,7 +107,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
             found.Add($"answered {status} without a Matrix error body: {Short(text)}");
         }
 
-        var (validStatus, validText) = await PutAsync($"fzv-{_runId}-{n}", Fixed(ValidTransaction(n, out var ids)));
+        var (validStatus, validText) = await PutAsync(validTxn, AppServiceApplication.JsonBytes(ValidTransaction(n, out var ids)));
         if (validStatus != 200)
         {
             found.Add($"the valid transaction after it was answered {validStatus}: {Short(validText)}");
@@ -129,6 +127,12 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
                 case >= 200 and < 300: Answered2xx++; counts[1]++; break;
                 case >= 400 and < 500: Answered4xx++; counts[2]++; break;
                 default: Answered5xx++; counts[3]++; break;
+            }
+
+            (status == 200 ? _acknowledgedTxns : _refusedTxns).Add(hostileTxn);
+            if (validStatus == 200)
+            {
+                _validTxns.Add(validTxn);
             }
 
             // A refused (or failed) body: nothing of it may have been applied.
@@ -201,7 +205,62 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
         }
 
         Tallies = $"events checked at the end: {tally[0]} applied, {tally[1]} rejected, {tally[2]} either, {tally[3]} absent; {_valid.Count} valid-neighbour events";
+        await CheckLedgerAsync();
     }
+
+    /// <summary>Property (d): the ledger against the answers and against the rows stored under each transaction.</summary>
+    private async Task CheckLedgerAsync()
+    {
+        var ledger = new Dictionary<string, (int Events, int New, int Rejected, long Processed, long Stored)>(StringComparer.Ordinal);
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                """
+                WITH p AS (SELECT txn_id, count(*) AS n FROM processed_events WHERE txn_id LIKE $1 GROUP BY txn_id),
+                     r AS (SELECT txn_id, count(*) AS n FROM rejected_events WHERE txn_id LIKE $1 GROUP BY txn_id)
+                SELECT l.txn_id, l.event_count, l.new_event_count, l.rejected_count, coalesce(p.n, 0), coalesce(r.n, 0)
+                FROM txn_ledger l LEFT JOIN p USING (txn_id) LEFT JOIN r USING (txn_id)
+                WHERE l.txn_id LIKE $1
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = $"fz%-{_runId}-%" });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                ledger[reader.GetString(0)] = (reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt64(4), reader.GetInt64(5));
+            }
+        }
+
+        foreach (string txn in _refusedTxns.Where(ledger.ContainsKey))
+        {
+            Record($"ledger: refused transaction {txn} has a ledger row", "ledger: refused transaction recorded");
+        }
+
+        foreach (string txn in _acknowledgedTxns.Concat(_validTxns))
+        {
+            if (!ledger.TryGetValue(txn, out var row))
+            {
+                Record($"ledger: acknowledged transaction {txn} has no ledger row", "ledger: acknowledged transaction missing");
+            }
+            else if (row.New != row.Processed || row.Rejected != row.Stored)
+            {
+                Record($"ledger: {txn} counts {row.New} new and {row.Rejected} rejected events, {row.Processed} processed and {row.Stored} rejected rows are stored under it",
+                    "ledger: counts differ from the rows stored");
+            }
+        }
+
+        foreach (string txn in _validTxns)
+        {
+            if (ledger.TryGetValue(txn, out var row) && (row.Events, row.New, row.Rejected) != (2, 2, 0))
+            {
+                Record($"ledger: valid transaction {txn} recorded as {row.Events} events, {row.New} new, {row.Rejected} rejected", "ledger: valid transaction miscounted");
+            }
+        }
+
+        LedgerTally = $"ledger checked at the end: {_acknowledgedTxns.Count + _validTxns.Count} acknowledged transactions, {_refusedTxns.Count} refused";
+    }
+
+    public string LedgerTally { get; private set; } = "";
 
     public string Tallies { get; private set; } = "";
 
@@ -211,6 +270,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"bodies tried {Tried}: 2xx {Answered2xx}, 4xx {Answered4xx}, 5xx {Answered5xx}; stalls {Stalls}; violations {ViolationCount}");
         sb.AppendLine(Tallies);
+        sb.AppendLine(LedgerTally);
         foreach (var (kind, c) in _byKind)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {kind,-18} {c[0],6} bodies: 2xx {c[1],6}  4xx {c[2],6}  5xx {c[3],6}");
@@ -231,7 +291,7 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
 
     private async Task<(int Status, string Text)> PutAsync(string txnId, HttpContent body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/_matrix/app/v1/transactions/{txnId}") { Content = body };
+        using var request = new HttpRequestMessage(HttpMethod.Put, AppServiceApplication.TransactionPath(txnId)) { Content = body };
         if (body.Headers.ContentLength is null)
         {
             request.Headers.TransferEncodingChunked = true;
@@ -254,11 +314,9 @@ public sealed class FuzzRunner(HttpClient client, string connectionString, long 
         string room = $"!valid{n % 20}:test";
         string user = $"@v{n}:test";
         ids = [HostileBodies.FreshId("$ok"), HostileBodies.FreshId("$ok")];
-        return Encoding.UTF8.GetBytes($$$"""
-            {"events":[
-              {"event_id":"{{{ids[0]}}}","room_id":"{{{room}}}","type":"m.room.member","state_key":"{{{user}}}","sender":"{{{user}}}","origin_server_ts":{{{n}}},"content":{"membership":"join","displayname":"V {{{n}}}"}},
-              {"event_id":"{{{ids[1]}}}","room_id":"{{{room}}}","type":"m.room.message","sender":"{{{user}}}","origin_server_ts":{{{n}}},"content":{"msgtype":"m.text","body":"still flowing"}}]}
-            """);
+        return Encoding.UTF8.GetBytes(RawEvents.Body(
+            RawEvents.Event(ids[0], room, "m.room.member", user, $"{{\"membership\":\"join\",\"displayname\":\"V {n}\"}}", user, ts: n),
+            RawEvents.Event(ids[1], room, "m.room.message", null, "{\"msgtype\":\"m.text\",\"body\":\"still flowing\"}", user, ts: n)));
     }
 
     private static bool IsMatrixError(string text)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -32,6 +33,9 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
 
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>The tokens written to the registration file (a derived fixture may write placeholders).</summary>
+    protected virtual (string As, string Hs) RegistrationTokens => (AsToken, HsToken);
+
     /// <summary>Extra configuration for a derived fixture (e.g. a smaller body limit).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
@@ -42,8 +46,8 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
         await File.WriteAllTextAsync(_registrationPath, $"""
             id: test-appservice
             url: http://127.0.0.1:9000
-            as_token: {AsToken}
-            hs_token: {HsToken}
+            as_token: {RegistrationTokens.As}
+            hs_token: {RegistrationTokens.Hs}
             sender_localpart: bot
             rate_limited: false
             namespaces:
@@ -93,10 +97,13 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
         }
     }
 
+    /// <summary>A client without credentials: in process, or over loopback where a derived fixture serves with Kestrel.</summary>
+    public virtual HttpClient Client() => CreateClient();
+
     /// <summary>A client that authenticates as the homeserver.</summary>
     public HttpClient Homeserver()
     {
-        var client = CreateClient();
+        var client = Client();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HsToken);
         return client;
     }
@@ -104,18 +111,43 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
     /// <summary>A client that authenticates as an operator of the admin API.</summary>
     public HttpClient Admin()
     {
-        var client = CreateClient();
+        var client = Client();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         return client;
     }
 
-    public static StringContent Body(params JsonObject[] events) =>
-        new(new JsonObject { ["events"] = new JsonArray(events.Select(e => (JsonNode)e.DeepClone()).ToArray()) }.ToJsonString(),
-            Encoding.UTF8, "application/json");
+    /// <summary>The path of <c>PUT /_matrix/app/v1/transactions/{txnId}</c>.</summary>
+    public static string TransactionPath(string txnId) => $"/_matrix/app/v1/transactions/{Uri.EscapeDataString(txnId)}";
+
+    /// <summary>A transaction body's JSON text holding <paramref name="events"/>.</summary>
+    public static string BodyJson(params JsonObject[] events) =>
+        new JsonObject { ["events"] = new JsonArray(events.Select(e => (JsonNode)e.DeepClone()).ToArray()) }.ToJsonString();
+
+    public static StringContent Body(params JsonObject[] events) => new(BodyJson(events), Encoding.UTF8, "application/json");
+
+    /// <summary>Exactly these bytes as an <c>application/json</c> body.</summary>
+    public static ByteArrayContent JsonBytes(byte[] bytes)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
 
     /// <summary>Sends a transaction as Synapse does and returns the response.</summary>
     public Task<HttpResponseMessage> PushAsync(string txnId, params JsonObject[] events) =>
-        Homeserver().PutAsync($"/_matrix/app/v1/transactions/{Uri.EscapeDataString(txnId)}", Body(events));
+        Homeserver().PutAsync(TransactionPath(txnId), Body(events));
+
+    /// <summary>Sends a transaction body as exactly these bytes and returns the answer's status and text.</summary>
+    public async Task<(HttpStatusCode Status, string Text)> PutRawAsync(string txnId, byte[] body)
+    {
+        using var client = Homeserver();
+        using var content = JsonBytes(body);
+        using var response = await client.PutAsync(TransactionPath(txnId), content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Sends a transaction body as the UTF-8 bytes of this text.</summary>
+    public Task<(HttpStatusCode Status, string Text)> PutRawAsync(string txnId, string json) => PutRawAsync(txnId, Encoding.UTF8.GetBytes(json));
 
     /// <summary>Sends a transaction and asserts the exact success answer: 200 with the body <c>{}</c>.</summary>
     public async Task PushOkAsync(string txnId, params JsonObject[] events)
@@ -148,6 +180,13 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
     public async Task<MemberResponse?> MemberAsync(string roomId, string userId) =>
         (await MembersAsync(roomId)).SingleOrDefault(m => m.UserId == userId);
 
+    /// <summary>One page of <c>GET /admin/v1/rejected-events?{query}</c>.</summary>
+    public async Task<IReadOnlyList<RejectedEventResponse>> RejectedEventsAsync(string query)
+    {
+        var page = await Admin().GetFromJsonAsync<RejectedEventsPage>($"/admin/v1/rejected-events?{query}");
+        return page!.RejectedEvents;
+    }
+
     public async Task<StatsResponse> StatsAsync() => (await Admin().GetFromJsonAsync<StatsResponse>("/admin/v1/stats"))!;
 
     public AppDbContext CreateDbContext() =>
@@ -159,6 +198,29 @@ public class AppServiceApplication : WebApplicationFactory<Program>, IAsyncLifet
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Whether <paramref name="eventId"/> is in processed_events (applied).</summary>
+    public async Task<bool> IsProcessedAsync(string eventId) =>
+        await QueryAsync<long>("SELECT count(*) FROM processed_events WHERE event_id = $1", eventId) == 1;
+
+    /// <summary>Whether <paramref name="eventId"/> is in rejected_events (quarantined).</summary>
+    public async Task<bool> IsRejectedAsync(string eventId) =>
+        await QueryAsync<long>("SELECT count(*) FROM rejected_events WHERE event_id = $1", eventId) == 1;
+
+    /// <summary>The first column of the first row of <paramref name="sql"/> with positional parameters ($1, $2...); default when none or NULL.</summary>
+    public async Task<T?> QueryAsync<T>(string sql, params object[] args)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (object arg in args)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = arg });
+        }
+
+        object? value = await command.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
     }
 
     public async Task<long> ScalarAsync(string sql)

@@ -6,9 +6,10 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 namespace AppService.IntegrationTests.Operations;
 
 /// <summary>
-/// /metrics, /health/live and /health/ready over HTTP. Metrics are process-wide and other test classes push
-/// transactions at the same time, so counters are compared as "grew by at least".
+/// /metrics, /health/live and /health/ready over HTTP. Metrics are process-wide: this class runs alone
+/// (<see cref="ProcessWideMetrics"/>), so each counter is checked for exactly the growth its test caused.
 /// </summary>
+[Collection(ProcessWideMetrics.Name)]
 public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
 {
     [Theory]
@@ -87,10 +88,11 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
         await app.PushOkAsync("metrics-1", Member(room, Alice, "join"), Message(room, Alice, "one"), Message(room, Alice, "two"));
 
         var after = await Scrape.TakeAsync(client);
-        Assert.True(after["appservice_transactions_received_total"] >= before["appservice_transactions_received_total"] + 1);
-        Assert.True(after["appservice_events_processed_total"] >= before["appservice_events_processed_total"] + 3);
-        Assert.True(after["appservice_transaction_duration_seconds_count"] >= before["appservice_transaction_duration_seconds_count"] + 1);
-        Assert.True(after["appservice_transaction_events_bucket{le=\"5\"}"] >= before["appservice_transaction_events_bucket{le=\"5\"}"] + 1);
+        Assert.Equal(1, after.Growth(before, "appservice_transactions_received_total"));
+        Assert.Equal(3, after.Growth(before, "appservice_events_processed_total"));
+        Assert.Equal(1, after.Growth(before, "appservice_transaction_duration_seconds_count"));
+        Assert.Equal(1, after.Growth(before, "appservice_transaction_events_bucket{le=\"5\"}"));
+        Assert.Equal(0, after.Growth(before, "appservice_transaction_events_bucket{le=\"2\"}")); // three events: not in a lower bucket
         Assert.True(after["appservice_last_transaction_timestamp_seconds"] >= now - 1);
         Assert.True(after["appservice_seconds_since_last_transaction"] < 60);
     }
@@ -119,9 +121,9 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
         }
 
         var after = await Scrape.TakeAsync(client);
-        Assert.True(after["appservice_ephemeral_received_total{kind=\"ephemeral\"}"] >= before["appservice_ephemeral_received_total{kind=\"ephemeral\"}"] + 2);
-        Assert.True(after["appservice_ephemeral_received_total{kind=\"to_device\"}"] >= before["appservice_ephemeral_received_total{kind=\"to_device\"}"] + 1);
-        Assert.True(after["appservice_ephemeral_received_total{kind=\"device_data\"}"] >= before["appservice_ephemeral_received_total{kind=\"device_data\"}"] + 1);
+        Assert.Equal(2, after.Growth(before, "appservice_ephemeral_received_total{kind=\"ephemeral\"}"));
+        Assert.Equal(1, after.Growth(before, "appservice_ephemeral_received_total{kind=\"to_device\"}"));
+        Assert.Equal(1, after.Growth(before, "appservice_ephemeral_received_total{kind=\"device_data\"}"));
     }
 
     [Fact]
@@ -136,8 +138,9 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
         await app.PushOkAsync("metrics-replay", events);
 
         var after = await Scrape.TakeAsync(client);
-        Assert.True(after["appservice_transactions_replayed_total"] >= before["appservice_transactions_replayed_total"] + 1);
-        Assert.True(after["appservice_events_duplicate_total"] >= before["appservice_events_duplicate_total"] + 2);
+        Assert.Equal(1, after.Growth(before, "appservice_transactions_replayed_total"));
+        Assert.Equal(2, after.Growth(before, "appservice_events_duplicate_total"));
+        Assert.Equal(0, after.Growth(before, "appservice_events_processed_total"));
     }
 
     [Fact]
@@ -152,7 +155,8 @@ public sealed class MetricsAndHealthTests(AppServiceApplication app) : IClassFix
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var after = await Scrape.TakeAsync(client);
         const string series = "appservice_transactions_failed_total{reason=\"bad_request\"}";
-        Assert.True(after[series] >= before[series] + 1);
+        Assert.Equal(1, after.Growth(before, series));
+        Assert.Equal(0, after.Growth(before, "appservice_events_processed_total"));
     }
 
     private async Task<string> ScalarTextAsync(string sql)

@@ -14,6 +14,9 @@ public sealed class Scrape
     /// <summary>The value of a series, e.g. <c>appservice_transactions_failed_total{reason="bad_request"}</c>; 0 if absent.</summary>
     public double this[string series] => Series.TryGetValue(series, out double value) ? value : 0;
 
+    /// <summary>How much a series grew since <paramref name="before"/>.</summary>
+    public double Growth(Scrape before, string series) => this[series] - before[series];
+
     public static async Task<Scrape> TakeAsync(HttpClient client)
     {
         string text = await client.GetStringAsync("/metrics");

@@ -27,17 +27,21 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        StartupSelfCheck.RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)];
         // The stub calls back into the host it belongs to through that host's own TestServer. Going through the
         // factory instead (CreateClient) while the host is still starting would make the factory build a second host.
-        builder.ConfigureServices(services => services.AddHttpClient(StartupSelfCheck.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(sp => new StubHomeserver(this, (TestServer)sp.GetRequiredService<IServer>(), mode)));
+        builder.ConfigureServices(services =>
+        {
+            services.Configure<SelfCheckOptions>(o => o.RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)]);
+            services.AddHttpClient(StartupSelfCheck.HttpClientName)
+                .ConfigurePrimaryHttpMessageHandler(sp => new StubHomeserver(this, (TestServer)sp.GetRequiredService<IServer>(), mode));
+        });
     }
 
     /// <summary>Waits for the one line the self-check logs.</summary>
     public async Task<string> SelfCheckLineAsync()
     {
-        for (int i = 0; i < 200; i++)
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTimeOffset.UtcNow < deadline)
         {
             if (Logs.Lines.FirstOrDefault(l => l.Contains("Homeserver self-check", StringComparison.Ordinal)) is { } line)
             {
@@ -47,7 +51,7 @@ public abstract class SelfCheckApplication(string mode) : AppServiceApplication
             await Task.Delay(50);
         }
 
-        throw new TimeoutException("the self-check logged nothing within 10 s");
+        throw new TimeoutException("the self-check logged nothing within 30 s");
     }
 
     private sealed class StubHomeserver(SelfCheckApplication app, TestServer server, string mode) : HttpMessageHandler

@@ -27,15 +27,38 @@ public sealed class RoomConcurrencyTests(AppServiceApplication app) : IClassFixt
 
         var slowPush = app.PushAsync("slow-1", State(slow, "m.room.name", new JsonObject { ["name"] = "Slow" }));
 
-        await app.PushOkAsync("other-1", State(other, "m.room.name", new JsonObject { ["name"] = "Other" })).WaitAsync(TimeSpan.FromSeconds(10));
+        // The slow room's transaction is seen waiting for that lock (a backend of this database whose advisory lock
+        // is not granted) before the other room's transaction is sent, so the other one really overtakes it.
+        await WaitForLockWaiterAsync(holder, transaction);
+
+        await app.PushOkAsync("other-1", State(other, "m.room.name", new JsonObject { ["name"] = "Other" })).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal("Other", (await app.RoomAsync(other))!.Name);
-        await Task.Delay(200);
         Assert.False(slowPush.IsCompleted, "the slow room's transaction waits for its lock");
+        Assert.Equal(1, await LockWaitersAsync(holder, transaction));
 
         await transaction.RollbackAsync();
-        using var slowResponse = await slowPush.WaitAsync(TimeSpan.FromSeconds(30));
+        using var slowResponse = await slowPush.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(slowResponse.IsSuccessStatusCode);
         Assert.Equal("Slow", (await app.RoomAsync(slow))!.Name);
+    }
+
+    /// <summary>Backends of this database waiting for an advisory lock (pg_locks: not granted).</summary>
+    private static async Task<long> LockWaitersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+            connection, transaction);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task WaitForLockWaiterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        while (await LockWaitersAsync(connection, transaction) == 0)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "no backend was seen waiting for the slow room's lock within 60 s");
+            await Task.Delay(20);
+        }
     }
 }

@@ -160,11 +160,17 @@ public sealed class TransactionIngestTests(AppServiceApplication app) : IClassFi
     [Fact]
     public async Task A_txn_id_longer_than_255_characters_is_accepted_and_stored_by_its_hash()
     {
-        string txnId = new('7', 300);
+        string txnId = new string('7', 290) + Guid.NewGuid().ToString("N");
         string room = NewRoomId();
-        await app.PushOkAsync(txnId, Member(room, Alice, "join"));
+        var join = Member(room, Alice, "join");
+        await app.PushOkAsync(txnId, join);
 
+        // The hash of this transaction's id (SHA-256 of its UTF-8 bytes), computed here, not by the service's code.
+        string stored = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(txnId)));
         await using var db = app.CreateDbContext();
-        Assert.True(await db.Ledger.AnyAsync(l => l.TxnId.StartsWith("sha256:")));
+        var entry = await db.Ledger.SingleAsync(l => l.TxnId == stored);
+        Assert.Equal((1, 1), (entry.EventCount, entry.NewEventCount));
+        Assert.Equal(stored, (await db.ProcessedEvents.SingleAsync(e => e.EventId == join.Id())).TxnId);
+
     }
 }

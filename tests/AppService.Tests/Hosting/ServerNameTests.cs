@@ -1,11 +1,13 @@
-using System.Diagnostics;
 using AppService.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
 
 namespace AppService.Tests.Hosting;
 
-/// <summary>AppService:ServerName has no silent default outside Development.</summary>
+/// <summary>
+/// AppService:ServerName has no silent default outside Development. (The real start that proves it is refused runs
+/// a process: Operations/ServerNameStartTests in the integration tests.)
+/// </summary>
 public sealed class ServerNameTests
 {
     private static ServerNameValidation For(string environment) =>
@@ -19,56 +21,4 @@ public sealed class ServerNameTests
     [InlineData("Development", null, true)]
     public void The_server_name_is_required_outside_development(string environment, string? serverName, bool valid) =>
         Assert.Equal(valid, For(environment).Validate(null, new AppServiceOptions { ServerName = serverName }).Succeeded);
-
-    [Fact]
-    public async Task Start_without_a_server_name_in_production_fails_with_one_line()
-    {
-        string dir = Directory.CreateTempSubdirectory("servername-").FullName;
-        try
-        {
-            string registration = Path.Combine(dir, "registration.yaml");
-            await File.WriteAllTextAsync(registration, """
-                id: test
-                url: http://127.0.0.1:9000
-                as_token: as_0a1b2c3d4e5f60718293a4b5c6d7e8f9
-                hs_token: hs_4f1b2c3d5e6f708192a3b4c5d6e7f809
-                sender_localpart: bot
-                namespaces:
-                  users: []
-                """);
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "AppService.dll"), "--urls", "http://127.0.0.1:0"])
-            {
-                WorkingDirectory = dir,
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["ConnectionStrings__AppService"] = "Host=127.0.0.1;Port=1;Username=nobody;Database=none";
-            start.Environment["AppService__AdminToken"] = "admin-token-0123456789";
-            start.Environment["AppService__RegistrationFile"] = registration;
-            start.Environment.Remove("AppService__ServerName");
-
-            using var process = Process.Start(start)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("The service started without AppService:ServerName.");
-            }
-
-            string[] lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(2, process.ExitCode);
-            string line = Assert.Single(lines);
-            Assert.Contains("AppService:ServerName is required outside Development", line, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
 }

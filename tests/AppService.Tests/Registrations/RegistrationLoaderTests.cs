@@ -119,8 +119,9 @@ public sealed class RegistrationLoaderTests
         Assert.DoesNotContain("CHANGE_ME_", ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The host allows them in Development only: PlaceholderTokenTests in the integration tests.</summary>
     [Fact]
-    public void A_placeholder_token_is_accepted_in_development()
+    public void A_placeholder_token_is_accepted_when_placeholders_are_allowed()
     {
         var registration = RegistrationLoader.Parse(
             Yaml(asToken: "CHANGE_ME_as", hsToken: "CHANGE_ME_hs"), allowPlaceholderTokens: true);
