@@ -52,6 +52,8 @@ public static class AppServiceSetup
 
         services.AddSingleton(sp => CreateDataSource(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<ConnectionHygiene>();
+        services.AddSingleton(sp => new SalvageLockSource(sp.GetRequiredService<IConfiguration>().GetConnectionString("AppService")
+            ?? throw new InvalidOperationException("ConnectionStrings:AppService is not set (env ConnectionStrings__AppService).")));
         services.AddDbContextPool<AppDbContext>((sp, options) => options.UseNpgsql(
             sp.GetRequiredService<NpgsqlDataSource>(),
             npgsql => npgsql.EnableRetryOnFailure(maxRetryCount: 3, maxRetryDelay: TimeSpan.FromSeconds(2), errorCodesToAdd: null)));

@@ -23,9 +23,9 @@ public sealed partial class TransactionProcessor
     {
         // The txnId's lock, held across every group and the final unit (which do not take it themselves): a concurrent
         // copy of this transaction (a homeserver that timed out and retried) waits for the whole salvage, instead of
-        // applying a later group of its own between two of ours. On a connection of its own, so a group's failure
+        // applying a later group of its own between two of ours. On a connection of its own, outside the pool, so a group's failure
         // does not release it; if that connection breaks, the database is away and the groups fail too (503).
-        await using var txnLock = await dataSource.OpenConnectionAsync(ct);
+        await using var txnLock = await salvageLocks.OpenConnectionAsync(ct);
         await using (var take = new NpgsqlCommand(Data.IngestSql.LockTxnForSalvage, txnLock))
         {
             take.Parameters.Add(Data.SqlParameters.Bigint(Data.IngestSql.LockKey("txn", ledgerId)));

@@ -34,7 +34,7 @@ public sealed partial class TransactionProcessor(
     IOptions<AppServiceOptions> options,
     JobSignal jobSignal,
     ConnectionHygiene hygiene,
-    NpgsqlDataSource dataSource,
+    SalvageLockSource salvageLocks,
     ILogger<TransactionProcessor> logger)
 {
     public async Task<IngestResult> ProcessAsync(string txnId, ParsedTransaction transaction, CancellationToken cancellationToken)
