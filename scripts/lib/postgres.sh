@@ -118,7 +118,7 @@ CONF
     done
     APPSERVICE_PG_REASON="the private cluster in $data, started on port $APPSERVICE_PG_PORT"
     [ "$tries" -eq 0 ] || APPSERVICE_PG_REASON="$APPSERVICE_PG_REASON (port $((APPSERVICE_PG_PORT - tries)) was taken by another server)"
-    _pg_log "starting $APPSERVICE_PG_REASON"
+    _pg_log "$APPSERVICE_PG_REASON"
     mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
     # The port goes into the cluster's own configuration, so any later restart (faults.sh restarts it) keeps it.
     sed -i '/^port = /d' "$data/postgresql.conf"
