@@ -83,7 +83,9 @@ public static class AppServiceSetup
                 Description = AdminOpenApi.TokenHelp,
             });
             o.OperationFilter<AdminOpenApi.ParameterFilter>();
+            o.OperationFilter<AdminOpenApi.ResponseFilter>();
             o.SchemaFilter<AdminOpenApi.FieldFilter>();
+            o.SchemaFilter<AdminOpenApi.ProblemDetailsFilter>();
             o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
         });
         return builder;
@@ -141,6 +143,9 @@ public static class AppServiceSetup
                 o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
                 o.RoutePrefix = "swagger";
             });
+
+            // A newcomer opens the URL run.sh printed: show them the API rather than a 404.
+            app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
         }
 
         app.UseOperations();
