@@ -51,7 +51,7 @@ if [ -n "${APPSERVICE_PG_DATA:-}" ]; then
 fi
 
 echo "Building (Release)"
-dotnet build src/AppService -c Release -nologo -v q -clp:ErrorsOnly 9>&-
+build_log="$(dotnet build src/AppService -c Release -nologo -v q -clp:ErrorsOnly 2>&1 9>&-)" || { echo "$build_log" >&2; echo "The build failed" >&2; exit 1; }
 dll=src/AppService/bin/Release/net10.0/AppService.dll
 [ -f "$dll" ] || { echo "The build made no $dll" >&2; exit 1; }
 
