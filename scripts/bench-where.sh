@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the time of one transaction goes, for the service and the shared prototype side by side on one PostgreSQL
 # (issue 10's profile): events/s, the process's own CPU, PostgreSQL's CPU (every postgres process, from
-# /proc/<pid>/stat) and wall time, per 100-event transaction of ../shared/bench's chain workload, one in flight.
+# /proc/<pid>/stat) and wall time, per 100-event transaction of bench/'s chain workload, one in flight.
 # Both are warmed up (BENCH_WHERE_WARMUP seconds each), then BENCH_WHERE_ROUNDS alternating rounds of
 # BENCH_WHERE_SECONDS. Run it on a quiet machine; it prints one line per round.
 #   scripts/bench-where.sh            # 40 s warm-up, 3 rounds of 15 s each, about 3 minutes
@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 WARM="${BENCH_WHERE_WARMUP:-40}"; SECS="${BENCH_WHERE_SECONDS:-15}"; ROUNDS="${BENCH_WHERE_ROUNDS:-3}"
 source scripts/lib/postgres.sh
 ensure_postgres
-shared="${BENCH_SHARED:-$(cd "$(dirname "$(git rev-parse --path-format=absolute --git-common-dir)")/../shared/bench" 2>/dev/null && pwd || true)}"
-[ -f "$shared/body-chain.json" ] && [ -d "$shared/prototype" ] || { echo "the shared workload and prototype were not found; set BENCH_SHARED" >&2; exit 1; }
+shared="$(cd "${BENCH_SHARED:-bench}" && pwd)"
+[ -f "$shared/body-chain.json" ] && [ -d "$shared/prototype" ] || { echo "the workload and prototype were not found in $shared" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/appservice-where.XXXXXX")"
 P() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -qAt "$@"; }

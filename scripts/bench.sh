@@ -8,7 +8,7 @@
 #   scripts/bench.sh ab REV     # this checkout's service vs the one built from git revision REV (e.g. main before a
 #                               # refactoring), side by side in one run: goal 1's new-events and duplicate-only phases
 #
-# Goals mode, with wrk and the shared workload (../shared/bench: body-chain.json + put_txn_chain.lua for new
+# Goals mode, with wrk and the reference workload in bench/ (body-chain.json + put_txn_chain.lua for new
 # events, body.json + put_txn.lua for duplicate-only), one transaction in flight unless said otherwise; every phase
 # warms its targets up until the service's JIT compiles < 20 methods/s (at least BENCH_WARMUP_SECONDS), then
 # alternates BENCH_ROUNDS rounds of BENCH_ROUND_SECONDS between its targets and reports medians:
@@ -22,18 +22,20 @@
 #   big (goal 3)           a service on an empty database vs one on BENCH_BIG_EVENTS processed events and
 #                          BENCH_BIG_MEMBERS members (loaded with COPY by `AppService.Benchmarks load-big`), and the
 #                          big one again while retention pruning runs in a loop.
-# The prototype is built in a temporary copy (never copied into the project) with its own database and schema; when
-# ../shared/bench/prototype is missing, goal 1 reports the service alone.
+# The bare prototype (bench/prototype, the reference the goals are measured against) is built in a temporary copy
+# outside the checkout (so the repository's Directory.Build.props and central package versions do not apply to it),
+# with its own database and schema.
 #
 # Environment: BENCH_GOALS="1 2 3 4 5", BENCH_ROUNDS=3, BENCH_ROUND_SECONDS=10, BENCH_WARMUP_SECONDS=20,
 # BENCH_WARMUP_MAX_SECONDS=240, BENCH_FIRST_MINUTE_SECONDS=60, BENCH_BIG_EVENTS=10000000, BENCH_BIG_MEMBERS=1000000,
-# BENCH_SHARED=<dir of the shared workload>, BENCH_KEEP_DATABASES=1, BENCH_MAX_SECONDS=3600 (the whole run).
+# BENCH_SHARED=<another workload directory laid out like bench/>, BENCH_KEEP_DATABASES=1, BENCH_MAX_SECONDS=3600 (the whole run).
 # BENCH_TIERED=0 opts into DOTNET_TieredCompilation=0 for every process (the earlier, non-default measurements).
 # BENCH_SERVICE_BUILD_ARGS: extra `dotnet build` arguments for the service (A/B of a build-time runtime setting;
 # goals mode only).
 # Smoke test (seconds, proves the script runs, measures nothing):
 #   BENCH_ROUNDS=1 BENCH_ROUND_SECONDS=5 BENCH_WARMUP_SECONDS=5 BENCH_WARMUP_MAX_SECONDS=5 BENCH_FIRST_MINUTE_SECONDS=5 \
 #     BENCH_BIG_EVENTS=20000 BENCH_BIG_MEMBERS=2000 scripts/bench.sh
+# Ports: BENCH_PORT_BASE (9200): the services listen on BENCH_PORT_BASE+0..6, the prototype on BENCH_PORT_BASE+9.
 # Everything listens on 127.0.0.1 only; every step is bounded by timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,7 @@ stamp="$(date +%Y%m%d-%H%M%S)"
 out="bench-results/$stamp"
 mkdir -p "$out"
 MAX_SECONDS="${BENCH_MAX_SECONDS:-3600}"
+PORT_BASE="${BENCH_PORT_BASE:-9200}"
 BENCH_DLL=tools/AppService.Benchmarks/bin/Release/net10.0/AppService.Benchmarks.dll
 psql_admin() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAt "$@"; }
 say() { echo "[bench] $*" >&2; }
@@ -57,7 +60,7 @@ say() { echo "[bench] $*" >&2; }
 dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
 # shellcheck disable=SC2086 # build arguments, split on purpose
 dotnet build src/AppService -c Release -nologo -v q ${BENCH_SERVICE_BUILD_ARGS:-} 2>&1 | grep -E ' error ' || true
-dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-9200}" \
+dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-$PORT_BASE}" \
   --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$out/registration.yaml" >/dev/null
 export SERVICE_REGISTRATION="$PWD/$out/registration.yaml"
 export ASPNETCORE_ENVIRONMENT=Production
@@ -76,7 +79,7 @@ new_database() { # new_database NAME: a fresh database of this run on our Postgr
 if [ "$MODE" = floor ]; then
   # (a) the service end to end: the simulator sends a seeded Synapse-like workload, then its oracle checks every
   # room and user; (b) the floor: the service's own ingest code replaying it without HTTP; (c) duplicate-only.
-  export SERVICE_PORT="${SERVICE_PORT:-9200}"
+  export SERVICE_PORT="${SERVICE_PORT:-$PORT_BASE}"
   SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
   export SERVICE_POOL_SIZE="${BENCH_POOL_SIZE:-4}"
   EVENTS="${BENCH_EVENTS:-50000}"; SEED="${BENCH_SEED:-1}"
@@ -111,14 +114,9 @@ WARMUP_SECONDS="${BENCH_WARMUP_SECONDS:-20}"
 WARMUP_MAX="${BENCH_WARMUP_MAX_SECONDS:-240}"
 FIRST_MINUTE="${BENCH_FIRST_MINUTE_SECONDS:-60}"
 
-# The shared workload: ../shared/bench next to the checkout (for a worktree: next to the main checkout).
-shared="${BENCH_SHARED:-}"
-if [ -z "$shared" ]; then
-  for candidate in "../shared/bench" "$(dirname "$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo .)")/../shared/bench"; do
-    [ -f "$candidate/body-chain.json" ] && { shared="$(cd "$candidate" && pwd)"; break; }
-  done
-fi
-[ -n "$shared" ] && [ -f "$shared/body-chain.json" ] || { say "the shared workload (body-chain.json) was not found; set BENCH_SHARED"; exit 1; }
+# The reference workload and the bare prototype, kept in the repository (bench/README.md).
+shared="$(cd "${BENCH_SHARED:-bench}" && pwd)"
+[ -f "$shared/body-chain.json" ] || { say "the workload (body-chain.json) was not found in $shared"; exit 1; }
 
 if ! command -v wrk >/dev/null; then
   say "installing wrk (apt-get)"
@@ -167,7 +165,7 @@ rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its 
 }
 
 # The bare prototype, built in a temporary copy, on a database of its own with its own schema.
-proto_pid=""; proto_url="http://127.0.0.1:9290"
+proto_pid=""; proto_url="http://127.0.0.1:$((PORT_BASE + 9))"
 start_prototype() {
   [ -d "$shared/prototype" ] || { say "no prototype in $shared: goal 1 measures the service alone"; return 0; }
   cp -r "$shared/prototype" "$tmp/proto"
@@ -186,7 +184,7 @@ start_prototype() {
 proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto_url;token=hs_token_secret;pid=$proto_pid"; }
 
 chain=(--body "$shared/body-chain.json" --script "$shared/put_txn_chain.lua")
-echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); shared workload: $shared"
+echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); workload: $shared"
 
 # ------------------------------------------------------------------------------------------------------------- ab
 if [ "$MODE" = ab ]; then
@@ -196,8 +194,8 @@ if [ "$MODE" = ab ]; then
   base_dll="$tmp/base/src/AppService/bin/Release/net10.0/AppService.dll"
   [ -f "$base_dll" ] || { say "the service at $rev did not build"; exit 1; }
   this_dll="$SERVICE_DLL"
-  SERVICE_DLL="$base_dll"; launch base 9205 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL
-  SERVICE_DLL="$this_dll"; launch this 9206 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL
+  SERVICE_DLL="$base_dll"; launch base $((PORT_BASE + 5)) 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL
+  SERVICE_DLL="$this_dll"; launch this $((PORT_BASE + 6)) 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL
   base_name="base-$(git rev-parse --short "$rev")"; this_name="this-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo +changes)${BENCH_SERVICE_BUILD_ARGS:++buildargs}"
   rounds ab-new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1, $this_name vs $base_name" \
     --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
@@ -211,7 +209,7 @@ if [ "$MODE" = ab ]; then
 fi
 
 if wants 1 || wants 2 || wants 5; then
-  launch service 9200 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL
+  launch service $((PORT_BASE + 0)) 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL
   wants 1 || wants 2 && start_prototype
   # shellcheck disable=SC2046 # proto_target is empty or one --target pair
   if wants 2; then
@@ -237,8 +235,8 @@ if wants 1 || wants 2 || wants 5; then
 fi
 
 if wants 4; then
-  launch pool-1 9201 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL
-  launch pool-4 9202 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL
+  launch pool-1 $((PORT_BASE + 1)) 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL
+  launch pool-4 $((PORT_BASE + 2)) 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL
   rounds pool p --body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_rooms.lua" --threads 4 --connections 4 \
     --description "4 transactions in flight, each connection its own 8 rooms (wrk -t4 -c4)" \
     --target "$(svc_target pool-1 "$p1_pid" "$p1_url")" --target "$(svc_target pool-4 "$p4_pid" "$p4_url")"
@@ -252,8 +250,8 @@ if wants 3; then
     --processed-events "${BENCH_BIG_EVENTS:-10000000}" --members "${BENCH_BIG_MEMBERS:-1000000}" | tee "$out/load-big.txt"
   # Retention runs only when the benchmark asks (the big-pruning target), not on its own schedule at start.
   export AppService__Retention__Enabled=false
-  launch empty 9203 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL
-  launch big 9204 4 "$big_db"; b_pid=$LAUNCHED_PID; b_url=$LAUNCHED_URL
+  launch empty $((PORT_BASE + 3)) 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL
+  launch big $((PORT_BASE + 4)) 4 "$big_db"; b_pid=$LAUNCHED_PID; b_url=$LAUNCHED_URL
   unset AppService__Retention__Enabled
   rounds big b "${chain[@]}" --description "new events on an empty database vs a big one, and the big one while retention prunes" \
     --target "$(svc_target empty "$e_pid" "$e_url")" --target "$(svc_target big "$b_pid" "$b_url")" \

@@ -1,35 +1,43 @@
 #!/usr/bin/env bash
-# Stop what scripts/run.sh started: the service (by the pid run.sh recorded in .data/run.pid) and the private
+# Stop what scripts/run.sh started: the service (whatever holds .data/run.lock, see run.sh) and the private
 # PostgreSQL cluster (found where run.sh puts it: .data/pg, or the temp-dir fallback). Data is kept; the next
 # run.sh starts both again. Touches nothing it did not start: no cluster when ConnectionStrings__AppService is set,
-# no process but the recorded pid and its children.
+# no process but the ones holding this checkout's lock.
 #   APPSERVICE_PG_DATA_DIR   the same value run.sh was given, if any (another cluster directory under .data/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
 
+# The service is every process holding .data/run.lock open (run.sh's exec hands the lock to the service), found
+# through /proc whatever .data/run.pid says; a pid file alone (a service of an older run.sh) is checked as before.
+lock="$(pwd -P)/.data/run.lock"
 pid_file=.data/run.pid
-if [ -s "$pid_file" ]; then
+holders() {
+  find /proc/[0-9]*/fd -maxdepth 1 -lname "$lock" 2>/dev/null | cut -d/ -f3 | sort -u || true
+}
+pids="$(holders | tr '\n' ' ')"
+if [ -z "${pids// /}" ] && [ -s "$pid_file" ]; then
   pid="$(cat "$pid_file")"
-  # Only if that pid is still run.sh's 'dotnet run' (a pid may be reused after a reboot).
+  # Only if that pid is still a service of this checkout (a pid may be reused after a reboot).
   if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'dotnet.*src/AppService'; then
-    children="$(pgrep -P "$pid" || true)"
-    echo "Stopping the service (pid $pid${children:+, child $children})"
-    kill "$pid" $children 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      alive=""
-      for p in $pid $children; do kill -0 "$p" 2>/dev/null && alive=1; done
-      [ -z "$alive" ] && break
-      sleep 0.2
-    done
-    for p in $pid $children; do kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
-  else
-    echo "The service is not running (stale $pid_file)"
+    pids="$pid $(pgrep -P "$pid" | tr '\n' ' ' || true)"
   fi
-  rm -f "$pid_file"
-else
-  echo "The service is not running (no $pid_file)"
 fi
+if [ -n "${pids// /}" ]; then
+  echo "Stopping the service (pid ${pids% })"
+  # shellcheck disable=SC2086 # a list of pids
+  kill $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    alive=""
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && break
+    sleep 0.2
+  done
+  for p in $pids; do kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
+else
+  echo "The service is not running"
+fi
+rm -f "$pid_file"
 
 if [ -n "${ConnectionStrings__AppService:-}" ]; then
   echo "ConnectionStrings__AppService is set: run.sh started no PostgreSQL, nothing else to stop"

@@ -8,7 +8,14 @@ source scripts/lib/postgres.sh
 if [ -z "${APPSERVICE_TEST_POSTGRES:-}" ]; then
   ensure_postgres
   export APPSERVICE_TEST_POSTGRES="$APPSERVICE_PG"
+  reason="$APPSERVICE_PG_REASON"
+else
+  reason="APPSERVICE_TEST_POSTGRES is set${_pg_asked_port:+ (APPSERVICE_PG_PORT=$_pg_asked_port is not used)}"
 fi
+# Host and port only: a connection string may hold a password.
+pg_host="$(echo "$APPSERVICE_TEST_POSTGRES" | tr ';' '\n' | sed -n 's/^[Hh]ost=//p' | head -n1)"
+pg_port="$(echo "$APPSERVICE_TEST_POSTGRES" | tr ';' '\n' | sed -n 's/^[Pp]ort=//p' | head -n1)"
+echo "Tests use PostgreSQL at ${pg_host:-localhost}:${pg_port:-5432}: $reason"
 mkdir -p .data
 
 dotnet build AppService.sln -c Release -warnaserror -nologo -clp:ErrorsOnly

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by run.sh, test.sh, bench.sh and faults.sh. Makes sure a PostgreSQL is reachable and exports
 # APPSERVICE_PG (a Npgsql connection string to the server, database "postgres" for admin work) and
-# APPSERVICE_PG_DB (the application database).
+# APPSERVICE_PG_DB (the application database), and APPSERVICE_PG_REASON (which server that is, and why: one line).
 #
 # - ConnectionStrings__AppService set: that server is used as it is; nothing is started.
 # - Otherwise: a private cluster under .data/pg (or a temp dir if the postgres user cannot reach the
@@ -11,6 +11,7 @@
 set -euo pipefail
 
 _pg_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+_pg_asked_port="${APPSERVICE_PG_PORT:-}"   # what the caller asked for, if anything (the reason lines name it)
 APPSERVICE_PG_PORT="${APPSERVICE_PG_PORT:-55432}"
 
 _pg_log() { echo "[postgres] $*" >&2; }
@@ -65,7 +66,8 @@ _pg_data_dir() {
 
 ensure_postgres() {
   if [ -n "${ConnectionStrings__AppService:-}" ]; then
-    _pg_log "using ConnectionStrings__AppService from the environment"
+    _pg_log "using ConnectionStrings__AppService from the environment${_pg_asked_port:+ (APPSERVICE_PG_PORT=$_pg_asked_port is not used)}"
+    export APPSERVICE_PG_REASON="ConnectionStrings__AppService is set${_pg_asked_port:+ (APPSERVICE_PG_PORT=$_pg_asked_port is not used)}"
     export APPSERVICE_PG_DB="$ConnectionStrings__AppService"
     export APPSERVICE_PG="$ConnectionStrings__AppService"
     return 0
@@ -99,8 +101,13 @@ CONF
   fi
 
   if _pg_as_owner "$pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    # Already running (a previous run.sh/test.sh): use the port it listens on.
+    # Already running (a previous run.sh/test.sh): use the port it listens on, and say so when it is not the one asked.
     APPSERVICE_PG_PORT="$(sed -n 4p "$data/postmaster.pid")"
+    APPSERVICE_PG_REASON="the private cluster in $data, already running on port $APPSERVICE_PG_PORT"
+    if [ -n "$_pg_asked_port" ] && [ "$_pg_asked_port" != "$APPSERVICE_PG_PORT" ]; then
+      APPSERVICE_PG_REASON="$APPSERVICE_PG_REASON; APPSERVICE_PG_PORT=$_pg_asked_port is ignored: a running cluster keeps its port until scripts/stop.sh stops it"
+    fi
+    _pg_log "using $APPSERVICE_PG_REASON"
   else
     # Another server may hold the port (another checkout's cluster, a system PostgreSQL): take the next free one.
     local tries=0
@@ -109,7 +116,9 @@ CONF
       [ "$tries" -lt 20 ] || { _pg_log "no free port from ${APPSERVICE_PG_PORT}"; return 1; }
       APPSERVICE_PG_PORT=$((APPSERVICE_PG_PORT + 1))
     done
-    _pg_log "starting PostgreSQL on 127.0.0.1:$APPSERVICE_PG_PORT"
+    APPSERVICE_PG_REASON="the private cluster in $data, started on port $APPSERVICE_PG_PORT"
+    [ "$tries" -eq 0 ] || APPSERVICE_PG_REASON="$APPSERVICE_PG_REASON (port $((APPSERVICE_PG_PORT - tries)) was taken by another server)"
+    _pg_log "$APPSERVICE_PG_REASON"
     mkdir -p "$sock"; [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$sock"
     # The port goes into the cluster's own configuration, so any later restart (faults.sh restarts it) keeps it.
     sed -i '/^port = /d' "$data/postgresql.conf"
@@ -123,7 +132,7 @@ CONF
       sleep 0.5
     done
   fi
-  export APPSERVICE_PG_DATA="$data"
+  export APPSERVICE_PG_DATA="$data" APPSERVICE_PG_REASON
   export APPSERVICE_PG="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=postgres"
   export APPSERVICE_PG_DB="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=appservice;Maximum Pool Size=4"
 }

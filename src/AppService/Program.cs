@@ -1,6 +1,5 @@
 using AppService.Hosting;
 using AppService.Registrations;
-using Microsoft.Extensions.Options;
 
 if (args is ["generate-registration", .. var options])
 {
@@ -11,14 +10,23 @@ var builder = WebApplication.CreateBuilder(HostPaths.Options(args));
 builder.AddAppService();
 
 var app = builder.Build();
-try
+var problems = app.FindConfigurationProblems();
+if (problems.Count > 0)
 {
-    app.ValidateConfiguration();
-}
-catch (Exception ex) when (ex is RegistrationException or OptionsValidationException or InvalidOperationException)
-{
-    // One line that says what is wrong; no stack trace for a configuration mistake.
-    Console.Error.WriteLine($"appservice: configuration error: {ex.Message}");
+    // Every problem at once, one line each; no stack trace for a configuration mistake.
+    if (problems.Count == 1)
+    {
+        Console.Error.WriteLine($"appservice: configuration problem: {problems[0]}");
+    }
+    else
+    {
+        Console.Error.WriteLine($"appservice: {problems.Count} configuration problems (fix them all, then start again):");
+        foreach (string problem in problems)
+        {
+            Console.Error.WriteLine($"  {problem}");
+        }
+    }
+
     return 2;
 }
 

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AppService.Admin;
 
-// The admin API: the quarantine: events the ingest stored instead of applying (README "Input safety").
+// The admin API: the quarantine: events the ingest stored instead of applying (docs/api.md "Input safety").
 public static partial class AdminApi
 {
     /// <summary>Keyset paging on the identity id, newest first: the token is the last id of the page.</summary>

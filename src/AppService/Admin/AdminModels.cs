@@ -73,7 +73,7 @@ public sealed record StatsResponse(
     [property: JsonPropertyName("drift_detected")] long DriftDetected,
     [property: JsonPropertyName("estimated")] IReadOnlyList<string> Estimated)
 {
-    /// <summary>Rows of rejected_events by reason_code (README "Input safety").</summary>
+    /// <summary>Rows of rejected_events by reason_code (docs/api.md "Input safety").</summary>
     [JsonPropertyName("events_rejected_by_reason")]
     public IReadOnlyDictionary<string, long> EventsRejectedByReason { get; init; } = new Dictionary<string, long>();
 }

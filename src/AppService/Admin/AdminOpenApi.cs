@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using AppService.Hosting;
+using AppService.Matrix;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -39,9 +42,107 @@ internal static class AdminOpenApi
         ["state"] = new("open (default): queued, running or waiting to retry; failed: given up after a permanent refusal; all.", "open", ["open", "failed", "all"]),
         ["from"] = new("The next_batch of the previous page; omit it for the first page.", null),
         ["limit"] = new("Page size, 1 to 1000 (default 100).", 100),
-        ["room_id"] = new("Only the jobs of this room id.", "!OGEhHVWSdvArJzumhm:example.org"),
+        ["room_id"] = new("Only the rows of this room id.", "!OGEhHVWSdvArJzumhm:example.org"),
         ["exact"] = new("true: count every row (seconds on large tables). Default: tables of 100,000 rows or more by the planner's estimate, named in 'estimated'.", false),
     };
+
+    /// <summary>Parameters whose meaning depends on the route, keyed by "route parameter" (route as in <see cref="Route"/>).</summary>
+    private static readonly Dictionary<string, Doc> RouteParameters = new(StringComparer.Ordinal)
+    {
+        ["GET /admin/v1/jobs room_id"] = new("Only the jobs of this room id.", "!OGEhHVWSdvArJzumhm:example.org"),
+        ["GET /admin/v1/rejected-events room_id"] = new("Only the rejected events of this room id.", "!OGEhHVWSdvArJzumhm:example.org"),
+        ["GET /admin/v1/rejected-events reason"] = new(
+            "Only the rejected events with this reason code: not_object, missing_field, invalid_string, wrong_type, too_large, too_deep "
+            + "(the event broke a rule of docs/api.md \"Input safety\"), processing_failed (valid, but applying it failed alone), legacy "
+            + "(stored before reason codes existed).",
+            RejectionCodes.MissingField,
+            [.. RejectionCodes.All, RejectionCodes.Legacy]),
+        ["GET /admin/v1/users/{userId}/rooms membership"] = new(
+            "Only the rooms where the user has this membership. 'join' lists the rooms the user is in; without it every room the user has a member row in (left and banned too).",
+            "join",
+            MembershipValues),
+    };
+
+    private const string Unauthorized =
+        "No Authorization header, another scheme, or a bearer token that is not AppService:AdminToken (the detail says which; the token is never echoed).";
+
+    private const string Unavailable =
+        "The database is unavailable: nothing was read or changed. Retry after the Retry-After header's seconds.";
+
+    private const string BadPage =
+        "A parameter is invalid (ValidationProblem naming it): limit outside 1-1000, a 'from' that is not a next_batch of this list, or a value holding U+0000 or invalid UTF-16.";
+
+    /// <summary>
+    /// The error answers of every admin route, with what each means for that route. The route table declares them
+    /// (ProducesProblem); this says what they mean, and a route without its entry here fails the document.
+    /// </summary>
+    private static readonly Dictionary<string, Dictionary<int, string>> Answers = new(StringComparer.Ordinal)
+    {
+        ["GET /admin/v1/rooms"] = new() { [400] = BadPage, [401] = Unauthorized, [503] = Unavailable },
+        ["GET /admin/v1/rooms/{roomId}"] = new()
+        {
+            [400] = "roomId holds U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [404] = "Unknown room: no event of this room id was processed (or it was never pushed to the bot).",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/rooms/{roomId}/members"] = new()
+        {
+            [400] = "A parameter is invalid (ValidationProblem naming it): membership not one of join, invite, leave, ban, knock; limit outside 1-1000; a 'from' that is not a next_batch of this list; U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [404] = "Unknown room: no event of this room id was processed. (A known room with no member rows is 200 with an empty list.)",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/users/{userId}/rooms"] = new()
+        {
+            [400] = "A parameter is invalid (ValidationProblem naming it): membership not one of join, invite, leave, ban, knock; limit outside 1-1000; a 'from' that is not a next_batch of this list; U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/events/{eventId}"] = new()
+        {
+            [400] = "eventId holds U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [404] = "Unknown event: never processed, or its record was deleted by retention (AppService:Retention:ProcessedEvents).",
+            [503] = Unavailable,
+        },
+        ["POST /admin/v1/rooms/{roomId}/resync"] = new()
+        {
+            [400] = "roomId holds U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [404] = "Unknown room: no event of this room id was processed, so there is nothing to resync.",
+            [409] = "The bot is not joined to the room: the homeserver would refuse /members and /state. Invite the bot; its join resyncs the room.",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/jobs"] = new()
+        {
+            [400] = "A parameter is invalid (ValidationProblem naming it): state not one of open, failed, all; limit outside 1-1000; U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/jobs/{jobId}"] = new()
+        {
+            [401] = Unauthorized,
+            [404] = "Unknown job: no such id, or the job finished longer ago than AppService:Jobs:Retention and was deleted.",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/rejected-events"] = new() { [400] = BadPage, [401] = Unauthorized, [503] = Unavailable },
+        ["GET /admin/v1/stats"] = new()
+        {
+            [400] = "exact is not true or false.",
+            [401] = Unauthorized,
+            [503] = Unavailable,
+        },
+        ["POST /admin/v1/maintenance/prune"] = new()
+        {
+            [401] = Unauthorized,
+            [503] = Unavailable + " Rows deleted by batches that committed before the outage stay deleted.",
+        },
+    };
+
+    /// <summary>The route of an operation as "METHOD /path", route constraints removed ({jobId:long} is {jobId}).</summary>
+    private static string Route(OperationFilterContext context) =>
+        $"{context.ApiDescription.HttpMethod} /{System.Text.RegularExpressions.Regex.Replace(context.ApiDescription.RelativePath ?? "", "{([^}:]+):[^}]+}", "{$1}")}";
 
     private static readonly Dictionary<string, Doc> Fields = new(StringComparer.Ordinal)
     {
@@ -72,9 +173,11 @@ internal static class AdminOpenApi
     {
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
+            string route = Route(context);
             foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
             {
-                if (parameter.Name is { } name && Parameters.TryGetValue(name, out var doc))
+                if (parameter.Name is { } name
+                    && (RouteParameters.TryGetValue($"{route} {name}", out var doc) || Parameters.TryGetValue(name, out doc)))
                 {
                     parameter.Description = doc.Description;
                     parameter.Example = doc.Example?.DeepClone();
@@ -109,6 +212,78 @@ internal static class AdminOpenApi
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Each route's error answers, described for that route; answers the route cannot give are removed (the group
+    /// declares 400 for all). The success answers are left as the route table made them.
+    /// </summary>
+    internal sealed class ResponseFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            string route = Route(context);
+            if (!route.Contains(" /admin/", StringComparison.Ordinal) || operation.Responses is null)
+            {
+                return;
+            }
+
+            if (!Answers.TryGetValue(route, out var answers))
+            {
+                throw new InvalidOperationException($"AdminOpenApi.Answers has no entry for {route}: say what its error answers mean.");
+            }
+
+            foreach (string status in operation.Responses.Keys.Where(k => k.Length == 3 && k[0] is '4' or '5').ToList())
+            {
+                if (!answers.ContainsKey(int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    operation.Responses.Remove(status);
+                }
+            }
+
+            foreach (var (status, description) in answers)
+            {
+                if (!operation.Responses.TryGetValue(status.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) || response is not OpenApiResponse answer)
+                {
+                    throw new InvalidOperationException($"{route} does not declare its {status} answer (ProducesProblem in AdminApi's route table).");
+                }
+
+                answer.Description = description;
+            }
+        }
+    }
+
+    /// <summary>
+    /// ProblemDetails as the service writes it: its extension members are not open-ended (Swagger UI would invent
+    /// additionalProp1..3), and the example is a real answer.
+    /// </summary>
+    internal sealed class ProblemDetailsFilter : ISchemaFilter
+    {
+        public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
+        {
+            if (schema is not OpenApiSchema problem || !typeof(ProblemDetails).IsAssignableFrom(context.Type) && context.Type != typeof(HttpValidationProblemDetails))
+            {
+                return;
+            }
+
+            problem.AdditionalPropertiesAllowed = false;
+            problem.AdditionalProperties = null;
+            problem.Example = context.Type == typeof(HttpValidationProblemDetails) || typeof(HttpValidationProblemDetails).IsAssignableFrom(context.Type)
+                ? new JsonObject
+                {
+                    ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                    ["title"] = "One or more validation errors occurred.",
+                    ["status"] = 400,
+                    ["errors"] = new JsonObject { ["limit"] = new JsonArray("limit must be between 1 and 1000.") },
+                }
+                : new JsonObject
+                {
+                    ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+                    ["title"] = "Database unavailable",
+                    ["status"] = 503,
+                    ["detail"] = $"The database did not answer; nothing was changed. Retry in {ApiExceptionHandler.RetryAfterSeconds} seconds.",
+                };
         }
     }
 }

@@ -4,7 +4,7 @@ namespace AppService.Admin;
 
 /// <summary>
 /// Refuses (400 ValidationProblem) any admin route value or query parameter that PostgreSQL cannot hold: U+0000 or
-/// invalid UTF-16 (README "Input safety"). Without it such a value reaches a query as a parameter and fails with
+/// invalid UTF-16 (docs/api.md "Input safety"). Without it such a value reaches a query as a parameter and fails with
 /// 22021, a 500.
 /// </summary>
 internal sealed class NulParameterFilter : IEndpointFilter

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace AppService.Hosting;
 
-/// <summary>The <c>AppService</c> configuration section. Names are a public contract (README).</summary>
+/// <summary>The <c>AppService</c> configuration section. Names are a public contract (docs/configuration.md).</summary>
 public sealed class AppServiceOptions
 {
     public const string SectionName = "AppService";

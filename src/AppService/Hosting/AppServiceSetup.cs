@@ -38,7 +38,7 @@ public static class AppServiceSetup
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppServiceOptions>>(new ServerNameValidation(builder.Environment));
 
-        services.AddSingleton(sp => LoadRegistration(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value, builder.Environment));
+        services.AddSingleton(sp => LoadRegistration(sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.RegistrationFile, builder.Environment));
         services.AddSingleton(sp => new BotIdentity(
             sp.GetRequiredService<Registration>().BotUserId(
                 sp.GetRequiredService<IOptions<AppServiceOptions>>().Value.ServerName ?? AppServiceOptions.DevelopmentServerName)));
@@ -85,7 +85,9 @@ public static class AppServiceSetup
                 Description = AdminOpenApi.TokenHelp,
             });
             o.OperationFilter<AdminOpenApi.ParameterFilter>();
+            o.OperationFilter<AdminOpenApi.ResponseFilter>();
             o.SchemaFilter<AdminOpenApi.FieldFilter>();
+            o.SchemaFilter<AdminOpenApi.ProblemDetailsFilter>();
             o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] });
         });
         return builder;
@@ -125,17 +127,11 @@ public static class AppServiceSetup
         services.AddHostedService<DriftScheduler>();
     }
 
-    /// <summary>Fails start with one clear line if the registration, options or connection string are wrong.</summary>
-    public static void ValidateConfiguration(this WebApplication app)
-    {
-        _ = app.Services.GetRequiredService<IOptions<AppServiceOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<JobOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<AutoJoinOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<DriftCheckOptions>>().Value;
-        _ = app.Services.GetRequiredService<IOptions<HomeserverClientOptions>>().Value;
-        _ = app.Services.GetRequiredService<Registration>();
-        _ = app.Services.GetRequiredService<NpgsqlDataSource>();
-    }
+    /// <summary>
+    /// Every problem of the registration, the options and the connection string, one line each (empty: the service
+    /// can start). <see cref="ConfigurationProblems"/> says how.
+    /// </summary>
+    public static IReadOnlyList<string> FindConfigurationProblems(this WebApplication app) => ConfigurationProblems.Find(app.Services);
 
     public static WebApplication UseAppService(this WebApplication app)
     {
@@ -149,6 +145,9 @@ public static class AppServiceSetup
                 o.SwaggerEndpoint("/swagger/v1/swagger.json", "Admin API v1");
                 o.RoutePrefix = "swagger";
             });
+
+            // A newcomer opens the URL run.sh printed: show them the API rather than a 404.
+            app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
         }
 
         app.UseOperations();
@@ -186,8 +185,8 @@ public static class AppServiceSetup
         || path.StartsWithSegments("/users") || path.StartsWithSegments("/rooms");
 
     // Placeholder (CHANGE_ME) tokens are refused by the loader, with the field named, unless in Development.
-    private static Registration LoadRegistration(AppServiceOptions options, IHostEnvironment environment) =>
-        RegistrationLoader.LoadFile(HostPaths.Resolve(options.RegistrationFile), allowPlaceholderTokens: environment.IsDevelopment());
+    internal static Registration LoadRegistration(string registrationFile, IHostEnvironment environment) =>
+        RegistrationLoader.LoadFile(HostPaths.Resolve(registrationFile), allowPlaceholderTokens: environment.IsDevelopment());
 
     private static NpgsqlDataSource CreateDataSource(IConfiguration configuration) =>
         CreateDataSource(configuration.GetConnectionString("AppService")

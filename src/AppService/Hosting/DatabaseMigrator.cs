@@ -1,6 +1,8 @@
 using AppService.Data;
 using AppService.Observability;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -9,7 +11,9 @@ namespace AppService.Hosting;
 /// <summary>
 /// Applies pending EF Core migrations before the server starts listening (AppService:MigrateOnStartup), creating the
 /// database first if it does not exist: EF would create it too, but only after logging its failed connection at
-/// Error level, and a good first start should print no error line.
+/// Error level, and a good first start should print no error line. For the same reason the migrations history table
+/// is created before EF looks at it: EF reads it first and, on a new database, logs the failed SELECT at Error
+/// ("Failed executing DbCommand ... __EFMigrationsHistory"), visible to any provider-level log rule.
 /// </summary>
 internal sealed partial class DatabaseMigrator(
     IServiceProvider services, IOptions<AppServiceOptions> options, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
@@ -24,6 +28,7 @@ internal sealed partial class DatabaseMigrator(
         await CreateDatabaseIfMissingAsync(cancellationToken);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await CreateHistoryTableIfMissingAsync(db, cancellationToken);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
         {
@@ -33,6 +38,30 @@ internal sealed partial class DatabaseMigrator(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Asks the catalogue whether the history table exists (to_regclass: on the search path, as EF's unqualified
+    /// statements; no failing statement), and creates it if not, as EF's tools do. (The history repository's own
+    /// ExistsAsync runs the failing SELECT itself.)
+    /// </summary>
+    private static async Task CreateHistoryTableIfMissingAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        string table = $"\"{HistoryRepository.DefaultTableName}\"";
+        bool exists = await db.Database.SqlQuery<bool>($"SELECT to_regclass({table}) IS NOT NULL AS \"Value\"").SingleAsync(cancellationToken);
+        if (exists)
+        {
+            return;
+        }
+
+        try
+        {
+            await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+            // Another replica created it at the same instant (CREATE TABLE IF NOT EXISTS can still race in PostgreSQL).
+        }
+    }
 
     /// <summary>Connects once; if the database does not exist (3D000), creates it from the server's 'postgres' database.</summary>
     private async Task CreateDatabaseIfMissingAsync(CancellationToken cancellationToken)

@@ -1,7 +1,7 @@
 namespace AppService.Hosting;
 
 /// <summary>
-/// The one rule for paths (README "Configuration"): relative paths in configuration and on the command line
+/// The one rule for paths (docs/configuration.md): relative paths in configuration and on the command line
 /// (<c>AppService:RegistrationFile</c>, <c>generate-registration --out</c>) are resolved against the current
 /// directory, the one the service is started from (<c>dotnet run</c> keeps the caller's: RunWorkingDirectory in
 /// the project file). appsettings*.json are read from the application's own directory (the content root), next to

@@ -4,7 +4,7 @@ namespace AppService.Hosting;
 
 /// <summary>
 /// The <c>AppService:Retention</c> section: how long the de-duplication records and rejected events are kept, and
-/// how the retention job runs (README "Retention"). It also deletes finished jobs, after <see cref="JobOptions.Retention"/>.
+/// how the retention job runs (docs/operations.md "Retention"). It also deletes finished jobs, after <see cref="JobOptions.Retention"/>.
 /// Rooms, members, room state and open jobs are never pruned.
 /// </summary>
 public sealed class RetentionOptions

@@ -6,18 +6,21 @@ internal static class RegistrationArguments
     public const string Usage = """
         Usage: generate-registration --id <id> --url <url|null> --sender-localpart <localpart>
                                      --namespace-regex <regex> [--namespace-regex <regex> ...]
-                                     [--out registration.yaml] [--force]
+                                     [--out registration.local.yaml] [--force]
 
           --id               unique id of this application service on the homeserver, e.g. projections
           --url              URL the homeserver pushes transactions to, e.g. http://appservice:9000; 'null' for none
           --sender-localpart localpart of the bot user, e.g. bot (becomes @bot:<server name>)
           --namespace-regex  exclusive users namespace, anchored and naming the server: '^@_bot_.*:example\.org$'
-          --out              file to write (default registration.yaml), relative to the current directory;
+          --out              file to write (default registration.local.yaml, git-ignored), relative to the current directory;
                              never overwritten without --force, never over an example with CHANGE_ME tokens
           --force            overwrite --out if it exists
 
         The file holds the as_token and hs_token: it is created readable by its owner only.
         """;
+
+    /// <summary>Where the registration goes without <c>--out</c>: git-ignored, and never the tracked example beside it.</summary>
+    public const string DefaultOutput = "registration.local.yaml";
 
     internal sealed record Request(string Id, string? Url, string SenderLocalpart, IReadOnlyList<string> UserRegexes, string OutputPath, bool Force);
 
@@ -85,7 +88,7 @@ internal static class RegistrationArguments
 
         if (string.IsNullOrWhiteSpace(output))
         {
-            output = "registration.yaml";
+            output = DefaultOutput;
         }
 
         string? resolvedUrl = url is "null" or "" ? null : url;

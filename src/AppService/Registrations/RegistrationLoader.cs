@@ -65,13 +65,15 @@ public static class RegistrationLoader
             throw new RegistrationException($"{source}: 'as_token' and 'hs_token' must differ");
         }
 
-        foreach ((string field, string token) in new[] { ("as_token", asToken), ("hs_token", hsToken) })
+        // Both placeholders in one line: the shipped example has two, and a newcomer should not meet them one per start.
+        string[] placeholders = allowPlaceholderTokens
+            ? []
+            : new[] { ("as_token", asToken), ("hs_token", hsToken) }.Where(t => IsPlaceholderToken(t.Item2)).Select(t => $"'{t.Item1}'").ToArray();
+        if (placeholders.Length > 0)
         {
-            if (!allowPlaceholderTokens && IsPlaceholderToken(token))
-            {
-                throw new RegistrationException(
-                    $"{source}: '{field}' is a placeholder (CHANGE_ME), accepted only in the Development environment; run 'generate-registration' for real tokens");
-            }
+            throw new RegistrationException(
+                $"{source}: {string.Join(" and ", placeholders)} {(placeholders.Length == 1 ? "is a placeholder" : "are placeholders")} (CHANGE_ME), "
+                + "accepted only in the Development environment; run 'generate-registration' for real tokens");
         }
 
         string senderLocalpart = RequiredString(root, "sender_localpart", source);

@@ -58,6 +58,32 @@ public sealed class AdminApiTests(SwaggerEnabledApplication app) : IClassFixture
     }
 
     [Fact]
+    public async Task A_wrong_admin_token_is_told_apart_from_a_missing_one_without_being_echoed()
+    {
+        const string wrongToken = "not-the-admin-token-0123456789";
+        using var none = await app.CreateClient().GetAsync("/admin/v1/stats");
+        var wrongClient = app.CreateClient();
+        wrongClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", wrongToken);
+        using var wrong = await wrongClient.GetAsync("/admin/v1/stats");
+        var basicClient = app.CreateClient();
+        basicClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", "YWRtaW46YWRtaW4=");
+        using var basic = await basicClient.GetAsync("/admin/v1/stats");
+
+        string noneDetail = (await none.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+        string wrongBody = await wrong.Content.ReadAsStringAsync();
+        string wrongDetail = JsonDocument.Parse(wrongBody).RootElement.GetProperty("detail").GetString()!;
+        string basicDetail = (await basic.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+
+        Assert.All([none, wrong, basic], r => Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode));
+        Assert.Contains("No Authorization header", noneDetail, StringComparison.Ordinal);
+        Assert.Contains("is not AppService:AdminToken", wrongDetail, StringComparison.Ordinal);
+        Assert.Contains("not a bearer token", basicDetail, StringComparison.Ordinal);
+        Assert.DoesNotContain(wrongToken, wrongBody, StringComparison.Ordinal);
+        Assert.Equal("Bearer error=\"invalid_token\"", wrong.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("Bearer", none.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
     public async Task A_bad_membership_filter_or_limit_is_a_validation_problem()
     {
         using var filter = await app.Admin().GetAsync($"/admin/v1/users/{Uri.EscapeDataString(Alice)}/rooms?membership=joined");

@@ -6,7 +6,7 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 
 namespace AppService.IntegrationTests.Operations;
 
-/// <summary>What README.md and docs/operations.md promise, checked against the running service.</summary>
+/// <summary>What docs/api.md and docs/operations.md promise, checked against the running service.</summary>
 public sealed partial class DocsMatchTheServiceTests(SwaggerEnabledApplication app) : IClassFixture<SwaggerEnabledApplication>
 {
     private static string RepoFile(string name)
@@ -36,14 +36,14 @@ public sealed partial class DocsMatchTheServiceTests(SwaggerEnabledApplication a
     private static partial Regex MetricRow();
 
     [Fact]
-    public async Task Every_admin_route_in_the_OpenAPI_document_is_in_the_README_table_and_no_other()
+    public async Task Every_admin_route_in_the_OpenAPI_document_is_in_the_API_page_and_no_other()
     {
         var document = JsonDocument.Parse(await app.CreateClient().GetStringAsync("/swagger/v1/swagger.json")).RootElement;
         var routes = document.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject().Select(method => $"{method.Name.ToUpperInvariant()} {path.Name}"))
             .Order(StringComparer.Ordinal)
             .ToList();
-        var documented = Section(RepoFile("README.md"), "## Admin API").Split('\n')
+        var documented = Section(RepoFile("docs/api.md"), "## Admin API").Split('\n')
             .Select(l => AdminRow().Match(l))
             .Where(m => m.Success)
             .Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}")

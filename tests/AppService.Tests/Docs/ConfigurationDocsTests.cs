@@ -5,7 +5,7 @@ using AppService.Tests.Deploy;
 
 namespace AppService.Tests.Docs;
 
-/// <summary>The README's configuration table and the options classes name the same keys.</summary>
+/// <summary>The configuration table of docs/configuration.md and the options classes name the same keys.</summary>
 public sealed partial class ConfigurationDocsTests
 {
     private static readonly Type[] OptionsClasses =
@@ -26,13 +26,13 @@ public sealed partial class ConfigurationDocsTests
     });
 
     /// <summary>
-    /// The keys of the README's configuration table: the first cell's backticked names. The first is a full key;
+    /// The keys of docs/configuration.md's table of settings: the first cell's backticked names. The first is a full key;
     /// the ones after it (<c>`AppService:Jobs:RetryBaseDelay` / `MaxRetryDelay`</c>) are short names in its section.
     /// </summary>
     private static HashSet<string> DocumentedKeys()
     {
-        string readme = RepoRoot.ReadAllText("README.md");
-        string section = readme[readme.IndexOf("## Configuration", StringComparison.Ordinal)..];
+        string page = RepoRoot.ReadAllText("docs", "configuration.md");
+        string section = page[page.IndexOf("\n## Settings", StringComparison.Ordinal)..];
         section = section[..section.IndexOf("\n## ", 1, StringComparison.Ordinal)];
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (string line in section.Split('\n').Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
@@ -51,7 +51,7 @@ public sealed partial class ConfigurationDocsTests
     private static partial Regex Backticked();
 
     [Fact]
-    public void Every_configuration_key_of_the_options_classes_is_in_the_README_table()
+    public void Every_configuration_key_of_the_options_classes_is_in_the_configuration_page()
     {
         var documented = DocumentedKeys();
 
@@ -59,7 +59,7 @@ public sealed partial class ConfigurationDocsTests
     }
 
     [Fact]
-    public void Every_key_in_the_README_table_is_one_the_service_reads()
+    public void Every_key_in_the_configuration_page_is_one_the_service_reads()
     {
         var known = BoundKeys().Append("ConnectionStrings:AppService").ToHashSet(StringComparer.Ordinal);
 

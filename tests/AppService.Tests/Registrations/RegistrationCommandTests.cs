@@ -258,6 +258,22 @@ public sealed class RegistrationCommandTests : IDisposable
     }
 
     [Fact]
+    public void Without_out_it_writes_a_git_ignored_file_beside_the_shipped_example_from_the_checkouts_root()
+    {
+        // A newcomer types the README's command from the checkout's root, where the tracked example lives.
+        string example = File.ReadAllText(Deploy.RepoRoot.File("registration.yaml"));
+        File.WriteAllText(Path.Combine(_dir, "registration.yaml"), example);
+        string[] args = ["--id", "p", "--url", "null", "--sender-localpart", "bot", "--namespace-regex", @"^@_bot_.*:example\.org$"];
+
+        Assert.Equal(0, RegistrationCommand.Run(args, _stdout, _stderr, currentDirectory: _dir));
+
+        string expected = Path.Combine(_dir, "registration.local.yaml");
+        Assert.Equal("p", RegistrationLoader.LoadFile(expected).Id);
+        Assert.Equal(example, File.ReadAllText(Path.Combine(_dir, "registration.yaml")));
+        Assert.StartsWith($"Wrote {expected} ", _stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_example_registration_with_placeholder_tokens_is_never_overwritten_even_with_force()
     {
         string example = File.ReadAllText(Deploy.RepoRoot.File("registration.yaml"));
