@@ -111,7 +111,6 @@ internal static class AdminOpenApi
             [400] = "roomId holds U+0000 or invalid UTF-16.",
             [401] = Unauthorized,
             [404] = "Unknown room: no event of this room id was processed, so there is nothing to resync.",
-            [409] = "The bot is not joined to the room: the homeserver would refuse /members and /state. Invite the bot; its join resyncs the room.",
             [503] = Unavailable,
         },
         ["GET /admin/v1/jobs"] = new()
