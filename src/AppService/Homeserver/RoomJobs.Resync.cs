@@ -80,6 +80,7 @@ public sealed partial class RoomJobs
         await using var batch = tx.Batch();
         string outcome;
         ResyncPlan? plan = null;
+        var changes = ChangeSet.Empty;
         if (room?.BotMembership != Memberships.Join)
         {
             // The bot left (or was kicked) while we fetched: the room is purged and must stay so.
@@ -101,6 +102,12 @@ public sealed partial class RoomJobs
             foreach (var command in ResyncSql.WritePlan(job.RoomId, plan))
             {
                 batch.BatchCommands.Add(command);
+            }
+
+            changes = ChangeLog.ForResync(room, seenMembers, plan);
+            if (!changes.IsEmpty)
+            {
+                batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(changes)); // the change log, same commit
             }
 
             // Recorded so a backlog copy is a duplicate, but only what the resync applied (review finding: a snapshot
@@ -125,6 +132,7 @@ public sealed partial class RoomJobs
 
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
+        AppServiceMetrics.CountChanges(changes, purged: 0);
         return (outcome, plan);
     }
 }
