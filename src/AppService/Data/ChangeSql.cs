@@ -21,35 +21,37 @@ namespace AppService.Data;
 /// </summary>
 public static class ChangeSql
 {
-    /// <summary>Appends member and room changes in the order given (one identity value per row, in that order).</summary>
+    /// <summary>
+    /// Appends one transaction's changes, all with one time (the database's clock, taken once, after the room locks:
+    /// for one room, later transactions have later times): first the member rows the purge of each room in $17 is
+    /// about to delete (logged from the table, so the statement must run before <see cref="IngestSql.PurgeMembers"/>;
+    /// $18 the event that purged each room), then the member and room changes of $1-$16, in the order given. One
+    /// identity value per row, in that order.
+    /// </summary>
     public const string InsertChanges = """
+        WITH t AS MATERIALIZED (SELECT clock_timestamp() AS at),
+        purged AS (
+            SELECT 'member' AS kind, m.room_id, m.user_id, NULL::text AS membership, NULL::text AS displayname,
+                   NULL::text AS avatar_url, p.event_id, NULL::text AS sender, m.membership AS prev_membership,
+                   m.displayname AS prev_displayname, m.avatar_url AS prev_avatar_url, m.event_id AS prev_event_id,
+                   m.sender AS prev_sender, 'purge' AS cause, NULL::text AS changed, m.updated_at AS prev_updated_at,
+                   row_number() OVER (ORDER BY m.room_id, m.user_id) AS n
+            FROM unnest($17::text[], $18::text[]) AS p(room_id, event_id)
+            JOIN room_members m ON m.room_id = p.room_id),
+        rows AS (
+            SELECT 0 AS part, * FROM purged
+            UNION ALL
+            SELECT 1, * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                                    $16::timestamptz[]) WITH ORDINALITY)
         INSERT INTO change_log (kind, room_id, user_id, membership, displayname, avatar_url, event_id, sender,
                                 prev_membership, prev_displayname, prev_avatar_url, prev_event_id, prev_sender, cause, changed,
-                                prev_updated_at)
-        SELECT c.kind, c.room_id, c.user_id, c.membership, c.displayname, c.avatar_url, c.event_id, c.sender,
-               c.prev_membership, c.prev_displayname, c.prev_avatar_url, c.prev_event_id, c.prev_sender, c.cause, c.changed,
-               c.prev_updated_at
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
-            WITH ORDINALITY AS c(kind, room_id, user_id, membership, displayname, avatar_url, event_id, sender,
-                                 prev_membership, prev_displayname, prev_avatar_url, prev_event_id, prev_sender, cause, changed,
-                                 prev_updated_at, n)
-        ORDER BY c.n
-        """;
-
-    /// <summary>
-    /// The member rows a purge is about to delete, logged from the table itself (the ingest does not load them): must
-    /// run in the same batch just before <see cref="IngestSql.PurgeMembers"/>. $1 the purged rooms, $2 the event that
-    /// purged each.
-    /// </summary>
-    public const string InsertPurgeChanges = """
-        INSERT INTO change_log (kind, room_id, user_id, membership, displayname, avatar_url, event_id, sender,
-                                prev_membership, prev_displayname, prev_avatar_url, prev_event_id, prev_sender, cause, prev_updated_at)
-        SELECT 'member', m.room_id, m.user_id, NULL, NULL, NULL, p.event_id, NULL,
-               m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, 'purge', m.updated_at
-        FROM unnest($1::text[], $2::text[]) AS p(room_id, event_id)
-        JOIN room_members m ON m.room_id = p.room_id
-        ORDER BY m.room_id, m.user_id
+                                prev_updated_at, at)
+        SELECT r.kind, r.room_id, r.user_id, r.membership, r.displayname, r.avatar_url, r.event_id, r.sender,
+               r.prev_membership, r.prev_displayname, r.prev_avatar_url, r.prev_event_id, r.prev_sender, r.cause, r.changed,
+               r.prev_updated_at, t.at
+        FROM rows r CROSS JOIN t
+        ORDER BY r.part, r.n
         """;
 
     /// <summary>The columns every read of change rows returns, in this order (see <see cref="ReadChange"/>).</summary>
@@ -149,7 +151,8 @@ public static class ChangeSql
         SELECT count(*)::int FROM deleted
         """;
 
-    public static NpgsqlBatchCommand InsertChangesCommand(ChangeSet changes)
+    /// <param name="purges">The rooms whose member rows are about to be purged, and the event that purged each.</param>
+    public static NpgsqlBatchCommand InsertChangesCommand(ChangeSet changes, IReadOnlyList<(string RoomId, string? EventId)>? purges = null)
     {
         int n = changes.Members.Count + changes.Rooms.Count;
         var columns = new string?[15][];
@@ -190,16 +193,16 @@ public static class ChangeSql
             i++;
         }
 
+        purges ??= [];
         return Command(
             InsertChanges,
             [
                 .. columns.Select(TextArray),
                 new NpgsqlParameter { Value = prevUpdatedAt, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                TextArray([.. purges.Select(p => p.RoomId)]),
+                TextArray([.. purges.Select(p => p.EventId)]),
             ]);
     }
-
-    public static NpgsqlBatchCommand InsertPurgeChangesCommand(IReadOnlyList<(string RoomId, string? EventId)> purges) =>
-        Command(InsertPurgeChanges, TextArray([.. purges.Select(p => p.RoomId)]), TextArray([.. purges.Select(p => p.EventId)]));
 
     /// <summary>A row of <see cref="ChangeColumns"/>, starting at <paramref name="o"/>; null when the row has none (no change).</summary>
     public static ChangeRow? ReadChange(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null : new ChangeRow(

@@ -52,7 +52,7 @@ public sealed record ChangeSet(IReadOnlyList<MemberChange> Members, IReadOnlyLis
 /// of what the writer already holds, so the log never depends on how a projection decided its rows: whatever
 /// <see cref="ProjectionBatch.Apply"/> or <see cref="Resync.Plan"/> do, what changed is what is logged, and a change
 /// that changes nothing (a duplicate, a replay, a refused redaction) logs nothing. The member rows a purge deletes are
-/// not loaded by the ingest: <c>ChangeSql.InsertPurgeChanges</c> logs them from the table, in the same batch, just
+/// not loaded by the ingest: <c>ChangeSql.InsertChanges</c> logs them from the table, in the same batch, just
 /// before the delete.
 /// </summary>
 public static class ChangeLog

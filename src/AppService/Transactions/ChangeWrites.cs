@@ -7,24 +7,20 @@ using Npgsql;
 namespace AppService.Transactions;
 
 /// <summary>
-/// The change-log statements of one ingest (<see cref="ChangeLog.ForIngest"/>), riding the write batch: the rows a
-/// purge deletes (logged from the table just before the delete) and every other change, as one unnest insert.
+/// The change-log statement of one ingest (<see cref="ChangeLog.ForIngest"/>), riding the write batch: one insert of
+/// the rows a purge deletes (logged from the table, so it runs before the delete) and of every other change.
 /// </summary>
 internal sealed class ChangeWrites
 {
     private readonly ChangeSet _set;
 
-    private ChangeWrites(ChangeSet set, NpgsqlBatchCommand? purge)
+    private ChangeWrites(ChangeSet set, IReadOnlyList<(string RoomId, string? EventId)> purges)
     {
         _set = set;
-        PurgeCommand = purge;
-        Command = set.IsEmpty ? null : ChangeSql.InsertChangesCommand(set);
+        Command = set.IsEmpty && purges.Count == 0 ? null : ChangeSql.InsertChangesCommand(set, purges);
     }
 
-    /// <summary>Logs the member rows of the purged rooms; null when the batch purges nothing.</summary>
-    public NpgsqlBatchCommand? PurgeCommand { get; }
-
-    /// <summary>The other change rows; null when the batch changes nothing.</summary>
+    /// <summary>The change rows; null when the batch changes nothing. Must come before the purge's delete.</summary>
     public NpgsqlBatchCommand? Command { get; }
 
     public static ChangeWrites Of(ProjectionBatch projection, IngestUnit unit, HashSet<string> newIds)
@@ -38,13 +34,11 @@ internal sealed class ChangeWrites
             }
         }
 
-        var purge = projection.PurgedRooms.Count > 0
-            ? ChangeSql.InsertPurgeChangesCommand(ChangeLog.PurgeEvents(projection, applied))
-            : null;
-        return new ChangeWrites(ChangeLog.ForIngest(projection, applied), purge);
+        var purges = projection.PurgedRooms.Count > 0 ? ChangeLog.PurgeEvents(projection, applied) : [];
+        return new ChangeWrites(ChangeLog.ForIngest(projection, applied), purges);
     }
 
     /// <summary>Counts what was written, once committed.</summary>
     public void Committed() =>
-        AppServiceMetrics.CountChanges(_set, purged: PurgeCommand is null ? 0 : Math.Max(PurgeCommand.RecordsAffected, 0));
+        AppServiceMetrics.CountChanges(_set, purged: Command is null ? 0 : Math.Max(Command.RecordsAffected - _set.Members.Count - _set.Rooms.Count, 0));
 }

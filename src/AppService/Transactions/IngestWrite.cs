@@ -18,10 +18,14 @@ internal static class IngestWrite
         await using var batch = tx.Batch();
         var commands = batch.BatchCommands;
         var changes = ChangeWrites.Of(projection, unit, newIds);
+        if (changes.Command is { } changeRows)
+        {
+            commands.Add(changeRows); // the change log, in this same commit; first: it logs the rows the purge deletes
+        }
+
         if (projection.PurgedRooms.Count > 0)
         {
             string?[] purged = [.. projection.PurgedRooms.Order(StringComparer.Ordinal)];
-            commands.Add(changes.PurgeCommand!); // logs the member rows the next statement deletes
             commands.Add(Command(PurgeMembers, TextArray(purged)));
             commands.Add(Command(PurgeMemberState, TextArray(purged)));
         }
@@ -41,11 +45,6 @@ internal static class IngestWrite
         if (projection.StateWrites.Count > 0)
         {
             commands.Add(UpsertStateCommand(projection.StateWrites, projection.SenderOf));
-        }
-
-        if (changes.Command is { } changeRows)
-        {
-            commands.Add(changeRows); // the change log, in this same commit (after the purge's rows: a later position)
         }
 
         // The homeserver work these events call for, durable with them: a crash after commit loses no job.
