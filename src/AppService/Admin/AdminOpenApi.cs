@@ -43,6 +43,42 @@ internal static class AdminOpenApi
         ["exact"] = new("true: count every row (seconds on large tables). Default: tables of 100,000 rows or more by the planner's estimate, named in 'estimated'.", false),
     };
 
+    private const string FeedTokenExample = "7813_52204";
+
+    /// <summary>Parameters whose meaning depends on the route (admin/v1/... path | name); the rest are in <see cref="Parameters"/>.</summary>
+    private static readonly Dictionary<string, Doc> RouteParameters = new(StringComparer.Ordinal)
+    {
+        ["admin/v1/changes|from"] = new(
+            "The next_batch of the previous answer (or the position of the last change you handled). Omit it to start at the oldest "
+            + "change kept. Older than what retention kept: 410 with oldest_token; not a token of this feed: 400.", FeedTokenExample),
+        ["admin/v1/changes|limit"] = new("Most changes per answer, 1 to 1000 (default 100).", 100),
+        ["admin/v1/changes|timeout"] = new(
+            "Milliseconds to wait when there is no change yet (long poll), 0 (default) to 30000; larger values wait 30000. "
+            + "Nothing by then: an empty list and the same next_batch.", 30000),
+        ["admin/v1/changes|room_id"] = new("Only the changes of this room.", "!OGEhHVWSdvArJzumhm:example.org"),
+        ["admin/v1/changes|kind"] = new("Only member changes or only room changes.", "member", ["member", "room"]),
+        ["admin/v1/rooms/{roomId}/members/{userId}/history|from"] = new("The next_batch of the previous page; omit it for the first page.", FeedTokenExample),
+        ["admin/v1/rooms/{roomId}/members|at"] = new(
+            "An RFC 3339 date-time with a time zone: the member rows as they were then, from the change log (same paging and "
+            + "filters). Before what the change log keeps: 410 with oldest_at.", "2026-12-01T09:30:00Z"),
+    };
+
+    /// <summary>Fields whose meaning depends on the response type; the rest are in <see cref="Fields"/>.</summary>
+    private static readonly Dictionary<(Type Type, string Name), Doc> TypeFields = new()
+    {
+        [(typeof(ChangeResponse), "kind")] = new("member: a member row changed; room: room fields changed.", "member", ["member", "room"]),
+        [(typeof(ChangeResponse), "position")] = new("This change's place in the feed; pass it as 'from' to go on after it.", FeedTokenExample),
+        [(typeof(ChangeResponse), "membership")] = new("member: the membership now; null: the row was removed (the bot left the room, or a resync found no member).", "join", MembershipValues),
+        [(typeof(ChangeResponse), "changed")] = new(
+            "room: the fields that changed, with their new values (null: cleared): name, topic, canonical_alias, avatar_url, join_rule, "
+            + "history_visibility, encryption, room_version, creators, tombstone_successor, bot_membership. A new room lists every field it has.",
+            new JsonObject { ["name"] = "Ops demo", ["topic"] = "Hello" }),
+        [(typeof(ChangesResponse), "next_batch")] = new("Pass it back as 'from' for the next answer; never null.", FeedTokenExample),
+        [(typeof(MemberHistoryEntry), "position")] = new("The change's place in the feed.", FeedTokenExample),
+        [(typeof(MemberHistoryEntry), "membership")] = new("The membership after the change; null: the row was removed.", "join", MembershipValues),
+        [(typeof(MemberHistoryResponse), "next_batch")] = new("Pass it back as 'from' for the next page; null on the last page.", FeedTokenExample),
+    };
+
     private static readonly Dictionary<string, Doc> Fields = new(StringComparer.Ordinal)
     {
         ["room_id"] = new("Room id.", "!OGEhHVWSdvArJzumhm:example.org"),
@@ -65,6 +101,11 @@ internal static class AdminOpenApi
         ["kind"] = new("Job kind.", "resync", ["join", "resync", "drift_check"]),
         ["outcome"] = new("null while open.", "done", ["done", "skipped", "stale", "drift", "failed"]),
         ["reason"] = new("Why the job was queued.", "admin"),
+        ["prev_membership"] = new("The membership before the change; null: there was no row.", "invite", MembershipValues),
+        ["cause"] = new(
+            "event: a pushed event; resync: the homeserver's snapshot; redaction: a redaction of the row's current event; "
+            + "purge: the bot left the room and its member rows were deleted.", "event", ["event", "resync", "redaction", "purge"]),
+        ["at"] = new("When the change was written, by the database's clock, in the transaction that committed it.", "2026-12-06T21:48:01.123456+00:00"),
     };
 
     /// <summary>Descriptions, examples and allowed values of the parameters.</summary>
@@ -74,7 +115,8 @@ internal static class AdminOpenApi
         {
             foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
             {
-                if (parameter.Name is { } name && Parameters.TryGetValue(name, out var doc))
+                if (parameter.Name is { } name
+                    && (RouteParameters.TryGetValue($"{context.ApiDescription.RelativePath}|{name}", out var doc) || Parameters.TryGetValue(name, out doc)))
                 {
                     parameter.Description = doc.Description;
                     parameter.Example = doc.Example?.DeepClone();
@@ -99,10 +141,11 @@ internal static class AdminOpenApi
 
             foreach (var (name, property) in schema.Properties)
             {
-                if (property is OpenApiSchema field && Fields.TryGetValue(name, out var doc))
+                bool typed = TypeFields.TryGetValue((context.Type, name), out var doc);
+                if (property is OpenApiSchema field && (typed || Fields.TryGetValue(name, out doc)))
                 {
-                    field.Description ??= doc.Description;
-                    field.Example = doc.Example?.DeepClone();
+                    field.Description = typed ? doc!.Description : field.Description ?? doc!.Description;
+                    field.Example = doc!.Example?.DeepClone();
                     if (doc.Values is not null)
                     {
                         field.Enum = doc.Values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AppService.Admin;
+using AppService.IntegrationTests.Admin;
 using AppService.IntegrationTests.Infrastructure;
 using static AppService.IntegrationTests.Infrastructure.Events;
 
@@ -133,5 +134,36 @@ public sealed class ChangeFeedApiTests(AppServiceApplication app) : IClassFixtur
 
         // A follower that was up to date keeps going.
         await follower.UntilAsync(app.Admin, () => follower.Seen.Any(c => c.RoomId == room), () => "the change after the prune");
+    }
+}
+
+/// <summary>Swagger explains the feed's routes as it does every admin route.</summary>
+public sealed class ChangeFeedSwaggerTests(SwaggerEnabledApplication app) : IClassFixture<SwaggerEnabledApplication>
+{
+    [Fact]
+    public async Task Swagger_documents_the_feed_its_parameters_its_fields_and_its_error_answers()
+    {
+        var document = System.Text.Json.JsonDocument.Parse(await app.CreateClient().GetStringAsync("/swagger/v1/swagger.json")).RootElement;
+        var feed = document.GetProperty("paths").GetProperty("/admin/v1/changes").GetProperty("get");
+        Assert.True(feed.GetProperty("responses").TryGetProperty("410", out _));
+        Assert.True(feed.GetProperty("responses").TryGetProperty("400", out _));
+        foreach (var parameter in feed.GetProperty("parameters").EnumerateArray())
+        {
+            Assert.False(string.IsNullOrWhiteSpace(parameter.GetProperty("description").GetString()), parameter.GetProperty("name").GetString());
+        }
+
+        var kind = feed.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "kind");
+        Assert.Equal(["member", "room"], kind.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        var roomId = feed.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "room_id");
+        Assert.DoesNotContain("job", roomId.GetProperty("description").GetString()!, StringComparison.Ordinal);
+
+        var change = document.GetProperty("components").GetProperty("schemas").GetProperty("ChangeResponse").GetProperty("properties");
+        Assert.Equal(["member", "room"], change.GetProperty("kind").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(["event", "resync", "redaction", "purge"], change.GetProperty("cause").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+
+        var at = document.GetProperty("paths").GetProperty("/admin/v1/rooms/{roomId}/members").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "at");
+        Assert.Contains("RFC 3339", at.GetProperty("description").GetString()!, StringComparison.Ordinal);
+        Assert.True(document.GetProperty("paths").GetProperty("/admin/v1/rooms/{roomId}/members/{userId}/history").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
     }
 }
