@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 namespace ChangeFeedConsumer;
 
 /// <summary>
-/// <c>dotnet run --project samples/ChangeFeedConsumer -- http://127.0.0.1:8080 .data/feed.cursor</c>, with the admin token
+/// <c>dotnet run --project samples/ChangeFeedConsumer -- http://127.0.0.1:9000 .data/feed.cursor</c>, with the admin token
 /// in ADMIN_TOKEN (scripts/run.sh keeps it in .data/admin-token). Stops on Ctrl+C; run it again to resume.
 /// </summary>
 internal static class ConsumerProgram
