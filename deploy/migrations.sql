@@ -364,30 +364,63 @@ START TRANSACTION;
 
 DO $EF$
 BEGIN
-    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
-    CREATE TABLE pending_redactions (
-        target_event_id text COLLATE "C" NOT NULL,
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
+    CREATE TABLE change_log (
+        xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        position bigint GENERATED ALWAYS AS IDENTITY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        kind text NOT NULL,
         room_id text COLLATE "C" NOT NULL,
-        redaction_event_id text COLLATE "C" NOT NULL,
-        sender text COLLATE "C" NOT NULL,
-        received_at timestamp with time zone NOT NULL,
-        CONSTRAINT "PK_pending_redactions" PRIMARY KEY (target_event_id)
-    );
+        user_id text COLLATE "C",
+        membership text,
+        displayname text,
+        avatar_url text,
+        event_id text COLLATE "C",
+        sender text COLLATE "C",
+        prev_membership text,
+        prev_displayname text,
+        prev_avatar_url text,
+        prev_event_id text COLLATE "C",
+        prev_sender text COLLATE "C",
+        prev_updated_at timestamptz,
+        cause text NOT NULL,
+        changed text,
+        CONSTRAINT pk_change_log PRIMARY KEY (xid, position)
+    )
     END IF;
 END $EF$;
 
 DO $EF$
 BEGIN
-    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
-    CREATE INDEX ix_pending_redactions_received_at ON pending_redactions (received_at);
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
+    CREATE INDEX ix_change_log_room_user ON change_log (room_id, user_id, xid, position)
     END IF;
 END $EF$;
 
 DO $EF$
 BEGIN
-    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
+    CREATE TABLE change_log_horizon (
+        id int PRIMARY KEY CHECK (id = 1),
+        xid xid8 NOT NULL,
+        position bigint NOT NULL,
+        at timestamptz NOT NULL
+    )
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
+    INSERT INTO change_log_horizon (id, xid, position, at) VALUES (1, '0', 0, clock_timestamp())
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-    VALUES ('20261206215001_PendingRedactions', '10.0.15');
+    VALUES ('20261206215158_ChangeLog', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;

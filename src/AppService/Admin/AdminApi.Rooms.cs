@@ -40,16 +40,27 @@ public static partial class AdminApi
     /// (leave and ban included), as before paging; "who is in the room" is <c>membership=join</c>.
     /// </summary>
     internal static async Task<Results<Ok<MembersResponse>, ProblemHttpResult, ValidationProblem>> GetMembersAsync(
-        AppDbContext db, string roomId, string? membership, string? from, int? limit, CancellationToken ct)
+        AppDbContext db, string roomId, string? membership, string? from, int? limit, string? at, CancellationToken ct)
     {
         if (Paging.CheckPage(membership, from, limit, '@', out int pageSize, out string? after) is { } invalid)
         {
             return invalid;
         }
 
+        DateTimeOffset time = default;
+        if (at is not null && !TryParseRfc3339(at, out time))
+        {
+            return Invalid("at", "at must be an RFC 3339 date-time with a time zone, e.g. 2026-12-01T09:30:00Z.");
+        }
+
         if (!await db.Rooms.AnyAsync(r => r.RoomId == roomId, ct))
         {
             return NotFound("room", roomId);
+        }
+
+        if (at is not null)
+        {
+            return await GetMembersAtAsync(db, roomId, time, membership, after, pageSize, ct);
         }
 
         var query = WithMembership(db.RoomMembers.AsNoTracking().Where(m => m.RoomId == roomId), membership);

@@ -26,8 +26,15 @@ public static partial class AdminApi
             .WithSummary("One room's projected state.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/rooms/{roomId}/members", GetMembersAsync)
-            .WithSummary("A room's member rows, a page at a time. Who is in the room: membership=join. No filter: every stored row, leave and ban included.")
+            .WithSummary("A room's member rows, a page at a time. Who is in the room: membership=join. No filter: every stored row, leave and ban included. at=<RFC 3339 time>: the rows as they were then (410 before the change log's horizon).")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
+        group.MapGet("/rooms/{roomId}/members/{userId}/history", GetMemberHistoryAsync)
+            .WithSummary("One user's membership changes in a room, oldest first, from the change log (docs/change-feed.md), a page at a time.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/changes", GetChangesAsync)
+            .WithSummary("The change feed: every change of the projection in commit order, exactly once when you follow next_batch; waits up to 'timeout' ms for one (docs/change-feed.md).")
+            .ProducesProblem(StatusCodes.Status410Gone);
         group.MapGet("/users/{userId}/rooms", GetUserRoomsAsync)
             .WithSummary("The rooms a user has a member row in, a page at a time; filter by membership (join: the rooms the user is in).");
         group.MapGet("/events/{eventId}", GetEventAsync)

@@ -121,3 +121,40 @@ public sealed record JobQueuedResponse(
     [property: JsonPropertyName("job_id")] long JobId,
     [property: JsonPropertyName("room_id")] string RoomId,
     [property: JsonPropertyName("kind")] string Kind);
+
+/// <summary>
+/// One change of the projection (docs/change-feed.md). <c>member</c>: the member row as written (membership null: the
+/// row was removed), with the membership before. <c>room</c>: the RoomInfo fields that changed, with their new values.
+/// </summary>
+public sealed record ChangeResponse(
+    [property: JsonPropertyName("position")] string Position,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("room_id")] string RoomId,
+    [property: JsonPropertyName("user_id")] string? UserId,
+    [property: JsonPropertyName("membership")] string? Membership,
+    [property: JsonPropertyName("prev_membership")] string? PrevMembership,
+    [property: JsonPropertyName("displayname")] string? DisplayName,
+    [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+    [property: JsonPropertyName("event_id")] string? EventId,
+    [property: JsonPropertyName("cause")] string Cause,
+    [property: JsonPropertyName("changed")] System.Text.Json.JsonElement? Changed,
+    [property: JsonPropertyName("at")] DateTimeOffset At);
+
+public sealed record ChangesResponse(
+    [property: JsonPropertyName("changes")] IReadOnlyList<ChangeResponse> Changes,
+    [property: JsonPropertyName("next_batch")] string NextBatch);
+
+/// <summary>One membership change of a user in a room, as the change log recorded it.</summary>
+public sealed record MemberHistoryEntry(
+    [property: JsonPropertyName("membership")] string? Membership,
+    [property: JsonPropertyName("prev_membership")] string? PrevMembership,
+    [property: JsonPropertyName("displayname")] string? DisplayName,
+    [property: JsonPropertyName("avatar_url")] string? AvatarUrl,
+    [property: JsonPropertyName("event_id")] string? EventId,
+    [property: JsonPropertyName("cause")] string Cause,
+    [property: JsonPropertyName("position")] string Position,
+    [property: JsonPropertyName("at")] DateTimeOffset At);
+
+public sealed record MemberHistoryResponse(
+    [property: JsonPropertyName("changes")] IReadOnlyList<MemberHistoryEntry> Changes,
+    [property: JsonPropertyName("next_batch")] string? NextBatch = null);

@@ -46,6 +46,8 @@ internal static class AdminOpenApi
         ["exact"] = new("true: count every row (seconds on large tables). Default: tables of 100,000 rows or more by the planner's estimate, named in 'estimated'.", false),
     };
 
+    private const string FeedTokenExample = "7813_52204";
+
     /// <summary>Parameters whose meaning depends on the route, keyed by "route parameter" (route as in <see cref="Route"/>).</summary>
     private static readonly Dictionary<string, Doc> RouteParameters = new(StringComparer.Ordinal)
     {
@@ -61,6 +63,19 @@ internal static class AdminOpenApi
             "Only the rooms where the user has this membership. 'join' lists the rooms the user is in; without it every room the user has a member row in (left and banned too).",
             "join",
             MembershipValues),
+        ["GET /admin/v1/changes from"] = new(
+            "The next_batch of the previous answer (or the position of the last change you handled). Omit it to start at the oldest "
+            + "change kept. Older than what retention kept: 410 with oldest_token; not a token of this feed: 400.", FeedTokenExample),
+        ["GET /admin/v1/changes limit"] = new("Most changes per answer, 1 to 1000 (default 100).", 100),
+        ["GET /admin/v1/changes timeout"] = new(
+            "Milliseconds to wait when there is no change yet (long poll), 0 (default) to 30000; larger values wait 30000. "
+            + "Nothing by then: an empty list and the same next_batch.", 30000),
+        ["GET /admin/v1/changes room_id"] = new("Only the changes of this room.", "!OGEhHVWSdvArJzumhm:example.org"),
+        ["GET /admin/v1/changes kind"] = new("Only member changes or only room changes.", "member", ["member", "room"]),
+        ["GET /admin/v1/rooms/{roomId}/members/{userId}/history from"] = new("The next_batch of the previous page; omit it for the first page.", FeedTokenExample),
+        ["GET /admin/v1/rooms/{roomId}/members at"] = new(
+            "An RFC 3339 date-time with a time zone: the member rows as they were then, from the change log (same paging and "
+            + "filters). Before what the change log keeps: 410 with oldest_at.", "2026-12-01T09:30:00Z"),
     };
 
     private const string Unauthorized =
@@ -91,6 +106,7 @@ internal static class AdminOpenApi
             [400] = "A parameter is invalid (ValidationProblem naming it): membership not one of join, invite, leave, ban, knock; limit outside 1-1000; a 'from' that is not a next_batch of this list; U+0000 or invalid UTF-16.",
             [401] = Unauthorized,
             [404] = "Unknown room: no event of this room id was processed. (A known room with no member rows is 200 with an empty list.)",
+            [410] = "at is before what the change log keeps (AppService:Retention:Changes); the answer gives oldest_at.",
             [503] = Unavailable,
         },
         ["GET /admin/v1/users/{userId}/rooms"] = new()
@@ -111,6 +127,20 @@ internal static class AdminOpenApi
             [400] = "roomId holds U+0000 or invalid UTF-16.",
             [401] = Unauthorized,
             [404] = "Unknown room: no event of this room id was processed, so there is nothing to resync.",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/rooms/{roomId}/members/{userId}/history"] = new()
+        {
+            [400] = BadPage,
+            [401] = Unauthorized,
+            [404] = "Unknown room: no event of this room id was processed.",
+            [503] = Unavailable,
+        },
+        ["GET /admin/v1/changes"] = new()
+        {
+            [400] = "A parameter is invalid (ValidationProblem naming it): from not a token of this feed, limit outside 1-1000, timeout negative, kind not member or room, U+0000 or invalid UTF-16.",
+            [401] = Unauthorized,
+            [410] = "from is older than what retention kept (AppService:Retention:Changes): start again from a snapshot (the admin routes) and the oldest_token the answer gives.",
             [503] = Unavailable,
         },
         ["GET /admin/v1/jobs"] = new()
@@ -143,6 +173,23 @@ internal static class AdminOpenApi
     private static string Route(OperationFilterContext context) =>
         $"{context.ApiDescription.HttpMethod} /{System.Text.RegularExpressions.Regex.Replace(context.ApiDescription.RelativePath ?? "", "{([^}:]+):[^}]+}", "{$1}")}";
 
+
+    /// <summary>Fields whose meaning depends on the response type; the rest are in <see cref="Fields"/>.</summary>
+    private static readonly Dictionary<(Type Type, string Name), Doc> TypeFields = new()
+    {
+        [(typeof(ChangeResponse), "kind")] = new("member: a member row changed; room: room fields changed.", "member", ["member", "room"]),
+        [(typeof(ChangeResponse), "position")] = new("This change's place in the feed; pass it as 'from' to go on after it.", FeedTokenExample),
+        [(typeof(ChangeResponse), "membership")] = new("member: the membership now; null: the row was removed (the bot left the room, or a resync found no member).", "join", MembershipValues),
+        [(typeof(ChangeResponse), "changed")] = new(
+            "room: the fields that changed, with their new values (null: cleared): name, topic, canonical_alias, avatar_url, join_rule, "
+            + "history_visibility, encryption, room_version, creators, tombstone_successor, bot_membership. A new room lists every field it has.",
+            new JsonObject { ["name"] = "Ops demo", ["topic"] = "Hello" }),
+        [(typeof(ChangesResponse), "next_batch")] = new("Pass it back as 'from' for the next answer; never null.", FeedTokenExample),
+        [(typeof(MemberHistoryEntry), "position")] = new("The change's place in the feed.", FeedTokenExample),
+        [(typeof(MemberHistoryEntry), "membership")] = new("The membership after the change; null: the row was removed.", "join", MembershipValues),
+        [(typeof(MemberHistoryResponse), "next_batch")] = new("Pass it back as 'from' for the next page; null on the last page.", FeedTokenExample),
+    };
+
     private static readonly Dictionary<string, Doc> Fields = new(StringComparer.Ordinal)
     {
         ["room_id"] = new("Room id.", "!OGEhHVWSdvArJzumhm:example.org"),
@@ -165,6 +212,11 @@ internal static class AdminOpenApi
         ["kind"] = new("Job kind.", "resync", ["join", "resync", "drift_check"]),
         ["outcome"] = new("null while open.", "done", ["done", "skipped", "stale", "drift", "failed"]),
         ["reason"] = new("Why the job was queued.", "admin"),
+        ["prev_membership"] = new("The membership before the change; null: there was no row.", "invite", MembershipValues),
+        ["cause"] = new(
+            "event: a pushed event; resync: the homeserver's snapshot; redaction: a redaction of the row's current event; "
+            + "purge: the bot left the room and its member rows were deleted.", "event", ["event", "resync", "redaction", "purge"]),
+        ["at"] = new("When the change was written, by the database's clock, in the transaction that committed it.", "2026-12-06T21:48:01.123456+00:00"),
     };
 
     /// <summary>Descriptions, examples and allowed values of the parameters.</summary>
@@ -201,10 +253,11 @@ internal static class AdminOpenApi
 
             foreach (var (name, property) in schema.Properties)
             {
-                if (property is OpenApiSchema field && Fields.TryGetValue(name, out var doc))
+                bool typed = TypeFields.TryGetValue((context.Type, name), out var doc);
+                if (property is OpenApiSchema field && (typed || Fields.TryGetValue(name, out doc)))
                 {
-                    field.Description ??= doc.Description;
-                    field.Example = doc.Example?.DeepClone();
+                    field.Description = typed ? doc!.Description : field.Description ?? doc!.Description;
+                    field.Example = doc!.Example?.DeepClone();
                     if (doc.Values is not null)
                     {
                         field.Enum = doc.Values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();

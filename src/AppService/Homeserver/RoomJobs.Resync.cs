@@ -109,6 +109,7 @@ public sealed partial class RoomJobs
         await using var batch = tx.Batch();
         string outcome;
         ResyncPlan? plan = null;
+        var changes = ChangeSet.Empty;
         if (room is null || (room.BotMembership != Memberships.Join && room.BotMembership != membershipAtStart))
         {
             // The bot left (or was kicked) while we fetched: the room is purged and must stay so. (A room we resync on
@@ -133,6 +134,12 @@ public sealed partial class RoomJobs
                 batch.BatchCommands.Add(command);
             }
 
+            changes = ChangeLog.ForResync(room, seenMembers, plan);
+            if (!changes.IsEmpty)
+            {
+                batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(changes)); // the change log, same commit
+            }
+
             // Recorded so a backlog copy is a duplicate, but only what the resync applied (review finding: a snapshot
             // event under a kept newer row was swallowed when the homeserver pushed it later).
             var snapshotEvents = members.Concat(state)
@@ -155,6 +162,7 @@ public sealed partial class RoomJobs
 
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
+        AppServiceMetrics.CountChanges(changes, purged: 0);
         return (outcome, plan);
     }
 }

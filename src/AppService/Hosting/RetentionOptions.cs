@@ -5,7 +5,7 @@ namespace AppService.Hosting;
 /// <summary>
 /// The <c>AppService:Retention</c> section: how long the de-duplication records and rejected events are kept, and
 /// how the retention job runs (docs/operations.md "Retention"). It also deletes finished jobs, after <see cref="JobOptions.Retention"/>.
-/// Rooms, members, room state and open jobs are never pruned.
+/// It also ages out the change log after <see cref="Changes"/>. Rooms, members, room state and open jobs are never pruned.
 /// </summary>
 public sealed class RetentionOptions
 {
@@ -27,6 +27,13 @@ public sealed class RetentionOptions
     /// </summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "AppService:Retention:RejectedEvents must be between 1 day and 10 years.")]
     public TimeSpan RejectedEvents { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Age after which change-log rows (the change feed, membership history, <c>members?at=</c>) are deleted, oldest
+    /// first in feed order. A consumer whose cursor is older gets 410 and starts again from a snapshot.
+    /// </summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "AppService:Retention:Changes must be between 1 day and 10 years.")]
+    public TimeSpan Changes { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>Rows deleted per statement; each batch is its own short transaction.</summary>
     [Range(100, 100_000, ErrorMessage = "AppService:Retention:BatchSize must be between 100 and 100000.")]

@@ -5,8 +5,8 @@ namespace AppService.Maintenance;
 /// <summary>Source-generated logs of maintenance (event ids 300-399).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Retention ({Trigger}): deleted {ProcessedEvents} processed event(s) and {Transactions} ledger row(s) older than {Cutoff:o}, and {RejectedEvents} rejected event(s) and {Jobs} finished job(s) past their own retention, in {ElapsedMs:F0} ms")]
-    public static partial void Pruned(ILogger logger, long processedEvents, long transactions, long rejectedEvents, long jobs, DateTimeOffset cutoff, double elapsedMs, LogText trigger);
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Retention ({Trigger}): deleted {ProcessedEvents} processed event(s) and {Transactions} ledger row(s) older than {Cutoff:o}, and {RejectedEvents} rejected event(s), {Jobs} finished job(s) and {Changes} change-log row(s) past their own retention, in {ElapsedMs:F0} ms")]
+    public static partial void Pruned(ILogger logger, long processedEvents, long transactions, long rejectedEvents, long jobs, long changes, DateTimeOffset cutoff, double elapsedMs, LogText trigger);
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Retention ({Trigger}) failed; rows deleted before the failure stay deleted, the next run continues")]
     public static partial void PruneFailed(ILogger logger, Exception exception, LogText trigger);

@@ -14,6 +14,9 @@ public sealed record PruneResponse(
 
     [JsonPropertyName("jobs_deleted")]
     public long JobsDeleted { get; init; }
+
+    [JsonPropertyName("changes_deleted")]
+    public long ChangesDeleted { get; init; }
 }
 
 /// <summary>Maintenance routes of the admin API, on its <c>/admin/v1</c> group (admin token, ProblemDetails).</summary>
@@ -22,7 +25,7 @@ public static class MaintenanceApi
     public static RouteGroupBuilder MapMaintenanceApi(this RouteGroupBuilder admin)
     {
         admin.MapPost("/maintenance/prune", PruneAsync)
-            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents, rejected events older than AppService:Retention:RejectedEvents and finished jobs older than AppService:Jobs:Retention, and return the counts.");
+            .WithSummary("Run retention now: delete processed-event and ledger rows older than AppService:Retention:ProcessedEvents, rejected events older than AppService:Retention:RejectedEvents and finished jobs older than AppService:Jobs:Retention and change-log rows older than AppService:Retention:Changes, and return the counts.");
         return admin;
     }
 
@@ -34,6 +37,7 @@ public static class MaintenanceApi
         {
             RejectedEventsDeleted = result.RejectedEventsDeleted,
             JobsDeleted = result.JobsDeleted,
+            ChangesDeleted = result.ChangesDeleted,
         });
     }
 }

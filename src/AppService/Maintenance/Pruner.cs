@@ -14,6 +14,8 @@ public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsD
     public long RejectedEventsDeleted { get; init; }
 
     public long JobsDeleted { get; init; }
+
+    public long ChangesDeleted { get; init; }
 }
 
 /// <summary>
@@ -21,7 +23,8 @@ public sealed record PruneResult(long ProcessedEventsDeleted, long TransactionsD
 /// <see cref="RetentionOptions.ProcessedEvents"/>, quarantined events older than
 /// <see cref="RetentionOptions.RejectedEvents"/>, finished jobs (done, skipped or given up) older than
 /// <see cref="JobOptions.Retention"/>, redactions still waiting for their target (<c>pending_redactions</c>) with the
-/// processed events. Rows go in batches of <see cref="RetentionOptions.BatchSize"/>, each batch
+/// processed events, change-log rows older than <see cref="RetentionOptions.Changes"/>. Rows go in batches of
+/// <see cref="RetentionOptions.BatchSize"/>, each batch
 /// one statement and one short transaction, so that ingest is never blocked for long, and batches are paced by
 /// <see cref="RetentionOptions.DutyCycle"/> so that deleting a backlog does not take the database from the ingest. Each batch is found through
 /// an index leading with the table's time column and deleted by primary key. Projections (rooms, members, state)
@@ -53,11 +56,12 @@ public sealed class Pruner(
             await DeleteInBatchesAsync(PendingRedactions, cutoff, settings, ct); // counted under its table label
             long rejected = await DeleteInBatchesAsync(Rejected, now - settings.RejectedEvents, settings, ct);
             long jobs = await DeleteInBatchesAsync(FinishedJobs, now - jobOptions.Value.Retention, settings, ct);
+            long changes = await DeleteChangesAsync(now - settings.Changes, settings, ct);
 
             AppServiceMetrics.RetentionRuns.WithLabels("success", trigger).Inc();
             AppServiceMetrics.RetentionLastSuccessTimestamp.SetToCurrentTimeUtc();
-            Log.Pruned(logger, events, ledger, rejected, jobs, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
-            return new PruneResult(events, ledger, cutoff) { RejectedEventsDeleted = rejected, JobsDeleted = jobs };
+            Log.Pruned(logger, events, ledger, rejected, jobs, changes, cutoff, Stopwatch.GetElapsedTime(started).TotalMilliseconds, trigger);
+            return new PruneResult(events, ledger, cutoff) { RejectedEventsDeleted = rejected, JobsDeleted = jobs, ChangesDeleted = changes };
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -80,6 +84,37 @@ public sealed class Pruner(
                     token);
                 counter.Inc(deleted);
                 return deleted;
+            },
+            settings,
+            time,
+            ct);
+    }
+
+    /// <summary>
+    /// The change log, a prefix in feed order at a time (<see cref="ChangeSql.DeleteBatch"/>): the horizon moves with
+    /// each batch, in the same statement, so a feed read sees the rows and the horizon of one moment.
+    /// </summary>
+    private Task<long> DeleteChangesAsync(DateTimeOffset cutoff, RetentionOptions settings, CancellationToken ct)
+    {
+        var counter = AppServiceMetrics.RetentionRowsDeleted.WithLabels("change_log");
+        return RetentionPacing.RunAsync(
+            async token =>
+            {
+                var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
+                await db.Database.OpenConnectionAsync(token);
+                try
+                {
+                    await using var command = new Npgsql.NpgsqlCommand(ChangeSql.DeleteBatch, connection);
+                    command.Parameters.Add(SqlParameters.Timestamp(cutoff));
+                    command.Parameters.Add(SqlParameters.Int(settings.BatchSize));
+                    int deleted = (int)(await command.ExecuteScalarAsync(token))!;
+                    counter.Inc(deleted);
+                    return deleted;
+                }
+                finally
+                {
+                    await db.Database.CloseConnectionAsync();
+                }
             },
             settings,
             time,

@@ -67,6 +67,20 @@ public static partial class AppServiceMetrics
     }
 
     /// <summary>Counts <paramref name="exception"/> as a database error of <paramref name="operation"/> if it is one.</summary>
+    /// <summary>Counts the change rows of one committed transaction: its change set and the member rows a purge logged.</summary>
+    public static void CountChanges(Projections.ChangeSet changes, int purged)
+    {
+        if (changes.Members.Count + purged > 0)
+        {
+            ChangesWritten.WithLabels(Projections.ChangeKinds.Member).Inc(changes.Members.Count + purged);
+        }
+
+        if (changes.Rooms.Count > 0)
+        {
+            ChangesWritten.WithLabels(Projections.ChangeKinds.Room).Inc(changes.Rooms.Count);
+        }
+    }
+
     public static void CountDatabaseError(Exception exception, string operation)
     {
         if (DatabaseFailures.IsDatabaseError(exception))

@@ -75,6 +75,12 @@ public static partial class AppServiceMetrics
 
     public static readonly Gauge RetentionLastSuccessTimestamp = NewGauge("appservice_retention_last_success_timestamp_seconds", "Unix time of the last retention run that completed.");
 
+    public static readonly Counter ChangesWritten = NewCounter("appservice_changes_written_total", "Rows appended to the change log (docs/change-feed.md), by kind (member, room), committed with the projection change they record.", "kind");
+
+    public static readonly Gauge ChangeFeedPosition = NewGauge("appservice_change_feed_position", "The position (identity number) of the newest change the feed has handed out by this process: a consumer that is behind reads smaller ones.");
+
+    public static readonly Gauge ChangeFeedLongPolls = NewGauge("appservice_change_feed_long_polls", "GET /admin/v1/changes requests waiting for a change now (long polls open).");
+
     private static readonly long ProcessStartTicks = Environment.TickCount64;
     private static long _lastTransactionTicks = -1;
 

@@ -71,10 +71,18 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         _members.TryGetValue(roomId, out var byUser) ? byUser.GetValueOrDefault(userId) : null;
 
     /// <summary>Seeds the batch with a stored room row.</summary>
-    public void LoadRoom(RoomInfo room) => _rooms[room.RoomId] = room;
+    public void LoadRoom(RoomInfo room)
+    {
+        RememberLoaded(room);
+        _rooms[room.RoomId] = room;
+    }
 
     /// <summary>Seeds the batch with a stored member row.</summary>
-    public void LoadMember(RoomMember member) => MembersOf(member.RoomId)[member.UserId] = member;
+    public void LoadMember(RoomMember member)
+    {
+        RememberLoaded(member);
+        MembersOf(member.RoomId)[member.UserId] = member;
+    }
 
     /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key, and its sender if stored.</summary>
     public void LoadState(string roomId, string type, string stateKey, string eventId, string? sender = null) =>

@@ -17,6 +17,12 @@ internal static class IngestWrite
     {
         await using var batch = tx.Batch();
         var commands = batch.BatchCommands;
+        var changes = ChangeWrites.Of(projection, unit, newIds);
+        if (changes.Command is { } changeRows)
+        {
+            commands.Add(changeRows); // the change log, in this same commit; first: it logs the rows the purge deletes
+        }
+
         if (projection.PurgedRooms.Count > 0)
         {
             string?[] purged = [.. projection.PurgedRooms.Order(StringComparer.Ordinal)];
@@ -85,5 +91,6 @@ internal static class IngestWrite
         }
 
         await tx.ExecuteAndCommitAsync(batch, ct);
+        changes.Committed();
     }
 }

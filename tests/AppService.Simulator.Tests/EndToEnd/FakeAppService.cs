@@ -89,6 +89,7 @@ internal sealed class FakeAppService : IAsyncDisposable
         admin.MapGet("/rooms/{roomId}/members", (string roomId, string? membership) => Members(Id(roomId), membership));
         admin.MapGet("/users/{userId}/rooms", (string userId) => UserRooms(Id(userId)));
         admin.MapGet("/events/{eventId}", (string eventId) => Event(Id(eventId)));
+        admin.MapGet("/changes", (string? from) => Changes(from));
     }
 
     /// <summary>Kestrel decodes every escape in a path segment but %2F.</summary>
@@ -231,6 +232,43 @@ internal sealed class FakeAppService : IAsyncDisposable
                     .Select(m => new { user_id = m.UserId, membership = m.Membership, displayname = m.Displayname, avatar_url = m.AvatarUrl, event_id = m.EventId })
                     .ToList(),
             });
+        }
+    }
+
+    /// <summary>
+    /// The change feed as a snapshot: from the start, one room change with every field and one member change per row
+    /// (what the real feed folds to); from that answer's token, nothing more.
+    /// </summary>
+    private IResult Changes(string? from)
+    {
+        if (from is not null)
+        {
+            return Results.Json(new { changes = Array.Empty<object>(), next_batch = from });
+        }
+
+        lock (_gate)
+        {
+            var changes = new List<object>();
+            foreach (var r in _store.Rooms.Values)
+            {
+                changes.Add(new
+                {
+                    kind = "room", room_id = r.RoomId,
+                    changed = new Dictionary<string, string?>
+                    {
+                        ["name"] = r.Name, ["topic"] = r.Topic, ["canonical_alias"] = r.CanonicalAlias, ["avatar_url"] = r.AvatarUrl,
+                        ["join_rule"] = r.JoinRule, ["history_visibility"] = r.HistoryVisibility, ["encryption"] = r.Encryption,
+                        ["room_version"] = r.RoomVersion, ["tombstone_successor"] = r.TombstoneSuccessor, ["bot_membership"] = r.BotMembership,
+                    },
+                });
+                changes.AddRange(r.Members.Values.Select(m => new
+                {
+                    kind = "member", room_id = r.RoomId, user_id = m.UserId, membership = m.Membership, displayname = m.Displayname,
+                    avatar_url = m.AvatarUrl, event_id = m.EventId,
+                }));
+            }
+
+            return Results.Json(new { changes, next_batch = "1_1" });
         }
     }
 

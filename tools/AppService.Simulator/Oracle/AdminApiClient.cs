@@ -23,6 +23,9 @@ internal sealed record ActualMember(string UserId, string? Membership, string? D
 
 internal sealed record ActualEvent(string? EventId, string? RoomId, string? TxnId);
 
+/// <summary>One change of GET /admin/v1/changes: a member row as written, or the room fields that changed (JSON text of each value).</summary>
+internal sealed record ActualChange(string Kind, string RoomId, ActualMember? Member, IReadOnlyDictionary<string, string?> Changed);
+
 /// <summary>The service's admin API (snake_case JSON, bearer admin token, every path segment escaped).</summary>
 internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminToken)
 {
@@ -100,6 +103,48 @@ internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminT
                     : null,
             };
         }
+    }
+
+    /// <summary>
+    /// Every change from the oldest kept, following next_batch; done when a long poll of a second finds nothing more
+    /// (the feed hands a change out only once every transaction that started before it has ended).
+    /// </summary>
+    public async Task<IReadOnlyList<ActualChange>> GetAllChangesAsync(CancellationToken ct)
+    {
+        var changes = new List<ActualChange>();
+        string? from = null;
+        for (var page = 0; page < 1_000_000; page++)
+        {
+            var query = "admin/v1/changes?limit=1000&timeout=1000" + (from is null ? "" : "&from=" + Uri.EscapeDataString(from));
+            var (status, doc) = await GetAsync(query, ct);
+            using (doc)
+            {
+                EnsureOk(status, query);
+                var list = doc!.RootElement.GetProperty("changes");
+                foreach (var c in list.EnumerateArray())
+                {
+                    var changed = new Dictionary<string, string?>(StringComparer.Ordinal);
+                    if (c.TryGetProperty("changed", out var fields) && fields.ValueKind == JsonValueKind.Object)
+                    {
+                        foreach (var f in fields.EnumerateObject())
+                        {
+                            changed[f.Name] = f.Value.ValueKind == JsonValueKind.String ? f.Value.GetString() : f.Value.ValueKind == JsonValueKind.Null ? null : f.Value.GetRawText();
+                        }
+                    }
+                    var kind = Str(c, "kind") ?? "";
+                    var member = kind == "member"
+                        ? new ActualMember(Str(c, "user_id") ?? "", Str(c, "membership"), Str(c, "displayname"), Str(c, "avatar_url"), Str(c, "event_id"))
+                        : null;
+                    changes.Add(new ActualChange(kind, Str(c, "room_id") ?? "", member, changed));
+                }
+                from = doc.RootElement.GetProperty("next_batch").GetString();
+                if (list.GetArrayLength() == 0)
+                {
+                    return changes;
+                }
+            }
+        }
+        throw new InvalidOperationException("GET /admin/v1/changes never ended");
     }
 
     public async Task<IReadOnlyList<ActualMember>> GetMembersAsync(string roomId, string? membership, CancellationToken ct)

@@ -38,6 +38,7 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
         {
             c => Check("stats", () => CheckStatsAsync(projection, c), c),
             c => Check("rooms list", () => CheckRoomListAsync(log, c), c),
+            c => Check("change feed folded from the start", () => CheckFeedAsync(projection, c), c),
         };
         foreach (var room in projection.Rooms.Values.OrderBy(r => r.RoomId, StringComparer.Ordinal))
         {
@@ -147,6 +148,78 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
             diffs.Add($"{actualSet.Count - log.Projection.Rooms.Count} rooms listed that no accepted event created");
         }
         return diffs.Count == 0 ? null : string.Join("; ", diffs);
+    }
+
+    /// <summary>
+    /// Folding every change of GET /admin/v1/changes from the start gives the model: each touched room's member rows
+    /// (membership, profile, event) and its room fields. Rooms of earlier runs on the same database are left out.
+    /// </summary>
+    private async Task<string?> CheckFeedAsync(ExpectedProjection projection, CancellationToken ct)
+    {
+        var members = new Dictionary<(string RoomId, string UserId), ActualMember>();
+        var rooms = new Dictionary<string, Dictionary<string, string?>>(StringComparer.Ordinal);
+        foreach (var change in await admin.GetAllChangesAsync(ct))
+        {
+            if (change.Member is { } m)
+            {
+                if (m.Membership is null)
+                {
+                    members.Remove((change.RoomId, m.UserId));
+                }
+                else
+                {
+                    members[(change.RoomId, m.UserId)] = m;
+                }
+            }
+            else
+            {
+                if (!rooms.TryGetValue(change.RoomId, out var fields))
+                {
+                    rooms[change.RoomId] = fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+                }
+                foreach (var (name, value) in change.Changed)
+                {
+                    fields[name] = value;
+                }
+            }
+        }
+
+        var diffs = new List<string>();
+        foreach (var room in projection.Rooms.Values.OrderBy(r => r.RoomId, StringComparer.Ordinal))
+        {
+            if (!rooms.TryGetValue(room.RoomId, out var fields))
+            {
+                diffs.Add($"{room.RoomId}: no room change");
+                continue;
+            }
+            var expectedFields = new Dictionary<string, string?>
+            {
+                ["name"] = room.Name, ["topic"] = room.Topic, ["canonical_alias"] = room.CanonicalAlias, ["avatar_url"] = room.AvatarUrl,
+                ["join_rule"] = room.JoinRule, ["history_visibility"] = room.HistoryVisibility, ["encryption"] = room.Encryption,
+                ["room_version"] = room.RoomVersion, ["tombstone_successor"] = room.TombstoneSuccessor, ["bot_membership"] = room.BotMembership,
+            };
+            foreach (var (field, want) in expectedFields)
+            {
+                if (fields.GetValueOrDefault(field) != want)
+                {
+                    diffs.Add($"{room.RoomId} {field} {Show(fields.GetValueOrDefault(field))}, expected {Show(want)}");
+                }
+            }
+            var folded = members.Where(m => m.Key.RoomId == room.RoomId).ToDictionary(m => m.Key.UserId, m => m.Value, StringComparer.Ordinal);
+            foreach (var want in room.Members.Values)
+            {
+                if (!folded.Remove(want.UserId, out var got))
+                {
+                    diffs.Add($"{room.RoomId} {want.UserId}: no member change");
+                }
+                else if ((got.Membership, got.Displayname, got.AvatarUrl, got.EventId) != (want.Membership, want.Displayname, want.AvatarUrl, want.EventId))
+                {
+                    diffs.Add($"{room.RoomId} {want.UserId}: {got.Membership}/{Show(got.Displayname)}/{got.EventId}, expected {want.Membership}/{Show(want.Displayname)}/{want.EventId}");
+                }
+            }
+            diffs.AddRange(folded.Keys.Select(u => $"{room.RoomId} {u}: a member the model does not have"));
+        }
+        return diffs.Count == 0 ? null : string.Join("; ", diffs.Take(10)) + (diffs.Count > 10 ? $" (+{diffs.Count - 10} more)" : "");
     }
 
     private async Task<string?> CheckRoomAsync(RoomRow expected, CancellationToken ct)
