@@ -364,6 +364,38 @@ START TRANSACTION;
 
 DO $EF$
 BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
+    CREATE TABLE pending_redactions (
+        target_event_id text COLLATE "C" NOT NULL,
+        room_id text COLLATE "C" NOT NULL,
+        redaction_event_id text COLLATE "C" NOT NULL,
+        sender text COLLATE "C" NOT NULL,
+        received_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_pending_redactions" PRIMARY KEY (target_event_id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
+    CREATE INDEX ix_pending_redactions_received_at ON pending_redactions (received_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215001_PendingRedactions') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261206215001_PendingRedactions', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
     CREATE TABLE change_log (
         xid xid8 NOT NULL DEFAULT pg_current_xact_id(),

@@ -65,9 +65,22 @@ public sealed partial class RoomJobs
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
         {
             await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", token);
+            RoomInfo? room = null;
+            await using (var reads = tx.QueryBatch())
+            {
+                reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
+                reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
+                await reads.ExecuteAsync(token);
+            }
+
             await using var batch = tx.Batch();
-            batch.BatchCommands.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])));
-            batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Text(membership), Timestamp(time.GetUtcNow())));
+            if (room is not null && room.BotMembership == membership && membership != Memberships.Join)
+            {
+                // The member rows it removes go to the change log as a purge, in the same commit (docs/change-feed.md).
+                batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(ChangeSet.Empty, [(job.RoomId, null)]));
+                batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Text(membership), Timestamp(time.GetUtcNow())));
+            }
+
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, time.GetUtcNow(), JobOutcomes.Skipped, detail));
             await batch.ExecuteNonQueryAsync(token);
             await tx.CommitAsync(token);

@@ -66,7 +66,7 @@ public sealed class ChangeFeedApiTests(AppServiceApplication app) : IClassFixtur
         string room = NewRoomId();
         var poll = app.Admin().GetFromJsonAsync<ChangesResponse>($"/admin/v1/changes?from={token}&timeout=30000&room_id={Uri.EscapeDataString(room)}");
         var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
-        while (Observability.AppServiceMetrics.ChangeFeedLongPolls.Value < 1)
+        while (global::AppService.Observability.AppServiceMetrics.ChangeFeedLongPolls.Value < 1)
         {
             Assert.True(DateTimeOffset.UtcNow < deadline, "the long poll never started waiting");
             await Task.Delay(20);
