@@ -127,8 +127,18 @@ public sealed partial class RoomJobs
         {
             // The bot left (or was kicked) while we fetched: the room is purged and must stay so. (A room we resync on
             // the homeserver's word that the bot is joined, our membership unchanged since, goes on.)
-            outcome = JobOutcomes.Skipped;
-            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync"));
+            if (room?.Suspect == true)
+            {
+                // A suspect room must not be left so with no job: run again, and the next run settles it (the homeserver's
+                // /joined_rooms decides) or resyncs it (simulator seed 2, dendrite mode: suspect for good before).
+                outcome = JobOutcomes.Stale;
+                batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync; running again to settle the suspect room", runAgain: true));
+            }
+            else
+            {
+                outcome = JobOutcomes.Skipped;
+                batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, "bot left the room during the resync"));
+            }
         }
         else if (rerun)
         {
