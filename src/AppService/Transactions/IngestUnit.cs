@@ -33,7 +33,23 @@ internal sealed record IngestUnit(
     public static IngestUnit Whole(ParsedTransaction t)
     {
         var events = DistinctById(t.Events);
-        return new(t, events, t.Rejected, WritesLedger: true, 0, events.Count);
+        return new(t, events, DistinctRejected(t.Rejected), WritesLedger: true, 0, events.Count);
+    }
+
+    /// <summary>
+    /// The same rejected event twice in one transaction is one rejected event (stored once: rejected_events is unique
+    /// by event id), as a valid one is applied once; the ledger counts what is stored. Rejected events without an id
+    /// are each their own.
+    /// </summary>
+    public static IReadOnlyList<RejectedEvent> DistinctRejected(IReadOnlyList<RejectedEvent> rejected)
+    {
+        if (rejected.Count < 2)
+        {
+            return rejected;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return rejected.Where(r => r.EventId is null || seen.Add(MatrixText.StorableId(r.EventId)!)).ToList();
     }
 
     public static IngestUnit Group(List<MatrixEvent> events) =>
@@ -43,7 +59,7 @@ internal sealed record IngestUnit(
     {
         var failed = quarantined.Select(q => q.EventId).ToHashSet(StringComparer.Ordinal);
         var events = DistinctById(t.Events);
-        return new(t, [], [.. t.Rejected, .. quarantined], WritesLedger: true, newEvents, events.Count - quarantined.Count)
+        return new(t, [], DistinctRejected([.. t.Rejected, .. quarantined]), WritesLedger: true, newEvents, events.Count - quarantined.Count)
         {
             LateRedactions = events.Where(e => e.Redacts is not null && !failed.Contains(e.EventId)).ToList(),
             LocksTxn = false,

@@ -61,7 +61,7 @@ public sealed class PlaceholderTokenTests
 
             // The host's own registration (what Program's start check and every homeserver request resolve).
             var refused = Assert.Throws<RegistrationException>(() => app.Services.GetRequiredService<Registration>());
-            Assert.Contains("'as_token' is a placeholder", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("'as_token' and 'hs_token' are placeholders", refused.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("CHANGE_ME_", refused.Message, StringComparison.Ordinal);
         }
         finally
