@@ -9,6 +9,7 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 namespace AppService.IntegrationTests.Changes;
 
 /// <summary>GET /admin/v1/changes: its answers, its filters, the long poll, and what retention does to a cursor.</summary>
+[Collection(ChangeFeedAlone.Name)]
 public sealed class ChangeFeedApiTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
 {
     [Fact]

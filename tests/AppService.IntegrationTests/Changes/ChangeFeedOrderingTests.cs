@@ -11,6 +11,7 @@ namespace AppService.IntegrationTests.Changes;
 /// transactions, so a smaller position can commit after larger ones. A cursor "position &gt; token" then steps
 /// over it for good.
 /// </summary>
+[Collection(ChangeFeedAlone.Name)]
 public sealed class ChangeFeedOrderingTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace AppService.IntegrationTests.Changes;
 /// that follows next_batch on either replica sees every change row exactly once, in the log's order, and its fold of
 /// the feed is the projection.
 /// </summary>
+[Collection(ChangeFeedAlone.Name)]
 public sealed class ChangeFeedPropertyTests(ChangeFeedPropertyTests.ReplicaA a) : IClassFixture<ChangeFeedPropertyTests.ReplicaA>
 {
     public sealed class ReplicaA : BotLifecycleApplication;

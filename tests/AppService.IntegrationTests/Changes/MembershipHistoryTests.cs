@@ -9,6 +9,7 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 namespace AppService.IntegrationTests.Changes;
 
 /// <summary>Membership history and members?at= answer what happened: pushed events, a resync, a redaction and a purge.</summary>
+[Collection(ChangeFeedAlone.Name)]
 public sealed class MembershipHistoryTests(BotLifecycleApplication app) : IClassFixture<BotLifecycleApplication>
 {
     [Fact]

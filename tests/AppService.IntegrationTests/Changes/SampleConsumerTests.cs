@@ -8,6 +8,7 @@ namespace AppService.IntegrationTests.Changes;
 /// The consumer sample (samples/ChangeFeedConsumer) against the service: one line per change, and stopped and started
 /// again from its cursor file, every change printed exactly once.
 /// </summary>
+[Collection(ChangeFeedAlone.Name)]
 public sealed class SampleConsumerTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>, IDisposable
 {
     private readonly string _cursor = Path.Combine(Path.GetTempPath(), $"feed-cursor-{Guid.NewGuid():N}");
