@@ -55,16 +55,13 @@ public static class ResyncSql
         """;
 
     /// <summary>
-    /// A room the homeserver says the bot is not joined to ($1), if its bot membership is still the one the job read
-    /// ($2, null for none): its member rows and member state ids go, and it is no longer suspect.
+    /// A room the homeserver says the bot is not joined to ($1), decided under the room's lock by the caller: its
+    /// member rows and member state ids go, and it is no longer suspect ($2 now).
     /// </summary>
     public const string SettleNotJoined = """
-        WITH r AS (
-            UPDATE rooms SET suspect = false, updated_at = $3
-            WHERE room_id = $1 AND bot_membership IS NOT DISTINCT FROM $2 AND bot_membership IS DISTINCT FROM 'join'
-            RETURNING room_id),
-        m AS (DELETE FROM room_members WHERE room_id IN (SELECT room_id FROM r))
-        DELETE FROM room_state WHERE room_id IN (SELECT room_id FROM r) AND event_type = 'm.room.member'
+        WITH r AS (UPDATE rooms SET suspect = false, updated_at = $2 WHERE room_id = $1),
+        m AS (DELETE FROM room_members WHERE room_id = $1)
+        DELETE FROM room_state WHERE room_id = $1 AND event_type = 'm.room.member'
         """;
 
     /// <summary>The processing order of the given event ids that were processed (the drift check's labels).</summary>

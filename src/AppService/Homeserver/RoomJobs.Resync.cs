@@ -78,7 +78,7 @@ public sealed partial class RoomJobs
             {
                 // The member rows it removes go to the change log as a purge, in the same commit (docs/change-feed.md).
                 batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(ChangeSet.Empty, [(job.RoomId, null)]));
-                batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Text(membership), Timestamp(time.GetUtcNow())));
+                batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Timestamp(time.GetUtcNow())));
             }
 
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, time.GetUtcNow(), JobOutcomes.Skipped, detail));

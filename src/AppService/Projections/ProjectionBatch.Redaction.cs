@@ -9,15 +9,15 @@ public sealed partial class ProjectionBatch
     private readonly List<(string RoomId, string Type, string StateKey, string EventId)> _redactions = [];
 
     // Redactions whose target we never processed (issue 16 point 6): by target id, loaded from pending_redactions for
-    // this batch's new state events, or met earlier in this batch.
+    // this batch's new state events (Stored), or met earlier in this batch (to be remembered unless their target comes).
     private readonly Dictionary<string, PendingRedactionRef> _pendingByTarget = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PendingRedactionRef> _newPending = new(StringComparer.Ordinal);
     private readonly List<string> _resolvedPending = [];
     private readonly HashSet<string> _processedTargets = new(StringComparer.Ordinal);
     private readonly HashSet<string> _appliedInBatch = new(StringComparer.Ordinal);
 
     /// <summary>Redactions met in this batch whose target is unknown, to be remembered (<c>pending_redactions</c>).</summary>
-    public IEnumerable<PendingRedactionRef> NewPendingRedactions => _newPending.Values.OrderBy(p => p.TargetEventId, StringComparer.Ordinal);
+    public IEnumerable<PendingRedactionRef> NewPendingRedactions =>
+        _pendingByTarget.Values.Where(p => !p.Stored).OrderBy(p => p.TargetEventId, StringComparer.Ordinal);
 
     /// <summary>Stored pending redactions whose target arrived in this batch (applied or refused): to be forgotten.</summary>
     public IReadOnlyList<string> ResolvedPendingRedactions => _resolvedPending;
@@ -61,9 +61,7 @@ public sealed partial class ProjectionBatch
             // out of order; a snapshot or a backlog can too): remember it for when the target arrives.
             if (rememberIfUnknown && !_processedTargets.Contains(redactedEventId) && !_appliedInBatch.Contains(redactedEventId))
             {
-                var pending = new PendingRedactionRef(redactedEventId, roomId, redactionEventId, redacter, Stored: false);
-                _pendingByTarget.TryAdd(redactedEventId, pending);
-                _newPending.TryAdd(redactedEventId, pending);
+                _pendingByTarget.TryAdd(redactedEventId, new PendingRedactionRef(redactedEventId, roomId, redactionEventId, redacter, Stored: false));
             }
 
             return;
@@ -120,10 +118,6 @@ public sealed partial class ProjectionBatch
         if (pending.Stored)
         {
             _resolvedPending.Add(pending.TargetEventId);
-        }
-        else
-        {
-            _newPending.Remove(pending.TargetEventId);
         }
 
         ApplyRedaction(pending.RoomId, pending.RedactionEventId, pending.Sender, target.EventId, rememberIfUnknown: false);

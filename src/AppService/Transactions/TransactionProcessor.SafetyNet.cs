@@ -25,10 +25,11 @@ public sealed partial class TransactionProcessor
         // copy of this transaction (a homeserver that timed out and retried) waits for the whole salvage, instead of
         // applying a later group of its own between two of ours. On a connection of its own, outside the pool, so a group's failure
         // does not release it; if that connection breaks, the database is away and the groups fail too (503).
+        long txnKey = Data.IngestSql.LockKey("txn", ledgerId);
         await using var txnLock = await salvageLocks.OpenConnectionAsync(ct);
         await using (var take = new NpgsqlCommand(Data.IngestSql.LockTxnForSalvage, txnLock))
         {
-            take.Parameters.Add(Data.SqlParameters.Bigint(Data.IngestSql.LockKey("txn", ledgerId)));
+            take.Parameters.Add(Data.SqlParameters.Bigint(txnKey));
             await take.ExecuteNonQueryAsync(ct);
         }
 
@@ -41,7 +42,7 @@ public sealed partial class TransactionProcessor
             if (txnLock.State == System.Data.ConnectionState.Open)
             {
                 await using var release = new NpgsqlCommand(Data.IngestSql.UnlockTxnAfterSalvage, txnLock);
-                release.Parameters.Add(Data.SqlParameters.Bigint(Data.IngestSql.LockKey("txn", ledgerId)));
+                release.Parameters.Add(Data.SqlParameters.Bigint(txnKey));
                 await release.ExecuteNonQueryAsync(CancellationToken.None);
             }
         }

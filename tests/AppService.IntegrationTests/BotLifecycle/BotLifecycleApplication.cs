@@ -158,12 +158,12 @@ public static class BotEvents
     };
 
     /// <summary>A redaction; <c>redacts</c> at the top level and in content, as Synapse writes both.</summary>
-    public static JsonObject Redaction(string roomId, string redacts) => new()
+    public static JsonObject Redaction(string roomId, string redacts, string sender = Alice) => new()
     {
         ["event_id"] = NewEventId(),
         ["room_id"] = roomId,
         ["type"] = "m.room.redaction",
-        ["sender"] = Alice,
+        ["sender"] = sender,
         ["redacts"] = redacts,
         ["content"] = new JsonObject { ["redacts"] = redacts, ["reason"] = "test" },
     };

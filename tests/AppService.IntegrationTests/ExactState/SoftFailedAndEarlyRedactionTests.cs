@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AppService.IntegrationTests.BotLifecycle;
 using AppService.IntegrationTests.Infrastructure;
 using static AppService.IntegrationTests.Infrastructure.Events;
 
@@ -18,14 +19,6 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
         return e;
     }
 
-    private static JsonObject Replacing(JsonObject e, string replaces)
-    {
-        var unsigned = e["unsigned"] as JsonObject ?? [];
-        unsigned["replaces_state"] = replaces;
-        e["unsigned"] = unsigned;
-        return e;
-    }
-
     [Fact]
     public async Task A_soft_failed_rename_and_a_soft_failed_ban_change_nothing_and_are_recorded_as_processed()
     {
@@ -34,8 +27,8 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
         var alice = Member(room, Alice, "join", displayname: "Alice");
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), name, alice);
 
-        var spamName = SoftFailed(Replacing(State(room, "m.room.name", new JsonObject { ["name"] = "SPAM" }, sender: "@banned:evil.test"), name.Id()));
-        var spamBan = SoftFailed(Replacing(Member(room, Alice, "ban", sender: "@banned:evil.test"), alice.Id()), "io.element.synapse.policy_server_spammy");
+        var spamName = SoftFailed(State(room, "m.room.name", new JsonObject { ["name"] = "SPAM" }, sender: "@banned:evil.test").Replacing(name.Id()));
+        var spamBan = SoftFailed(Member(room, Alice, "ban", sender: "@banned:evil.test").Replacing(alice.Id()), "io.element.synapse.policy_server_spammy");
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), spamName, spamBan);
 
         var info = (await app.RoomAsync(room))!;
@@ -47,7 +40,7 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
             $"SELECT count(*) FROM room_state WHERE room_id = '{room}' AND event_type = 'm.room.name' AND event_id = '{name.Id()}'"));
 
         // The next real rename follows the event we hold (the soft-failed one never became state).
-        var rename = Replacing(State(room, "m.room.name", new JsonObject { ["name"] = "Renamed" }), name.Id());
+        var rename = State(room, "m.room.name", new JsonObject { ["name"] = "Renamed" }).Replacing(name.Id());
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), rename);
         info = (await app.RoomAsync(room))!;
         Assert.Equal(("Renamed", false), (info.Name, info.Suspect));
@@ -59,7 +52,7 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
         string room = NewRoomId();
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), State(room, "m.room.create", new JsonObject { ["room_version"] = "11" }, sender: Alice));
         var topic = State(room, "m.room.topic", new JsonObject { ["topic"] = "to be redacted" });
-        var redaction = Redaction(room, topic.Id());
+        var redaction = BotEvents.Redaction(room, topic.Id());
 
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), redaction);
         Assert.Equal(1, await app.ScalarAsync($"SELECT count(*) FROM pending_redactions WHERE target_event_id = '{topic.Id()}'"));
@@ -75,8 +68,8 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
     {
         string room = NewRoomId();
         var alice = Member(room, Alice, "join", displayname: "Alice");
-        var profile = Replacing(Member(room, Alice, "join", displayname: "Rude name"), alice.Id());
-        var redaction = Redaction(room, profile.Id(), sender: Alice);
+        var profile = Member(room, Alice, "join", displayname: "Rude name").Replacing(alice.Id());
+        var redaction = BotEvents.Redaction(room, profile.Id(), sender: Alice);
 
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), alice, redaction, profile);
 
@@ -91,7 +84,7 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
         string room = NewRoomId();
         var message = Message(room, Alice, "hello");
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), message);
-        await app.PushOkAsync(Guid.NewGuid().ToString("N"), Redaction(room, message.Id()));
+        await app.PushOkAsync(Guid.NewGuid().ToString("N"), BotEvents.Redaction(room, message.Id()));
         Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM pending_redactions WHERE room_id = '{room}'"));
     }
 
@@ -103,20 +96,10 @@ public sealed class SoftFailedAndEarlyRedactionTests(AppServiceApplication app) 
             State(room, "m.room.create", new JsonObject { ["room_version"] = "11" }, sender: Alice),
             State(room, "m.room.power_levels", new JsonObject { ["users"] = new JsonObject { [Alice] = 100 }, ["redact"] = 50 }, sender: Alice));
         var topic = State(room, "m.room.topic", new JsonObject { ["topic"] = "keep me" });
-        await app.PushOkAsync(Guid.NewGuid().ToString("N"), Redaction(room, topic.Id(), sender: "@mallory:elsewhere.test"));
+        await app.PushOkAsync(Guid.NewGuid().ToString("N"), BotEvents.Redaction(room, topic.Id(), sender: "@mallory:elsewhere.test"));
 
         await app.PushOkAsync(Guid.NewGuid().ToString("N"), topic);
 
         Assert.Equal("keep me", (await app.RoomAsync(room))!.Topic);
     }
-
-    private static JsonObject Redaction(string roomId, string redacts, string sender = Alice) => new()
-    {
-        ["event_id"] = NewEventId(),
-        ["room_id"] = roomId,
-        ["type"] = "m.room.redaction",
-        ["sender"] = sender,
-        ["redacts"] = redacts,
-        ["content"] = new JsonObject { ["redacts"] = redacts },
-    };
 }
