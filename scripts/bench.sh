@@ -37,7 +37,7 @@
 # ReadyToRun), the same command as run.sh and deploy/Dockerfile: the benchmark measures what users run. Its start time
 # (launch to /health/ready) and publish size are in summary.md.
 # Every steady-state phase counts PostgreSQL's sequential scans of the hot-path tables (pg_stat_user_tables of each
-# service's database) over its timed rounds: a scan of a table larger than BENCH_SEQSCAN_MIN_PAGES (64; 0: any) fails
+# service's database) over its timed rounds: a scan of a table larger than BENCH_SEQSCAN_MIN_PAGES (512; 0: any) fails
 # the run (exit 3), naming the table and the count; scans of smaller tables are listed, not failed.
 # Smoke test (seconds, proves the script runs, measures nothing):
 #   BENCH_ROUNDS=1 BENCH_ROUND_SECONDS=5 BENCH_WARMUP_SECONDS=5 BENCH_WARMUP_MAX_SECONDS=5 BENCH_FIRST_MINUTE_SECONDS=5 \
@@ -179,7 +179,7 @@ rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its 
   local phase="$1" prefix="$2"; shift 2
   timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" rounds --phase "$phase" --run-prefix "$prefix" --rounds "$ROUNDS" \
     --round-seconds "$ROUND_SECONDS" --warmup-seconds "$WARMUP_SECONDS" --warmup-max-seconds "$WARMUP_MAX" --jit-rate 20 \
-    --pg "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=postgres" --seqscan-min-pages "${BENCH_SEQSCAN_MIN_PAGES:-64}" --json "$out/$phase.json" "$@" | tee -a "$out/rounds.txt"
+    --pg "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=postgres" --seqscan-min-pages "${BENCH_SEQSCAN_MIN_PAGES:-512}" --json "$out/$phase.json" "$@" | tee -a "$out/rounds.txt"
 }
 
 # The bare prototype, built in a temporary copy, on a database of its own with its own schema.

@@ -32,6 +32,9 @@ publish_service() {
   local src="${1:-$_svc_root/src/AppService}" dest="${2:-$SERVICE_PUBLISH_DIR}"
   shift $(( $# < 2 ? $# : 2 ))
   local log
+  # An empty output directory: publish copies a package's DLL only when it is newer than the one there, so a
+  # ReadyToRun copy left by the previous publish would survive a -p:AppServiceReadyToRun=false one.
+  rm -rf "$dest"
   log="$(dotnet publish "$src" -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$dest" -nologo -v q -clp:ErrorsOnly "$@" 2>&1)" \
     || { echo "$log" >&2; _svc_log "the publish of $src failed"; return 1; }
 }

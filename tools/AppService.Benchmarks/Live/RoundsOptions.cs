@@ -33,7 +33,7 @@ internal sealed record RoundsOptions
     public string? Pg { get; init; }
 
     /// <summary>A sequential scan of a hot table larger than this many pages fails the phase (<see cref="SeqScanProbe"/>).</summary>
-    public int SeqScanMinPages { get; init; } = 64;
+    public int SeqScanMinPages { get; init; } = 512;
 
     public static RoundsOptions Parse(string[] args)
     {
@@ -74,7 +74,7 @@ internal sealed record RoundsOptions
             RunPrefix = values.GetValueOrDefault("run-prefix", "r")[..1],
             Json = values.GetValueOrDefault("json"),
             Pg = values.GetValueOrDefault("pg"),
-            SeqScanMinPages = Int("seqscan-min-pages", 64),
+            SeqScanMinPages = Int("seqscan-min-pages", 512),
         };
         if (targets.Count == 0)
         {
