@@ -10,6 +10,13 @@ cd "$(dirname "$0")/.."
 # Ports: BENCH_PORT_BASE+10 (the service) and +11 (the prototype), 9310 and 9311 by default.
 WHERE_PORT=$(( ${BENCH_PORT_BASE:-9300} + 10 )); PROTO_PORT=$(( ${BENCH_PORT_BASE:-9300} + 11 ))
 WARM="${BENCH_WHERE_WARMUP:-40}"; SECS="${BENCH_WHERE_SECONDS:-15}"; ROUNDS="${BENCH_WHERE_ROUNDS:-3}"
+# Run as `flock /work/bench.lock scripts/bench.sh`, this shell inherits the lock's file descriptor: a PostgreSQL that
+# ensure_postgres starts would keep it, and hold the lock for every later benchmark until it stops (seen: a cluster
+# started by a benchmark kept /work/bench.lock taken). Only flock's own descriptor holds the lock; ours are closed.
+for _fd in /proc/$$/fd/*; do
+  _n="${_fd##*/}"
+  if [ "$_n" -gt 2 ] && [ "$_n" -ne 255 ]; then case "$(readlink "$_fd" 2>/dev/null)" in *.lock) eval "exec $_n>&-" ;; esac; fi
+done
 source scripts/lib/postgres.sh
 ensure_postgres
 shared="$(cd "${BENCH_SHARED:-bench}" && pwd)"

@@ -49,6 +49,13 @@ cd "$(dirname "$0")/.."
 MODE="${1:-goals}"
 if [ "$MODE" = admin ]; then exec scripts/admin-explain.sh; fi
 if [ "${BENCH_TIERED:-1}" = 0 ]; then export DOTNET_TieredCompilation=0; fi
+# Run as `flock /work/bench.lock scripts/bench.sh`, this shell inherits the lock's file descriptor: a PostgreSQL that
+# ensure_postgres starts would keep it, and hold the lock for every later benchmark until it stops (seen: a cluster
+# started by a benchmark kept /work/bench.lock taken). Only flock's own descriptor holds the lock; ours are closed.
+for _fd in /proc/$$/fd/*; do
+  _n="${_fd##*/}"
+  if [ "$_n" -gt 2 ] && [ "$_n" -ne 255 ]; then case "$(readlink "$_fd" 2>/dev/null)" in *.lock) eval "exec $_n>&-" ;; esac; fi
+done
 source scripts/lib/postgres.sh
 ensure_postgres
 stamp="$(date +%Y%m%d-%H%M%S)"
