@@ -7,7 +7,16 @@
 #   scripts/bench-where.sh            # 40 s warm-up, 3 rounds of 15 s each, about 3 minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ports: BENCH_PORT_BASE+10 (the service) and +11 (the prototype), 9310 and 9311 by default.
+WHERE_PORT=$(( ${BENCH_PORT_BASE:-9300} + 10 )); PROTO_PORT=$(( ${BENCH_PORT_BASE:-9300} + 11 ))
 WARM="${BENCH_WHERE_WARMUP:-40}"; SECS="${BENCH_WHERE_SECONDS:-15}"; ROUNDS="${BENCH_WHERE_ROUNDS:-3}"
+# Run as `flock /work/bench.lock scripts/bench.sh`, this shell inherits the lock's file descriptor: a PostgreSQL that
+# ensure_postgres starts would keep it, and hold the lock for every later benchmark until it stops (seen: a cluster
+# started by a benchmark kept /work/bench.lock taken). Only flock's own descriptor holds the lock; ours are closed.
+for _fd in /proc/$$/fd/*; do
+  _n="${_fd##*/}"
+  if [ "$_n" -gt 2 ] && [ "$_n" -ne 255 ]; then case "$(readlink "$_fd" 2>/dev/null)" in *.lock) eval "exec $_n>&-" ;; esac; fi
+done
 source scripts/lib/postgres.sh
 ensure_postgres
 shared="$(cd "${BENCH_SHARED:-bench}" && pwd)"
@@ -18,12 +27,13 @@ P() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -qAt "$@"; }
 stamp="$(date +%Y%m%d_%H%M%S)"; svc_db="where_${stamp}_service"; proto_db="where_${stamp}_proto"
 P -c "CREATE DATABASE $svc_db" -c "CREATE DATABASE $proto_db" >/dev/null
 P -d "$proto_db" -f "$shared/prototype/schema.sql" >/dev/null 2>&1
-dotnet build src/AppService -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
 cp -r "$shared/prototype" "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id where --url "http://127.0.0.1:9310" \
-  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
-export SERVICE_REGISTRATION="$tmp/registration.yaml" ASPNETCORE_ENVIRONMENT=Production SERVICE_PORT=9310 SERVICE_POOL_SIZE=4
+export SERVICE_REGISTRATION="$tmp/registration.yaml" ASPNETCORE_ENVIRONMENT=Production SERVICE_PORT="$WHERE_PORT" SERVICE_POOL_SIZE=4
 source scripts/lib/service.sh
+publish_service   # the service as run.sh, the Dockerfile and bench.sh build it
+dotnet "$SERVICE_DLL" generate-registration --id where --url "http://127.0.0.1:$WHERE_PORT" \
+  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
+SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
 proto=""
 cleanup() {
   [ -z "$proto" ] || kill "$proto" 2>/dev/null || true
@@ -34,9 +44,9 @@ cleanup() {
 trap cleanup EXIT
 start_service "$svc_db" "$tmp/service.log"
 ( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$proto_db;Maximum Pool Size=4" SYNC_COMMIT=on \
-  URL=http://127.0.0.1:9390 exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
+  URL=http://127.0.0.1:$PROTO_PORT exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
 proto=$!
-for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:9390/stats >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:$PROTO_PORT/stats >/dev/null 2>&1 && break; sleep 0.2; done
 pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 run() { # run NAME URL TOKEN PID SECONDS RUNID
   local pg0 c0 pg1 c1 req
@@ -47,8 +57,8 @@ run() { # run NAME URL TOKEN PID SECONDS RUNID
   echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2}'
 }
 run warm-up "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$WARM" wa01 >/dev/null
-run warm-up http://127.0.0.1:9390 hs_token_secret "$proto" "$WARM" wa02 >/dev/null
+run warm-up http://127.0.0.1:$PROTO_PORT hs_token_secret "$proto" "$WARM" wa02 >/dev/null
 for i in $(seq 1 "$ROUNDS"); do
   run service "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$SECS" "s$(printf %03d "$i")"
-  run prototype http://127.0.0.1:9390 hs_token_secret "$proto" "$SECS" "p$(printf %03d "$i")"
+  run prototype http://127.0.0.1:$PROTO_PORT hs_token_secret "$proto" "$SECS" "p$(printf %03d "$i")"
 done

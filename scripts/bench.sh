@@ -26,12 +26,19 @@
 # outside the checkout (so the repository's Directory.Build.props and central package versions do not apply to it),
 # with its own database and schema.
 #
-# Environment: BENCH_GOALS="1 2 3 4 5", BENCH_ROUNDS=3, BENCH_ROUND_SECONDS=10, BENCH_WARMUP_SECONDS=20,
+# Environment: BENCH_GOALS="1 2 3 4 5", BENCH_ROUNDS=5, BENCH_ROUND_SECONDS=10, BENCH_WARMUP_SECONDS=20,
 # BENCH_WARMUP_MAX_SECONDS=240, BENCH_FIRST_MINUTE_SECONDS=60, BENCH_BIG_EVENTS=10000000, BENCH_BIG_MEMBERS=1000000,
 # BENCH_SHARED=<another workload directory laid out like bench/>, BENCH_KEEP_DATABASES=1, BENCH_MAX_SECONDS=3600 (the whole run).
 # BENCH_TIERED=0 opts into DOTNET_TieredCompilation=0 for every process (the earlier, non-default measurements).
-# BENCH_SERVICE_BUILD_ARGS: extra `dotnet build` arguments for the service (A/B of a build-time runtime setting;
-# goals mode only).
+# BENCH_SERVICE_BUILD_ARGS: extra `dotnet publish` arguments for this checkout's service (A/B of a build-time runtime
+# setting, e.g. "-p:AppServiceReadyToRun=false"). BENCH_AB_FIRST_MINUTE=1: the ab mode also measures both services'
+# first BENCH_FIRST_MINUTE_SECONDS after start (a start-up change's A/B).
+# The service is published (scripts/lib/service.sh publish_service: Release, linux-x64, framework-dependent,
+# ReadyToRun), the same command as run.sh and deploy/Dockerfile: the benchmark measures what users run. Its start time
+# (launch to /health/ready) and publish size are in summary.md.
+# Every steady-state phase counts PostgreSQL's sequential scans of the hot-path tables (pg_stat_user_tables of each
+# service's database) over its timed rounds: a scan of a table larger than BENCH_SEQSCAN_MIN_PAGES (512; 0: any) fails
+# the run (exit 3), naming the table and the count; scans of smaller tables are listed, not failed.
 # Smoke test (seconds, proves the script runs, measures nothing):
 #   BENCH_ROUNDS=1 BENCH_ROUND_SECONDS=5 BENCH_WARMUP_SECONDS=5 BENCH_WARMUP_MAX_SECONDS=5 BENCH_FIRST_MINUTE_SECONDS=5 \
 #     BENCH_BIG_EVENTS=20000 BENCH_BIG_MEMBERS=2000 scripts/bench.sh
@@ -42,6 +49,13 @@ cd "$(dirname "$0")/.."
 MODE="${1:-goals}"
 if [ "$MODE" = admin ]; then exec scripts/admin-explain.sh; fi
 if [ "${BENCH_TIERED:-1}" = 0 ]; then export DOTNET_TieredCompilation=0; fi
+# Run as `flock /work/bench.lock scripts/bench.sh`, this shell inherits the lock's file descriptor: a PostgreSQL that
+# ensure_postgres starts would keep it, and hold the lock for every later benchmark until it stops (seen: a cluster
+# started by a benchmark kept /work/bench.lock taken). Only flock's own descriptor holds the lock; ours are closed.
+for _fd in /proc/$$/fd/*; do
+  _n="${_fd##*/}"
+  if [ "$_n" -gt 2 ] && [ "$_n" -ne 255 ]; then case "$(readlink "$_fd" 2>/dev/null)" in *.lock) eval "exec $_n>&-" ;; esac; fi
+done
 source scripts/lib/postgres.sh
 ensure_postgres
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -53,19 +67,26 @@ BENCH_DLL=tools/AppService.Benchmarks/bin/Release/net10.0/AppService.Benchmarks.
 psql_admin() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d postgres -qAt "$@"; }
 say() { echo "[bench] $*" >&2; }
 
-# Measured as production runs it: Release build, Production environment (no Development-only DI scope validation),
-# a registration generated like an operator would, not the shipped placeholders. The tool first: it builds the
-# service as its reference, and the service's own build (with BENCH_SERVICE_BUILD_ARGS, e.g.
-# "-p:AppServiceWorkstationGc=true" to A/B a candidate in AppService.csproj) must be the last word on its output.
+# Measured as production runs it: published as run.sh and deploy/Dockerfile publish it (publish_service), Production
+# environment (no Development-only DI scope validation), a registration generated like an operator would, not the
+# shipped placeholders. BENCH_SERVICE_BUILD_ARGS (e.g. "-p:AppServiceWorkstationGc=true" to A/B a candidate in
+# AppService.csproj) go to that publish.
 dotnet build tools/AppService.Benchmarks -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-# shellcheck disable=SC2086 # build arguments, split on purpose
-dotnet build src/AppService -c Release -nologo -v q ${BENCH_SERVICE_BUILD_ARGS:-} 2>&1 | grep -E ' error ' || true
-dotnet src/AppService/bin/Release/net10.0/AppService.dll generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-$PORT_BASE}" \
-  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$out/registration.yaml" >/dev/null
 export SERVICE_REGISTRATION="$PWD/$out/registration.yaml"
 export ASPNETCORE_ENVIRONMENT=Production
 source scripts/lib/service.sh
+# shellcheck disable=SC2086 # build arguments, split on purpose
+publish_service "" "" ${BENCH_SERVICE_BUILD_ARGS:-}
+dotnet "$SERVICE_DLL" generate-registration --id bench --url "http://127.0.0.1:${SERVICE_PORT:-$PORT_BASE}" \
+  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$out/registration.yaml" >/dev/null
+SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
 [ -f "$BENCH_DLL" ] || { say "the benchmark tool did not build"; exit 1; }
+# What is measured: the publish's size and whether its code is ReadyToRun (precompiled), for summary.md.
+publish_facts() { # publish_facts DIR: "NN MiB, ReadyToRun yes|no"
+  local r2r=no # a ReadyToRun image carries the READYTORUN_HEADER signature "RTR\0"
+  if LC_ALL=C grep -q -a -P 'RTR\x00' "$1/AppService.dll"; then r2r=yes; fi
+  echo "$(du -sm "$1" | cut -f1) MiB, ReadyToRun $r2r"
+}
 
 databases=()
 new_database() { # new_database NAME: a fresh database of this run on our PostgreSQL
@@ -108,7 +129,7 @@ case "$MODE" in goals|ab) ;; *) echo "usage: scripts/bench.sh [goals|floor|admin
 # ---------------------------------------------------------------------------------------------------------- goals
 GOALS=" ${BENCH_GOALS:-1 2 3 4 5} "
 wants() { case "$GOALS" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-ROUNDS="${BENCH_ROUNDS:-3}"
+ROUNDS="${BENCH_ROUNDS:-5}"   # issue 19: medians of >= 5 rounds
 ROUND_SECONDS="${BENCH_ROUND_SECONDS:-10}"
 WARMUP_SECONDS="${BENCH_WARMUP_SECONDS:-20}"
 WARMUP_MAX="${BENCH_WARMUP_MAX_SECONDS:-240}"
@@ -147,21 +168,25 @@ trap 'exit 143' TERM INT # through the EXIT trap: the services and databases of 
 # Goal 5's workload: the chain body with every replaces_state naming an event we never held (53 per transaction).
 sed -e 's/"\$PPPPPPPPPPPP/"$XXXXXXXXXXXX/g' -e 's/"\$CCCCCCCCCCCC/"$XXXXXXXXXXXX/g' "$shared/body-chain.json" >"$tmp/body-mismatch.json"
 
-# launch NAME PORT POOL DB: one service instance (its own database and log); sets LAUNCHED_PID and LAUNCHED_URL.
+# launch NAME PORT POOL DB: one service instance (its own database and log); sets LAUNCHED_PID, LAUNCHED_URL and
+# LAUNCHED_DB, and notes its start time (launch to /health/ready) in start-times.txt.
 launch() {
   SERVICE_PORT="$2"; SERVICE_URL="http://127.0.0.1:$2"; SERVICE_POOL_SIZE="$3"
   start_service "$4" "$out/$1.log"
-  pids+=("$SERVICE_PID"); LAUNCHED_PID="$SERVICE_PID"; LAUNCHED_URL="$SERVICE_URL"
+  pids+=("$SERVICE_PID"); LAUNCHED_PID="$SERVICE_PID"; LAUNCHED_URL="$SERVICE_URL"; LAUNCHED_DB="$4"
+  echo "$1 ${SERVICE_START_MS:-?} ms ($(publish_facts "$(dirname "$SERVICE_DLL")"))" >>"$out/start-times.txt"
 }
 stop_pid() { SERVICE_PID="$1"; stop_service; }
 svc_target() { # svc_target NAME PID URL [extra]: a --target for a service instance
   echo "name=$1;url=$3;token=$SERVICE_HS_TOKEN;pid=$2;metrics=$3/metrics${4:+;$4}"
 }
+# The database of a service instance, for the sequential-scan check of a steady-state phase's timed rounds.
+db_of() { echo "db=$1"; }
 rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its JSON in $out/PHASE.json
   local phase="$1" prefix="$2"; shift 2
   timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" rounds --phase "$phase" --run-prefix "$prefix" --rounds "$ROUNDS" \
     --round-seconds "$ROUND_SECONDS" --warmup-seconds "$WARMUP_SECONDS" --warmup-max-seconds "$WARMUP_MAX" --jit-rate 20 \
-    --json "$out/$phase.json" "$@" | tee -a "$out/rounds.txt"
+    --pg "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=postgres" --seqscan-min-pages "${BENCH_SEQSCAN_MIN_PAGES:-512}" --json "$out/$phase.json" "$@" | tee -a "$out/rounds.txt"
 }
 
 # The bare prototype, built in a temporary copy, on a database of its own with its own schema.
@@ -190,26 +215,37 @@ echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_Tier
 if [ "$MODE" = ab ]; then
   rev="${2:?usage: scripts/bench.sh ab REV}"
   git worktree add --detach -q "$tmp/base" "$rev"
-  timeout 600 dotnet build "$tmp/base/src/AppService" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-  base_dll="$tmp/base/src/AppService/bin/Release/net10.0/AppService.dll"
+  # Built the way this checkout builds the service (publish_service), so only the code and the project differ.
+  timeout 600 bash -c "source scripts/lib/service.sh && publish_service '$tmp/base/src/AppService' '$tmp/base-publish'" || true
+  base_dll="$tmp/base-publish/AppService.dll"
   [ -f "$base_dll" ] || { say "the service at $rev did not build"; exit 1; }
   this_dll="$SERVICE_DLL"
-  SERVICE_DLL="$base_dll"; launch base $((PORT_BASE + 5)) 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL
-  SERVICE_DLL="$this_dll"; launch this $((PORT_BASE + 6)) 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL
+  SERVICE_DLL="$base_dll"; launch base $((PORT_BASE + 5)) 4 "$(new_database base)"; base_pid=$LAUNCHED_PID; base_url=$LAUNCHED_URL; base_db=$LAUNCHED_DB
+  SERVICE_DLL="$this_dll"; launch this $((PORT_BASE + 6)) 4 "$(new_database this)"; this_pid=$LAUNCHED_PID; this_url=$LAUNCHED_URL; this_db=$LAUNCHED_DB
   base_name="base-$(git rev-parse --short "$rev")"; this_name="this-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo +changes)${BENCH_SERVICE_BUILD_ARGS:++buildargs}"
+  if [ "${BENCH_AB_FIRST_MINUTE:-0}" = 1 ]; then
+    rounds ab-first-minute f "${chain[@]}" --warmup-seconds 0 --rounds 1 --round-seconds "$FIRST_MINUTE" \
+      --description "the first ${FIRST_MINUTE} s of load after start, $this_name vs $base_name" \
+      --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
+  fi
   rounds ab-new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1, $this_name vs $base_name" \
-    --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
+    --target "$(svc_target "$this_name" "$this_pid" "$this_url" "$(db_of "$this_db")")" --target "$(svc_target "$base_name" "$base_pid" "$base_url" "$(db_of "$base_db")")"
   rounds ab-duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
     --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1, $this_name vs $base_name" \
-    --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
+    --target "$(svc_target "$this_name" "$this_pid" "$this_url" "$(db_of "$this_db")")" --target "$(svc_target "$base_name" "$base_pid" "$base_url" "$(db_of "$base_db")")"
   stop_pid "$base_pid"; stop_pid "$this_pid"
   git worktree remove --force "$tmp/base"
+  echo "start (launch to /health/ready): $(sed -e "s/^this /$this_name /" -e "s/^base /$base_name /" "$out/start-times.txt" | paste -sd ';' | sed 's/;/; /g')"
   echo "(results in $out/rounds.txt; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(dotnet --version) SDK)"
+  if grep -q 'sequential scans in the timed rounds.*FAILED' "$out/rounds.txt"; then
+    say "FAILED: PostgreSQL read a hot-path table by sequential scan during the timed rounds:"; grep 'sequential scans in the timed rounds.*FAILED' "$out/rounds.txt" >&2
+    exit 3
+  fi
   exit 0
 fi
 
 if wants 1 || wants 2 || wants 5; then
-  launch service $((PORT_BASE + 0)) 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL
+  launch service $((PORT_BASE + 0)) 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL; svc_db=$(db_of "$LAUNCHED_DB")
   wants 1 || wants 2 && start_prototype
   # shellcheck disable=SC2046 # proto_target is empty or one --target pair
   if wants 2; then
@@ -218,28 +254,28 @@ if wants 1 || wants 2 || wants 5; then
   fi
   if wants 1 || wants 2; then
     rounds new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1" \
-      --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
+      --target "$(svc_target service "$svc_pid" "$svc_url" "$svc_db")" $(proto_target)
   fi
   if wants 1; then
     rounds duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
-      --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1" --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
+      --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1" --target "$(svc_target service "$svc_pid" "$svc_url" "$svc_db")" $(proto_target)
   fi
   [ -z "$proto_pid" ] || { stop_pid "$proto_pid"; proto_pid=""; }
   if wants 5; then
     before=$(grep -cE 'is (still )?suspect:' "$out/service.log" || true)
     rounds mismatch m "${chain[@]}" --warmup-seconds 5 --description "the same service: consistent replaces_state vs 53 mismatching per transaction" \
-      --target "$(svc_target normal "$svc_pid" "$svc_url")" --target "$(svc_target mismatch "$svc_pid" "$svc_url" "body=$tmp/body-mismatch.json")"
+      --target "$(svc_target normal "$svc_pid" "$svc_url" "$svc_db")" --target "$(svc_target mismatch "$svc_pid" "$svc_url" "body=$tmp/body-mismatch.json;$svc_db")"
     echo $(( $(grep -cE 'is (still )?suspect:' "$out/service.log" || true) - before )) >"$out/mismatch-log-lines.txt"
   fi
   stop_pid "$svc_pid"
 fi
 
 if wants 4; then
-  launch pool-1 $((PORT_BASE + 1)) 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL
-  launch pool-4 $((PORT_BASE + 2)) 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL
+  launch pool-1 $((PORT_BASE + 1)) 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL; p1_db=$(db_of "$LAUNCHED_DB")
+  launch pool-4 $((PORT_BASE + 2)) 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL; p4_db=$(db_of "$LAUNCHED_DB")
   rounds pool p --body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_rooms.lua" --threads 4 --connections 4 \
     --description "4 transactions in flight, each connection its own 8 rooms (wrk -t4 -c4)" \
-    --target "$(svc_target pool-1 "$p1_pid" "$p1_url")" --target "$(svc_target pool-4 "$p4_pid" "$p4_url")"
+    --target "$(svc_target pool-1 "$p1_pid" "$p1_url" "$p1_db")" --target "$(svc_target pool-4 "$p4_pid" "$p4_url" "$p4_db")"
   stop_pid "$p1_pid"; stop_pid "$p4_pid"
 fi
 
@@ -250,16 +286,20 @@ if wants 3; then
     --processed-events "${BENCH_BIG_EVENTS:-10000000}" --members "${BENCH_BIG_MEMBERS:-1000000}" | tee "$out/load-big.txt"
   # Retention runs only when the benchmark asks (the big-pruning target), not on its own schedule at start.
   export AppService__Retention__Enabled=false
-  launch empty $((PORT_BASE + 3)) 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL
+  launch empty $((PORT_BASE + 3)) 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL; e_db=$(db_of "$LAUNCHED_DB")
   launch big $((PORT_BASE + 4)) 4 "$big_db"; b_pid=$LAUNCHED_PID; b_url=$LAUNCHED_URL
   unset AppService__Retention__Enabled
   rounds big b "${chain[@]}" --description "new events on an empty database vs a big one, and the big one while retention prunes" \
-    --target "$(svc_target empty "$e_pid" "$e_url")" --target "$(svc_target big "$b_pid" "$b_url")" \
-    --target "$(svc_target big-pruning "$b_pid" "$b_url" "prune=$b_url;admin_token=$SERVICE_ADMIN_TOKEN")"
+    --target "$(svc_target empty "$e_pid" "$e_url" "$e_db")" --target "$(svc_target big "$b_pid" "$b_url" "db=$big_db")" \
+    --target "$(svc_target big-pruning "$b_pid" "$b_url" "prune=$b_url;admin_token=$SERVICE_ADMIN_TOKEN;db=$big_db")"
   stop_pid "$e_pid"; stop_pid "$b_pid"
 fi
 
 echo
 echo "== issue 10: goals (run $stamp)"
-dotnet "$BENCH_DLL" report --dir "$out" --markdown "$out/summary.md" --json "$out/summary.json"
+verdict=0
+dotnet "$BENCH_DLL" report --dir "$out" --markdown "$out/summary.md" --json "$out/summary.json" || verdict=$?
+{ echo; echo "Start, launch to /health/ready (a fresh database: migrations included), per service instance of this run:"
+  sed 's/^/- /' "$out/start-times.txt"; } | tee -a "$out/summary.md"
 echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); $(dotnet --version) SDK)"
+exit "$verdict"

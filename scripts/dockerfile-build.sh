@@ -90,6 +90,8 @@ done
 publish="$(map_path "${from_build[0]:-/app/publish}")"
 [ -n "$entry_dll" ] && [ -f "$publish/$entry_dll" ] || { log "ENTRYPOINT $entry_dll missing from $publish"; exit 1; }
 [ -f "$publish/${entry_dll%.dll}.runtimeconfig.json" ] || { log "${entry_dll%.dll}.runtimeconfig.json missing"; exit 1; }
-log "ok: $publish/$entry_dll (runtime WORKDIR ${runtime_workdir:-/})"
+# The image ships what the benchmark measured: ReadyToRun code (AppService.csproj), whose header signature is "RTR\0".
+LC_ALL=C grep -q -a -P 'RTR\x00' "$publish/$entry_dll" || { log "$entry_dll is not ReadyToRun: the publish lost -r linux-x64 or PublishReadyToRun"; exit 1; }
+log "ok: $publish/$entry_dll, ReadyToRun (runtime WORKDIR ${runtime_workdir:-/})"
 [ -n "${KEEP:-}" ] && echo "$scratch"
 exit 0

@@ -12,8 +12,11 @@ SERVICE_PORT="${SERVICE_PORT:-9100}"
 SERVICE_URL="http://127.0.0.1:$SERVICE_PORT"
 SERVICE_ADMIN_TOKEN="${SERVICE_ADMIN_TOKEN:-sim-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 SERVICE_REGISTRATION="${SERVICE_REGISTRATION:-$_svc_root/registration.yaml}"
-SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
-SERVICE_DLL="$_svc_root/src/AppService/bin/Release/net10.0/AppService.dll"
+# (empty while the registration does not exist yet: bench.sh generates it with the published service, then reads it again)
+SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" 2>/dev/null | tr -d "\"'" | head -n1 || true)"
+# The service as users run it: published like run.sh and deploy/Dockerfile do (publish_service), not the build output.
+SERVICE_PUBLISH_DIR="$_svc_root/src/AppService/bin/Release/publish"
+SERVICE_DLL="$SERVICE_PUBLISH_DIR/AppService.dll"
 SIMULATOR_DLL="$_svc_root/tools/AppService.Simulator/bin/Release/net10.0/AppService.Simulator.dll"
 SERVICE_PID=""
 SERVICE_DB=""
@@ -21,10 +24,25 @@ SERVICE_LOG=""
 
 _svc_log() { echo "[service] $*" >&2; }
 
+# publish_service [SRC_DIR [OUT_DIR [extra dotnet arguments...]]]: the one way the service is built to be run, shared
+# by run.sh, bench.sh, bench-where.sh and faults.sh, and the same command deploy/Dockerfile runs: Release,
+# framework-dependent for linux-x64 without an apphost, so the project's PublishReadyToRun applies (AppService.csproj).
+# Prints nothing unless the build fails.
+publish_service() {
+  local src="${1:-$_svc_root/src/AppService}" dest="${2:-$SERVICE_PUBLISH_DIR}"
+  shift $(( $# < 2 ? $# : 2 ))
+  local log
+  # An empty output directory: publish copies a package's DLL only when it is newer than the one there, so a
+  # ReadyToRun copy left by the previous publish would survive a -p:AppServiceReadyToRun=false one.
+  rm -rf "$dest"
+  log="$(dotnet publish "$src" -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$dest" -nologo -v q -clp:ErrorsOnly "$@" 2>&1)" \
+    || { echo "$log" >&2; _svc_log "the publish of $src failed"; return 1; }
+}
+
 # Build both once; every run and restart then starts in about a second (no 'dotnet run' rebuild check).
 build_service_and_simulator() {
-  _svc_log "building the service and the simulator (Release)"
-  dotnet build "$_svc_root/src/AppService" -c Release -nologo -v q 2>&1 | grep -E 'error|Warn|warn' || true
+  _svc_log "publishing the service and building the simulator (Release)"
+  publish_service
   dotnet build "$_svc_root/tools/AppService.Simulator" -c Release -nologo -v q 2>&1 | grep -E 'error|Warn|warn' || true
   [ -f "$SERVICE_DLL" ] && [ -f "$SIMULATOR_DLL" ] || { _svc_log "build failed"; return 1; }
 }
@@ -35,8 +53,11 @@ service_connection_string() {
 }
 
 # start_service DB LOG: start (or restart) the service on database DB, appending to LOG; waits until it answers.
+# Sets SERVICE_START_MS: milliseconds from the launch to the first 200 of /health/ready (migrations applied, the
+# database answering), polled every 20 ms (bench.sh reports it as the start time).
 start_service() {
   SERVICE_DB="$1"; SERVICE_LOG="$2"
+  local t0; t0=$(date +%s%N)
   # The subshell execs dotnet, so $! is the service's own pid (kill -9 hits the service, /proc/$!/status is its memory).
   (
     cd "$_svc_root/src/AppService"
@@ -51,6 +72,14 @@ start_service() {
       dotnet "$SERVICE_DLL" --urls "$SERVICE_URL"
   ) >>"$SERVICE_LOG" 2>&1 &
   SERVICE_PID=$!
+  SERVICE_START_MS=""
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ] && kill -0 "$SERVICE_PID" 2>/dev/null; do
+    if curl -fsS -m 1 -o /dev/null "$SERVICE_URL/health/ready" 2>/dev/null; then
+      SERVICE_START_MS=$(( ($(date +%s%N) - t0) / 1000000 )); break
+    fi
+    sleep 0.02
+  done
   wait_service_ready 60
 }
 

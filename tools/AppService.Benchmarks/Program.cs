@@ -3,9 +3,10 @@ using AppService.Benchmarks.Live;
 
 // floor     --connection CS [--events N --rooms R --users U --seed S --warmup W --bot @bot:localhost --json out.json]
 // compare   --service simulator.json --floor floor.json [--markdown out.md] [--json out.json]
-// rounds    --phase NAME --target "name=..;url=..;token=..;pid=..[;metrics=..;body=..;script=..;threads=..;connections=..;prune=..;admin_token=..]"
+// rounds    --phase NAME --target "name=..;url=..;token=..;pid=..[;metrics=..;body=..;script=..;threads=..;connections=..;prune=..;admin_token=..;db=..]"
 //           [--target ...] [--body F --script F --threads 1 --connections 1] [--warmup-seconds 20 --warmup-max-seconds 240
 //           --warmup-chunk-seconds 5 --jit-rate 20] [--rounds 3 --round-seconds 10] [--run-prefix r] [--json out.json]
+//           [--pg CS: the server of the targets' db=, whose hot tables' sequential scans in the timed rounds fail the phase]
 // report    --dir bench-results/<run> [--markdown out.md] [--json out.json]
 // load-big  --connection CS [--processed-events 10000000 --members 1000000 --seed 1]
 try

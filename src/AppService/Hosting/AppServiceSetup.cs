@@ -192,6 +192,9 @@ public static class AppServiceSetup
         CreateDataSource(configuration.GetConnectionString("AppService")
             ?? throw new InvalidOperationException("ConnectionStrings:AppService is not set (env ConnectionStrings__AppService)."));
 
+    /// <summary>The session setting every connection of the service's data source starts with (see CreateDataSource).</summary>
+    public const string ForceCustomPlans = "-c plan_cache_mode=force_custom_plan";
+
     /// <summary>The service's data source for a connection string (public so the protocol tests use exactly this one).</summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
@@ -203,6 +206,22 @@ public static class AppServiceSetup
         // 1.3 ms of server CPU per 100-event transaction): the ingest gets that back by preparing its fixed
         // statements explicitly (NpgsqlBatch.PrepareAsync), which takes the row description from a Describe
         // before any parameter is sent, so a refused parameter cannot leave a half-made cache entry.
-        return new NpgsqlDataSourceBuilder(connectionString).Build();
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+
+        // Every execution of a prepared statement is planned for its parameters and the tables as they are then
+        // (plan_cache_mode=force_custom_plan, issue 19's plan trap): PostgreSQL would otherwise switch a prepared
+        // statement to a generic plan at its 6th execution, planned with the statistics of that moment, and keep it
+        // until an ANALYZE invalidates it. A service started on an empty database makes those plans while every table
+        // is one page, where reading it whole is cheapest, and went on reading processed_events, room_members and
+        // room_state whole once they were large (81,304 sequential scans in one benchmark run; the test
+        // Data/PlanTrapTests). What the preparation still saves is the parse and the analysis. A connection string
+        // that sets plan_cache_mode itself (Options=-c plan_cache_mode=...) keeps its own.
+        string options = builder.ConnectionStringBuilder.Options ?? "";
+        if (!options.Contains("plan_cache_mode", StringComparison.Ordinal))
+        {
+            builder.ConnectionStringBuilder.Options = (options + " " + ForceCustomPlans).Trim();
+        }
+
+        return builder.Build();
     }
 }

@@ -17,7 +17,7 @@ public sealed class ScratchCheckout : IDisposable
     private const string FakeDotnet = """
         #!/usr/bin/env bash
         case "$1" in
-          build) exit 0 ;;
+          build|publish) exit 0 ;;
           test) echo "Passed!  - Failed:     0, Passed:     3, Skipped:     0, Total:     3"; exit 0 ;;
         esac
         # dotnet <dll> --urls <url>: the service
@@ -45,7 +45,8 @@ public sealed class ScratchCheckout : IDisposable
         }
 
         File.Copy(RepoRoot.File("registration.yaml"), Path.Combine(Root, "registration.yaml"));
-        string dll = Path.Combine(Root, "src", "AppService", "bin", "Release", "net10.0", "AppService.dll");
+        // Where run.sh's publish (ReadyToRun, the same as the Dockerfile's) puts the service.
+        string dll = Path.Combine(Root, "src", "AppService", "bin", "Release", "publish", "AppService.dll");
         Directory.CreateDirectory(Path.GetDirectoryName(dll)!);
         File.WriteAllText(dll, "");
         Bin = Path.Combine(Root, "fake-bin");

@@ -29,6 +29,12 @@ internal sealed record RoundsOptions
     public string RunPrefix { get; init; } = "r";
     public string? Json { get; init; }
 
+    /// <summary>A connection string (any database) of the PostgreSQL the targets' <c>db=</c> databases are on.</summary>
+    public string? Pg { get; init; }
+
+    /// <summary>A sequential scan of a hot table larger than this many pages fails the phase (<see cref="SeqScanProbe"/>).</summary>
+    public int SeqScanMinPages { get; init; } = 512;
+
     public static RoundsOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -67,6 +73,8 @@ internal sealed record RoundsOptions
             RoundSeconds = Int("round-seconds", 10),
             RunPrefix = values.GetValueOrDefault("run-prefix", "r")[..1],
             Json = values.GetValueOrDefault("json"),
+            Pg = values.GetValueOrDefault("pg"),
+            SeqScanMinPages = Int("seqscan-min-pages", 512),
         };
         if (targets.Count == 0)
         {

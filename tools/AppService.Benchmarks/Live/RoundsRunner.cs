@@ -31,6 +31,14 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
             }
         }
 
+        // Sequential scans of the hot tables, per database (two targets may share one), over the timed rounds only.
+        var scanned = o.Pg is null ? [] : targets.Where(t => t.Database is not null).Select(t => t.Database!).Distinct(StringComparer.Ordinal).ToList();
+        var scansBefore = new Dictionary<string, Dictionary<string, (long Scans, long Pages)>>(StringComparer.Ordinal);
+        foreach (string db in scanned)
+        {
+            scansBefore[db] = await SeqScanProbe.ReadAsync(o.Pg!, db, ct);
+        }
+
         var rounds = targets.ToDictionary(t => t.Name, _ => new List<RoundResult>(), StringComparer.Ordinal);
         for (int r = 1; r <= o.Rounds; r++)
         {
@@ -45,12 +53,29 @@ internal sealed class RoundsRunner(RoundsOptions o, TextWriter output)
             }
         }
 
-        var summaries = targets.Select(t => Summarise(t, warmups.GetValueOrDefault(t.Name), rounds[t.Name])).ToList();
+        var scans = new Dictionary<string, Dictionary<string, SeqScans>>(StringComparer.Ordinal);
+        if (scanned.Count > 0)
+        {
+            await Task.Delay(SeqScanProbe.FlushWait, ct);
+            foreach (string db in scanned)
+            {
+                scans[db] = SeqScanProbe.Delta(scansBefore[db], await SeqScanProbe.ReadAsync(o.Pg!, db, ct), o.SeqScanMinPages);
+            }
+        }
+
+        var summaries = targets.Select(t => Summarise(t, warmups.GetValueOrDefault(t.Name), rounds[t.Name])
+            with { HotSeqScans = t.Database is null ? null : scans.GetValueOrDefault(t.Database) }).ToList();
         var report = new PhaseReport(o.Phase, o.Description, o.Rounds, o.RoundSeconds, summaries);
         foreach (var s in summaries)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  median {s.Name,-14} {s.EventsPerSecond,9:0} events/s  p99 {s.P99Ms,6:0.00} ms  CPU {s.CpuMsPerTransaction,5:0.00} ms/txn  ({s.Runtime})"));
+        }
+
+        foreach (var s in summaries.Where(s => s.HotSeqScans is not null).DistinctBy(s => targets.First(t => t.Name == s.Name).Database))
+        {
+            bool failed = SeqScanProbe.AnyFailed(s.HotSeqScans!);
+            output.WriteLine($"  hot-path sequential scans in the timed rounds ({s.Name}; fails above {o.SeqScanMinPages} pages): {SeqScanProbe.Describe(s.HotSeqScans!)}{(failed ? "  FAILED" : "")}");
         }
 
         if (o.Json is not null)
@@ -203,6 +228,10 @@ internal sealed record RoundResult(
 internal sealed record TargetSummary(
     string Name, string Runtime, int EventsPerRequest, int Connections, WarmupResult? Warmup, double EventsPerSecond, double P50Ms,
     double P99Ms, double CpuMsPerTransaction, double? JitMethodsPerSecond, double? Gen0Per1000Txn, double? Gen1Per1000Txn,
-    double? Gen2Per1000Txn, double? StateMismatchesPer1000Txn, long Failed, double? PeakRssMib, List<RoundResult> Rounds);
+    double? Gen2Per1000Txn, double? StateMismatchesPer1000Txn, long Failed, double? PeakRssMib, List<RoundResult> Rounds)
+{
+    /// <summary>Sequential scans of each hot-path table of the target's database during the timed rounds (null: not counted).</summary>
+    public Dictionary<string, SeqScans>? HotSeqScans { get; init; }
+}
 
 internal sealed record PhaseReport(string Phase, string Description, int Rounds, int RoundSeconds, List<TargetSummary> Targets);
