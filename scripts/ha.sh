@@ -254,13 +254,15 @@ stop_pidfile() { # stop_pidfile FILE SECONDS: SIGTERM, SIGKILL after SECONDS
 }
 
 cmd_down() {
-  local n p
+  local n p stoppers=()
   for n in "${NODES[@]}"; do
     [ -d "$(node_dir "$n")" ] || continue
-    # Patroni stops its PostgreSQL on SIGTERM.
+    # Patroni stops its PostgreSQL on SIGTERM. (Waited for by pid: a bare 'wait' would wait for etcd too when
+    # this shell started it.)
     stop_pidfile "$(node_dir "$n")/patroni.pid" 30 &
+    stoppers+=($!)
   done
-  wait
+  [ ${#stoppers[@]} -eq 0 ] || wait "${stoppers[@]}" || true
   for n in "${NODES[@]}"; do
     p="$(postmaster_pid "$n" || true)"
     if [ -n "$p" ]; then
