@@ -21,6 +21,7 @@
 #      HA_PG_PORT_BASE (55601: PostgreSQL 55601-55603)  HA_API_PORT_BASE (55611: Patroni REST 55611-55613)
 #      HA_DCS_PORT (55621: etcd client; peer on +1)  HA_DIR (.data/ha)
 #      test only: HA_EVENTS (20000)  HA_SEED (1)  HA_KILLS (1: kill -9 count)  HA_SWITCHOVER (1: 0 skips it)
+#      HA_KILL (postmaster | instance: the postmaster and all its processes at once)
 #      HA_COPIES (4: copies of each transaction in flight)  SERVICE_PORT (9600)  HA_TIMEOUT (420 s for the simulator)
 #
 # The DCS is etcd (Debian's etcd-server, one member on 127.0.0.1, v3 API), not Patroni's built-in Raft (pysyncobj):
@@ -289,9 +290,13 @@ cmd_failover() {
   local old pid t_kill t_new new deadline
   old="$(leader)"; [ -n "$old" ] || { log "no primary to kill"; return 1; }
   pid="$(postmaster_pid "$old")"; [ -n "$pid" ] || { log "node$old's postmaster pid not found"; return 1; }
+  # HA_KILL=instance: the postmaster and all its children (backends, walsenders) at once, as when the host dies;
+  # after a kill of the postmaster alone its walsenders live on for a moment and still ship the WAL already flushed.
+  local children=""; [ "${HA_KILL:-postmaster}" = instance ] && children="$(pgrep -P "$pid" | tr '\n' ' ')"
   t_kill="$(now)"
-  kill -9 "$pid"
-  log "kill -9 of node$old's postmaster (pid $pid)"
+  # shellcheck disable=SC2086
+  kill -9 "$pid" $children
+  log "kill -9 of node$old's postmaster (pid $pid)${children:+ and its children ($children)}"
   deadline=$((SECONDS + 90)); new=""
   while [ $SECONDS -lt $deadline ]; do
     new="$(leader)"
