@@ -17,8 +17,12 @@
 #               state, the bot kicked/banned/re-invited; every room is checked at quiescence and after a final
 #               resync. FAULTS_HS_SEEDS seeds (20) from FAULTS_SEED, in Synapse mode and in Dendrite mode (a fresh
 #               service and database per mode). Not part of 'all' (it takes a few minutes).
+#   ha          scripts/ha.sh test: a three-member Patroni cluster (sync mode unless HA_MODE=async), the workload
+#               with 4 copies of each transaction in flight, kill -9 of the primary's postmaster, a switchover;
+#               every acknowledged event processed once (see scripts/ha.sh). Not part of 'all'; it uses its own
+#               cluster and ports (HA_* variables, SERVICE_PORT 9600), not FAULTS_PG_PORT.
 #
-# Usage: scripts/faults.sh [all | kill9 | pg-restart | concurrent | bugs | homeserver]...        (default: all)
+# Usage: scripts/faults.sh [all | kill9 | pg-restart | concurrent | bugs | homeserver | ha]...        (default: all)
 # Env:   FAULTS_EVENTS (20000)  FAULTS_SEED (1)  FAULTS_SCENARIO_TIMEOUT seconds (300)
 #        FAULTS_HS_SEEDS (20)  FAULTS_HS_STEPS (400)  FAULTS_HS_MODES ("synapse dendrite")  HOMESERVER_PORT (SERVICE_PORT + 1)
 #        FAULTS_PG_PORT (55433): a PRIVATE cluster in .data/pg-faults that pg-restart may stop; never a shared server
@@ -43,8 +47,16 @@ scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(all)
 if [ "${scenarios[0]}" = all ]; then scenarios=(kill9 pg-restart concurrent bugs); fi
 for s in "${scenarios[@]}"; do
-  case "$s" in kill9|pg-restart|concurrent|bugs|homeserver) ;; *) echo "unknown scenario '$s' (kill9, pg-restart, concurrent, bugs, homeserver, all)" >&2; exit 2 ;; esac
+  case "$s" in kill9|pg-restart|concurrent|bugs|homeserver|ha) ;; *) echo "unknown scenario '$s' (kill9, pg-restart, concurrent, bugs, homeserver, ha, all)" >&2; exit 2 ;; esac
 done
+
+# 'ha' alone needs none of the private cluster below: it brings up its own Patroni cluster.
+if [ "${scenarios[*]}" = ha ]; then
+  rc=0
+  SERVICE_PORT="${HA_SERVICE_PORT:-9600}" scripts/ha.sh test || rc=$?
+  echo "=== ha: $([ $rc -eq 0 ] && echo PASS || echo FAIL)"
+  exit $rc
+fi
 
 out="sim-results/faults-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
@@ -224,6 +236,13 @@ scenario_homeserver() {
     results+=("homeserver-$mode: $verdict ($summary)")
     stop_service; drop_database "$db"
   done
+}
+
+scenario_ha() {
+  local rc=0
+  SERVICE_PORT="${HA_SERVICE_PORT:-9600}" scripts/ha.sh test >"$out/ha.log" 2>&1 || rc=$?
+  grep -A20 '^=== ha test' "$out/ha.log" || tail -n 20 "$out/ha.log"
+  results+=("ha: $([ $rc -eq 0 ] && echo PASS || echo FAIL) ($(grep -E '^acknowledged events' "$out/ha.log" || echo 'no report'))")
 }
 
 for s in "${scenarios[@]}"; do

@@ -47,9 +47,10 @@ build_service_and_simulator() {
   [ -f "$SERVICE_DLL" ] && [ -f "$SIMULATOR_DLL" ] || { _svc_log "build failed"; return 1; }
 }
 
-# service_connection_string DB: the service's connection string for database DB on our PostgreSQL.
+# service_connection_string DB: the service's connection string for database DB on our PostgreSQL, or on the hosts
+# SERVICE_PG_HOSTS names (scripts/ha.sh: "Host=a:p,b:p,c:p;Target Session Attributes=primary;...").
 service_connection_string() {
-  echo "Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$1;Maximum Pool Size=${SERVICE_POOL_SIZE:-8};Timeout=5;Command Timeout=20"
+  echo "${SERVICE_PG_HOSTS:-Host=127.0.0.1;Port=$APPSERVICE_PG_PORT};Username=postgres;Database=$1;Maximum Pool Size=${SERVICE_POOL_SIZE:-8};Timeout=5;Command Timeout=20"
 }
 
 # start_service DB LOG: start (or restart) the service on database DB, appending to LOG; waits until it answers.

@@ -74,7 +74,11 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
         var admin = new AdminApiClient(http, o.Url, o.AdminToken);
         var statsBefore = await WaitForServiceAsync(admin, sendDeadline.Token);
         await using var memory = new ProcessMemory(o.Pid, o.PidFile);
-        var sender = new TransactionSender(http, new SenderOptions { HsToken = o.HsToken, RequestTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds) });
+        using var ackLog = o.AckLogPath is null ? null : new AckLog(o.AckLogPath);
+        var sender = new TransactionSender(http, new SenderOptions
+        {
+            HsToken = o.HsToken, RequestTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds), AckLog = ackLog,
+        });
 
         SendPhaseResult? warmup = null, main = null, duplicates = null;
         if (statsBefore is not null && preparedWarmup.Count > 0)

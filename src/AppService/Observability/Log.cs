@@ -9,6 +9,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Not ready: the database cannot be reached ({Error})")]
     public static partial void NotReadyDatabaseUnreachable(ILogger logger, LogText error);
 
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Not ready: the database is read-only (a standby, or a primary being demoted); the connection pool is cleared")]
+    public static partial void NotReadyReadOnly(ILogger logger);
+
     // The startup self-check: exactly one of 210-217 per start.
     [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Homeserver self-check skipped: AppService:HomeserverUrl is not set")]
     public static partial void SelfCheckSkipped(ILogger logger);

@@ -114,6 +114,10 @@ public static class AppServiceApi
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex))
         {
             Log.DatabaseUnavailable(logger, txnId, ex.GetBaseException().Message);
+            // Nothing was committed. The homeserver retries the same transaction; Retry-After says when (a failover
+            // takes a few seconds, docs/operations.md "High availability"). A connection that failed here (e.g. 25006
+            // read-only: a demoted primary) is not pooled again: ConnectionHygiene clears the pool when a batch fails.
+            http.Response.Headers.RetryAfter = ApiExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status503ServiceUnavailable, MatrixError.Codes.Unknown, "Database unavailable; retry later");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !lifetime.ApplicationStopping.IsCancellationRequested)

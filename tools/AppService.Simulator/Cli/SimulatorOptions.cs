@@ -28,6 +28,9 @@ internal sealed record SimulatorOptions
 
     public string? JsonPath { get; init; }
 
+    /// <summary>Every answer to a transaction request, one line each, as it arrives (scripts/ha.sh reads it).</summary>
+    public string? AckLogPath { get; init; }
+
     public int? Pid { get; init; }
 
     public string? PidFile { get; init; }
@@ -91,6 +94,9 @@ internal sealed record SimulatorOptions
           --faults LIST             none|duplicates|txn-restart|concurrent|poison|all, comma-separated (default none)
           --concurrent-copies N     copies of every transaction with --faults concurrent (default 8)
           --json PATH               write the report as JSON
+          --ack-log PATH            write every answer to a transaction request as it arrives, one line each:
+                                    unix ms, status (or timeout/connection_error), txnId, and for a 200 the
+                                    transaction's event ids, comma-separated (tab-separated fields)
           --pid N                   service pid: report its peak memory (VmHWM)
           --pid-file PATH           like --pid, re-read on every sample (a restarted service keeps being measured)
           --bot USER                the bot user id (default @bot:localhost; its server is every id's server)
@@ -180,6 +186,7 @@ internal static class OptionsParser
                         : throw new FormatException("--faults takes none, duplicates, txn-restart, concurrent, poison, all (comma-separated)") },
                     "--concurrent-copies" => o with { ConcurrentCopies = Int(value, 2, 64) },
                     "--json" => o with { JsonPath = value },
+                    "--ack-log" => o with { AckLogPath = value },
                     "--pid" => o with { Pid = Int(value, 1, int.MaxValue) },
                     "--pid-file" => o with { PidFile = value },
                     "--bot" => o with { Bot = UserId(value) },

@@ -51,6 +51,32 @@ internal sealed record SenderOptions
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Where every answer is written as it arrives (<see cref="AckLog"/>), or null.</summary>
+    public AckLog? AckLog { get; init; }
+}
+
+/// <summary>
+/// Every answer to a transaction request, one tab-separated line each, flushed as it arrives: unix milliseconds,
+/// the HTTP status (or timeout / connection_error), the txnId, and for a 200 the transaction's event ids. What the
+/// homeserver was told is acknowledged, with when: a failover test compares it with the database afterwards.
+/// </summary>
+internal sealed class AckLog(string path) : IDisposable
+{
+    private readonly StreamWriter _writer = new(path, append: false) { AutoFlush = true };
+
+    public void Write(string status, PlannedTransaction transaction)
+    {
+        var ids = status == "200" ? string.Join(',', transaction.Events.Select(e => e.EventId)) : "";
+        var line = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}\t{status}\t{transaction.TxnId}\t{ids}");
+        lock (_writer)
+        {
+            _writer.WriteLine(line);
+        }
+    }
+
+    public void Dispose() => _writer.Dispose();
 }
 
 /// <summary>What one sending phase did.</summary>
@@ -177,6 +203,7 @@ internal sealed class TransactionSender(HttpClient http, SenderOptions options)
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
                 var status = (int)response.StatusCode;
                 result.StatusCounts.AddOrUpdate(status.ToString(System.Globalization.CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+                options.AckLog?.Write(status.ToString(System.Globalization.CultureInfo.InvariantCulture), t.Plan);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     result.RequestLatenciesMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
@@ -187,6 +214,7 @@ internal sealed class TransactionSender(HttpClient http, SenderOptions options)
             {
                 Interlocked.Increment(ref result.Timeouts);
                 result.StatusCounts.AddOrUpdate("timeout", 1, (_, n) => n + 1);
+                options.AckLog?.Write("timeout", t.Plan);
             }
             catch (OperationCanceledException)
             {
@@ -196,6 +224,7 @@ internal sealed class TransactionSender(HttpClient http, SenderOptions options)
             {
                 Interlocked.Increment(ref result.ConnectionErrors);
                 result.StatusCounts.AddOrUpdate("connection_error", 1, (_, n) => n + 1);
+                options.AckLog?.Write("connection_error", t.Plan);
             }
         }
         return false;
