@@ -457,3 +457,58 @@ BEGIN
 END $EF$;
 COMMIT;
 
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE processed_events ADD state_key text COLLATE "C";
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    UPDATE processed_events p SET state_key = s.state_key
+    FROM room_state s
+    WHERE p.event_id = s.event_id;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    DROP INDEX ix_room_state_event_id;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE rooms SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE room_state SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE room_members SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261207002242_HotPathSchema', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+
