@@ -30,7 +30,10 @@ public static partial class IngestSql
 
     /// <summary>
     /// The exactly-once gate: only ids this statement inserts are projected. Skipped entirely when the txnId was
-    /// already processed with the same content ($5 = its hash).
+    /// already processed with the same content ($5 = its hash). The events it inserts share one processing order
+    /// (<c>seq</c>: one <c>nextval</c> per statement, an init plan, instead of the column default's one per row): they
+    /// commit together, and the resync race rule only compares a row's number with one taken before a fetch
+    /// (<see cref="Projections.Resync"/>), so one number per transaction decides it exactly as one per event did.
     /// <para>
     /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
     /// redact: the id we hold for the key of a new state event ($7 = its state_key, null for other events; the
@@ -56,8 +59,8 @@ public static partial class IngestSql
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $7::text[], $8::text[])
                 AS k(event_id, room_id, event_type, state_key, redacts)),
         inserted AS (
-            INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at, state_key)
-            SELECT k.event_id, k.room_id, k.event_type, $4, $6, k.state_key
+            INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at, state_key, seq)
+            SELECT k.event_id, k.room_id, k.event_type, $4, $6, k.state_key, (SELECT nextval('processing_order'))
             FROM k
             WHERE NOT EXISTS (SELECT 1 FROM txn_ledger l WHERE l.txn_id = $4 AND l.content_hash = $5)
             ON CONFLICT (event_id) DO NOTHING
