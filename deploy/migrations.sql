@@ -331,7 +331,7 @@ END $EF$;
 DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203115125_StateCorrectness') THEN
-    ALTER TABLE processed_events ALTER COLUMN seq SET DEFAULT nextval('processing_order')
+    ALTER TABLE processed_events ALTER COLUMN seq SET DEFAULT nextval('processing_order');
     END IF;
 END $EF$;
 
@@ -340,14 +340,14 @@ BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203115125_StateCorrectness') THEN
     UPDATE room_state s SET sender = m.sender
     FROM room_members m
-    WHERE s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key AND m.event_id = s.event_id
+    WHERE s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key AND m.event_id = s.event_id;
     END IF;
 END $EF$;
 
 DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261203115125_StateCorrectness') THEN
-    UPDATE rooms SET creators = ARRAY[creator] WHERE creator IS NOT NULL
+    UPDATE rooms SET creators = ARRAY[creator] WHERE creator IS NOT NULL;
     END IF;
 END $EF$;
 
@@ -418,14 +418,14 @@ BEGIN
         cause text NOT NULL,
         changed text,
         CONSTRAINT pk_change_log PRIMARY KEY (xid, position)
-    )
+    );
     END IF;
 END $EF$;
 
 DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
-    CREATE INDEX ix_change_log_room_user ON change_log (room_id, user_id, xid, position)
+    CREATE INDEX ix_change_log_room_user ON change_log (room_id, user_id, xid, position);
     END IF;
 END $EF$;
 
@@ -437,14 +437,14 @@ BEGIN
         xid xid8 NOT NULL,
         position bigint NOT NULL,
         at timestamptz NOT NULL
-    )
+    );
     END IF;
 END $EF$;
 
 DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
-    INSERT INTO change_log_horizon (id, xid, position, at) VALUES (1, '0', 0, clock_timestamp())
+    INSERT INTO change_log_horizon (id, xid, position, at) VALUES (1, '0', 0, clock_timestamp());
     END IF;
 END $EF$;
 
@@ -453,6 +453,61 @@ BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261206215158_ChangeLog') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
     VALUES ('20261206215158_ChangeLog', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE processed_events ADD state_key text COLLATE "C";
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    UPDATE processed_events p SET state_key = s.state_key
+    FROM room_state s
+    WHERE p.event_id = s.event_id;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    DROP INDEX ix_room_state_event_id;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE rooms SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE room_state SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    ALTER TABLE room_members SET (fillfactor=85);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207002242_HotPathSchema') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261207002242_HotPathSchema', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;

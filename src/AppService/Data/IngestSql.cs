@@ -30,7 +30,10 @@ public static partial class IngestSql
 
     /// <summary>
     /// The exactly-once gate: only ids this statement inserts are projected. Skipped entirely when the txnId was
-    /// already processed with the same content ($5 = its hash).
+    /// already processed with the same content ($5 = its hash). The events it inserts share one processing order
+    /// (<c>seq</c>: one <c>nextval</c> per statement, an init plan, instead of the column default's one per row): they
+    /// commit together, and the resync race rule only compares a row's number with one taken before a fetch
+    /// (<see cref="Projections.Resync"/>), so one number per transaction decides it exactly as one per event did.
     /// <para>
     /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
     /// redact: the id we hold for the key of a new state event ($7 = its state_key, null for other events; the
@@ -42,14 +45,22 @@ public static partial class IngestSql
     /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
     /// none, and the ingest no extra statement.
     /// </para>
+    /// <para>
+    /// A redaction's target is found by its key: <c>processed_events.state_key</c> (written here for every state
+    /// event; null for other events) names the <c>room_state</c> row, which holds the target if it is still the
+    /// current event of that key. <c>room_state</c> has no index on <c>event_id</c>, so its updates are HOT. A target
+    /// we hold no processed row for (retention pruned it, or it reached room_state before processed rows had a state
+    /// key and has not been processed since) is looked for among the redaction's room's state rows (the primary key's
+    /// room prefix): rare, and bounded by the room's state.
+    /// </para>
     /// </summary>
     public const string InsertProcessedEvents = """
         WITH k AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $7::text[], $8::text[])
                 AS k(event_id, room_id, event_type, state_key, redacts)),
         inserted AS (
-            INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
-            SELECT k.event_id, k.room_id, k.event_type, $4, $6
+            INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at, state_key, seq)
+            SELECT k.event_id, k.room_id, k.event_type, $4, $6, k.state_key, (SELECT nextval('processing_order'))
             FROM k
             WHERE NOT EXISTS (SELECT 1 FROM txn_ledger l WHERE l.txn_id = $4 AND l.content_hash = $5)
             ON CONFLICT (event_id) DO NOTHING
@@ -58,11 +69,17 @@ public static partial class IngestSql
                CASE WHEN k.state_key IS NOT NULL THEN
                    (SELECT s.event_id FROM room_state s
                     WHERE s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key) END,
-               CASE WHEN k.redacts IS NOT NULL THEN
+               CASE WHEN k.redacts IS NOT NULL THEN COALESCE(
+                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
+                    FROM processed_events p
+                    JOIN room_state s ON s.room_id = p.room_id AND s.event_type = p.event_type AND s.state_key = p.state_key
+                    LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
+                    WHERE p.event_id = k.redacts AND s.event_id = k.redacts),
                    (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
                     FROM room_state s
                     LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
-                    WHERE s.event_id = k.redacts) END,
+                    WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
+                      AND s.room_id = k.room_id AND s.event_id = k.redacts)) END,
                CASE WHEN k.redacts IS NOT NULL THEN
                    EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts) END,
                CASE WHEN k.state_key IS NOT NULL THEN

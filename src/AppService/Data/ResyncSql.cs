@@ -45,13 +45,16 @@ public static class ResyncSql
 
     /// <summary>
     /// Records the snapshot's event ids as processed (txn_id <c>resync:{job id}</c>), so a copy of the same event
-    /// that the homeserver's backlog delivers later is a duplicate, not a new event that rolls state back.
+    /// that the homeserver's backlog delivers later is a duplicate, not a new event that rolls state back. Each with
+    /// its state key ($6), so a redaction finds it in room_state (<see cref="IngestSql.InsertProcessedEvents"/>); an
+    /// event processed before processed rows had a state key gets it here.
     /// </summary>
     public const string RecordSnapshotEvents = """
-        INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
-        SELECT e.event_id, $2, e.event_type, $3, $4
-        FROM unnest($1::text[], $5::text[]) AS e(event_id, event_type)
-        ON CONFLICT (event_id) DO NOTHING
+        INSERT INTO processed_events AS p (event_id, room_id, event_type, txn_id, processed_at, state_key)
+        SELECT e.event_id, $2, e.event_type, $3, $4, e.state_key
+        FROM unnest($1::text[], $5::text[], $6::text[]) AS e(event_id, event_type, state_key)
+        ON CONFLICT (event_id) DO UPDATE SET state_key = excluded.state_key
+            WHERE p.state_key IS NULL AND excluded.state_key IS NOT NULL
         """;
 
     /// <summary>

@@ -176,7 +176,8 @@ public sealed partial class RoomJobs
                     Text(job.RoomId),
                     Text($"resync:{job.Id}"),
                     Timestamp(now),
-                    TextArray(snapshotEvents.Select(e => e.Type).ToArray())));
+                    TextArray(snapshotEvents.Select(e => e.Type).ToArray()),
+                    TextArray(snapshotEvents.Select(e => e.StateKey).ToArray())));
             }
 
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,

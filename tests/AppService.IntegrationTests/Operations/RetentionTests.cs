@@ -112,6 +112,32 @@ public sealed class RetentionTests(SmallBatchRetentionApplication app) : IClassF
     }
 
     [Fact]
+    public async Task A_redaction_of_current_state_whose_record_was_pruned_still_redacts_it()
+    {
+        // room_state has no index on event_id: a redaction finds its target through processed_events.state_key, and
+        // looks through the room's state rows when retention pruned the target's record.
+        string room = NewRoomId();
+        var topic = State(room, "m.room.topic", new() { ["topic"] = "Old news" });
+        await app.PushOkAsync("retention-redact-1", Member(room, Alice, "join", displayname: "Alice"), topic);
+        await AgeAsync("retention-redact-1", TimeSpan.FromDays(45));
+        await PruneAsync();
+        Assert.False(await app.IsProcessedAsync(topic.Id()));
+
+        await app.PushOkAsync("retention-redact-2", new System.Text.Json.Nodes.JsonObject
+        {
+            ["event_id"] = NewEventId(),
+            ["room_id"] = room,
+            ["type"] = "m.room.redaction",
+            ["sender"] = Alice,
+            ["redacts"] = topic.Id(),
+            ["content"] = new System.Text.Json.Nodes.JsonObject { ["redacts"] = topic.Id() },
+        });
+
+        Assert.Null((await app.RoomAsync(room))!.Topic);
+        Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM pending_redactions WHERE target_event_id = '{topic.Id()}'"));
+    }
+
+    [Fact]
     public async Task Rejected_events_past_their_retention_are_pruned()
     {
         await app.ExecuteSqlAsync("""

@@ -9,6 +9,40 @@ namespace AppService.IntegrationTests.Transactions;
 public sealed class TransactionIngestTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
 {
     [Fact]
+    public async Task The_events_of_one_transaction_share_one_processing_order_after_every_one_taken_before_it()
+    {
+        // The resync race rule (Projections.Resync) compares a row's processing order with one taken before a fetch:
+        // the events of one transaction commit together, so one number per transaction keeps the rule exact.
+        string room = NewRoomId();
+        long before = await app.QueryAsync<long>("SELECT nextval('processing_order')");
+        await app.PushOkAsync("order-1", Member(room, Alice, "join"), State(room, "m.room.name", new JsonObject { ["name"] = "N" }), Message(room, Alice, "m"));
+        long between = await app.QueryAsync<long>("SELECT nextval('processing_order')");
+        await app.PushOkAsync("order-2", Member(room, Bob, "join"));
+
+        var first = await SeqsAsync("order-1");
+        long second = Assert.Single(await SeqsAsync("order-2"));
+        Assert.Equal(3, first.Count);
+        long order = Assert.Single(first.Distinct());
+        Assert.True(before < order && order < between && between < second, $"{before} < {order} < {between} < {second}");
+    }
+
+    private async Task<List<long>> SeqsAsync(string txnId)
+    {
+        var seqs = new List<long>();
+        await using var connection = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT seq FROM processed_events WHERE txn_id = $1", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = txnId });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            seqs.Add(reader.GetInt64(0));
+        }
+
+        return seqs;
+    }
+
+    [Fact]
     public async Task Same_txn_sent_twice_in_sequence_is_applied_once()
     {
         string room = NewRoomId();

@@ -41,7 +41,7 @@ namespace AppService.Data.Migrations
                 table: "processed_events",
                 type: "bigint",
                 nullable: true);
-            migrationBuilder.Sql("ALTER TABLE processed_events ALTER COLUMN seq SET DEFAULT nextval('processing_order')");
+            migrationBuilder.Sql("ALTER TABLE processed_events ALTER COLUMN seq SET DEFAULT nextval('processing_order');");
 
             // What can be recovered from rows we hold: a member key's sender is its member row's, and a room's
             // creators its one creator (a v12 room's additional creators and every room's power levels come with
@@ -49,9 +49,9 @@ namespace AppService.Data.Migrations
             migrationBuilder.Sql("""
                 UPDATE room_state s SET sender = m.sender
                 FROM room_members m
-                WHERE s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key AND m.event_id = s.event_id
+                WHERE s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key AND m.event_id = s.event_id;
                 """);
-            migrationBuilder.Sql("UPDATE rooms SET creators = ARRAY[creator] WHERE creator IS NOT NULL");
+            migrationBuilder.Sql("UPDATE rooms SET creators = ARRAY[creator] WHERE creator IS NOT NULL;");
         }
 
         /// <inheritdoc />

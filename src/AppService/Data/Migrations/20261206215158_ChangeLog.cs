@@ -37,25 +37,25 @@ namespace AppService.Data.Migrations
                     cause text NOT NULL,
                     changed text,
                     CONSTRAINT pk_change_log PRIMARY KEY (xid, position)
-                )
+                );
                 """);
-            migrationBuilder.Sql("CREATE INDEX ix_change_log_room_user ON change_log (room_id, user_id, xid, position)");
+            migrationBuilder.Sql("CREATE INDEX ix_change_log_room_user ON change_log (room_id, user_id, xid, position);");
             migrationBuilder.Sql("""
                 CREATE TABLE change_log_horizon (
                     id int PRIMARY KEY CHECK (id = 1),
                     xid xid8 NOT NULL,
                     position bigint NOT NULL,
                     at timestamptz NOT NULL
-                )
+                );
                 """);
-            migrationBuilder.Sql("INSERT INTO change_log_horizon (id, xid, position, at) VALUES (1, '0', 0, clock_timestamp())");
+            migrationBuilder.Sql("INSERT INTO change_log_horizon (id, xid, position, at) VALUES (1, '0', 0, clock_timestamp());");
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql("DROP TABLE change_log_horizon");
-            migrationBuilder.Sql("DROP TABLE change_log");
+            migrationBuilder.Sql("DROP TABLE change_log_horizon;");
+            migrationBuilder.Sql("DROP TABLE change_log;");
         }
     }
 }

@@ -215,6 +215,11 @@ namespace AppService.Data.Migrations
                         .HasColumnName("seq")
                         .HasDefaultValueSql("nextval('processing_order')");
 
+                    b.Property<string>("StateKey")
+                        .HasColumnType("text")
+                        .HasColumnName("state_key")
+                        .UseCollation("C");
+
                     b.Property<string>("TxnId")
                         .IsRequired()
                         .HasColumnType("text")
@@ -332,10 +337,9 @@ namespace AppService.Data.Migrations
 
                     b.HasKey("RoomId", "EventType", "StateKey");
 
-                    b.HasIndex("EventId")
-                        .HasDatabaseName("ix_room_state_event_id");
-
                     b.ToTable("room_state", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 85);
                 });
 
             modelBuilder.Entity("AppService.Projections.RoomInfo", b =>
@@ -429,6 +433,8 @@ namespace AppService.Data.Migrations
                     b.HasKey("RoomId");
 
                     b.ToTable("rooms", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 85);
                 });
 
             modelBuilder.Entity("AppService.Projections.RoomMember", b =>
@@ -481,6 +487,8 @@ namespace AppService.Data.Migrations
                         .HasDatabaseName("ix_room_members_user_membership");
 
                     b.ToTable("room_members", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 85);
                 });
 #pragma warning restore 612, 618
         }
