@@ -21,6 +21,24 @@ public static partial class IngestSql
     public const string LockKeys =
         "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS keys";
 
+    /// <summary>
+    /// The ingest's <see cref="LockKeys"/>, which also sets how this transaction's statements are planned. The
+    /// service's connections plan every execution for its parameters (<c>plan_cache_mode=force_custom_plan</c>,
+    /// <c>Hosting/AppServiceSetup.CreateDataSource</c>): safe for every query, but planning costs PostgreSQL about
+    /// 0.75 ms per 100-event transaction, which the ingest cannot afford (issue 19, <c>docs/benchmarks.md</c>). Within
+    /// an ingest transaction only, prepared statements may keep a generic plan (<c>plan_cache_mode=auto</c>), and every
+    /// plan is made with sequential scans, hash joins and merge joins disabled, so the generic plan PostgreSQL makes at a
+    /// statement's sixth execution is index-driven whatever the tables' size was then: a plan made while the tables were
+    /// one page cannot read them whole once they are large (<c>Data/PlanTrapTests</c>). Every ingest statement has an index
+    /// for each table it reads; a generic plan is only ever made and used under these settings, since everywhere else
+    /// the connection's force_custom_plan applies. <c>set_config(..., true)</c> lasts until the transaction ends.
+    /// </summary>
+    public const string LockKeysForIngest = """
+        SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS keys),
+               set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true),
+               set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
+        """;
+
     /// <summary>The safety net's hold on a txnId across its groups: a session-level lock on the txnId's key.</summary>
     public const string LockTxnForSalvage = "SELECT pg_advisory_lock($1)";
 

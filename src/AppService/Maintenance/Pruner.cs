@@ -72,16 +72,27 @@ public sealed class Pruner(
         }
     }
 
+    /// <summary>
+    /// Each retention batch reads only its oldest rows through an index: never a whole table, whatever the planner
+    /// believes of its size (statistics lag a fast-growing table; a benchmark run saw one batch read all 21,539 pages of
+    /// <c>change_log</c>). Set for the batch's own transaction only.
+    /// </summary>
+    private const string IndexOnlyPlans =
+        "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+
     private Task<long> DeleteInBatchesAsync(AgingTable table, DateTimeOffset cutoff, RetentionOptions settings, CancellationToken ct)
     {
         var counter = AppServiceMetrics.RetentionRowsDeleted.WithLabels(table.Table);
         return RetentionPacing.RunAsync(
             async token =>
             {
+                await using var tx = await db.Database.BeginTransactionAsync(token);
+                await db.Database.ExecuteSqlRawAsync(IndexOnlyPlans, token);
                 int deleted = await db.Database.ExecuteSqlRawAsync(
                     table.DeleteBatchSql,
                     [new Npgsql.NpgsqlParameter("cutoff", cutoff.UtcDateTime), new Npgsql.NpgsqlParameter("batch", settings.BatchSize)],
                     token);
+                await tx.CommitAsync(token);
                 counter.Inc(deleted);
                 return deleted;
             },
@@ -104,10 +115,17 @@ public sealed class Pruner(
                 await db.Database.OpenConnectionAsync(token);
                 try
                 {
-                    await using var command = new Npgsql.NpgsqlCommand(ChangeSql.DeleteBatch, connection);
+                    await using var tx = await connection.BeginTransactionAsync(token);
+                    await using (var setPlans = new Npgsql.NpgsqlCommand(IndexOnlyPlans, connection, tx))
+                    {
+                        await setPlans.ExecuteNonQueryAsync(token);
+                    }
+
+                    await using var command = new Npgsql.NpgsqlCommand(ChangeSql.DeleteBatch, connection, tx);
                     command.Parameters.Add(SqlParameters.Timestamp(cutoff));
                     command.Parameters.Add(SqlParameters.Int(settings.BatchSize));
                     int deleted = (int)(await command.ExecuteScalarAsync(token))!;
+                    await tx.CommitAsync(token);
                     counter.Inc(deleted);
                     return deleted;
                 }
