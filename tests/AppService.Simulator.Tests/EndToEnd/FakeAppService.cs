@@ -93,7 +93,7 @@ internal sealed class FakeAppService : IAsyncDisposable
         admin.MapGet("/users/{userId}/rooms", (string userId) => UserRooms(Id(userId)));
         admin.MapGet("/events/{eventId}", (string eventId) => Event(Id(eventId)));
         admin.MapGet("/changes", (string? from) => Changes(from));
-        admin.MapGet("/jobs", OpenJobs);
+        admin.MapGet("/jobs", ([Microsoft.AspNetCore.Mvc.FromQuery(Name = "room_id")] string? roomId) => OpenJobs(roomId));
     }
 
     /// <summary>Kestrel decodes every escape in a path segment but %2F.</summary>
@@ -290,11 +290,11 @@ internal sealed class FakeAppService : IAsyncDisposable
     }
 
     /// <summary>Open jobs: a resync for every suspect room (nothing runs them here, as without a homeserver).</summary>
-    private IResult OpenJobs()
+    private IResult OpenJobs(string? roomId)
     {
         lock (_gate)
         {
-            var jobs = _store.Rooms.Values.Where(r => r.Suspect).Select((r, i) => new { id = i + 1, kind = "resync", room_id = r.RoomId, reason = "replaces_state", attempts = 0 }).ToList();
+            var jobs = _store.Rooms.Values.Where(r => r.Suspect && (roomId is null || r.RoomId == roomId)).Select((r, i) => new { id = i + 1, kind = "resync", room_id = r.RoomId, reason = "replaces_state", attempts = 0 }).ToList();
             return Results.Json(new { jobs });
         }
     }

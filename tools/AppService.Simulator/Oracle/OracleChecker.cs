@@ -279,10 +279,14 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
     /// </summary>
     private async Task<string?> CheckResyncsQueuedAsync(ExpectedProjection projection, CancellationToken ct)
     {
-        var queued = (await admin.GetOpenJobsAsync(ct)).Where(j => j.Kind == "resync" && j.RoomId is not null)
-            .Select(j => j.RoomId!).ToHashSet(StringComparer.Ordinal);
-        var missing = projection.Rooms.Values.Where(r => r.Suspect && !queued.Contains(r.RoomId))
-            .Select(r => r.RoomId).Order(StringComparer.Ordinal).ToList();
+        var missing = new List<string>();
+        foreach (var room in projection.Rooms.Values.Where(r => r.Suspect).OrderBy(r => r.RoomId, StringComparer.Ordinal))
+        {
+            if (!(await admin.GetOpenJobsAsync(room.RoomId, ct)).Any(j => j.Kind == "resync" && j.RoomId == room.RoomId))
+            {
+                missing.Add(room.RoomId);
+            }
+        }
         return missing.Count == 0 ? null : $"{missing.Count} suspect rooms without an open resync job: {string.Join(", ", missing.Take(5))}";
     }
 
