@@ -164,14 +164,17 @@ internal sealed class SimulatorRun(SimulatorOptions o, TextWriter output)
             statsBefore, statsAfter,
             new OracleReport(results.Count - failures.Count, failures.Count, Math.Round(oracleSeconds, 3), log.Projection.Rooms.Count,
                 log.Projection.Rooms.Values.Sum(r => r.Members.Count), log.Projection.AppliedCount, log.Projection.RejectedCount,
-                log.EventsDelivered, log.DuplicatesDelivered, failures),
+                log.EventsDelivered, log.DuplicatesDelivered, log.Projection.NotFollowingCount,
+                log.Projection.Rooms.Values.Count(r => r.Suspect), failures),
             new MachineReport(Environment.ProcessorCount, loadAtStart, MachineReport.LoadAverage()),
             pass ? "pass" : "fail");
         output.WriteLine();
         output.Write(report.ToTable());
         Say($"oracle: {results.Count} checks in {oracleSeconds:0.00} s; expected {log.Projection.Rooms.Count} rooms, "
             + $"{report.Oracle!.ExpectedMemberRows} member rows, {log.Projection.AppliedCount} events accepted, "
-            + $"{log.Projection.RejectedCount} rejected; {log.DuplicatesDelivered} duplicate deliveries");
+            + $"{log.Projection.RejectedCount} rejected; {log.DuplicatesDelivered} duplicate deliveries; "
+            + $"{report.Oracle.ExpectedStateEventsNotApplied} state events not following what was held (not applied), "
+            + $"{report.Oracle.ExpectedSuspectRooms} rooms suspect");
         foreach (var failure in failures.Take(30))
         {
             Say($"FAILED {failure.Name}: {failure.Detail}");

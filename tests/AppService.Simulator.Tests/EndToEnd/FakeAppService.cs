@@ -24,6 +24,9 @@ internal sealed record FakeBehaviour
     /// <summary>Keep the member rows when the bot leaves (forgets the purge rule).</summary>
     public bool KeepMembersWhenTheBotLeaves { get; init; }
 
+    /// <summary>Apply every state event, whatever its replaces_state names (forgets the stale-event rule).</summary>
+    public bool IgnoreReplacesState { get; init; }
+
     /// <summary>Answer 503 to the first attempt of every Nth txnId, without processing it (0 = never).</summary>
     public int Fail503EveryNthTransaction { get; init; }
 
@@ -90,6 +93,7 @@ internal sealed class FakeAppService : IAsyncDisposable
         admin.MapGet("/users/{userId}/rooms", (string userId) => UserRooms(Id(userId)));
         admin.MapGet("/events/{eventId}", (string eventId) => Event(Id(eventId)));
         admin.MapGet("/changes", (string? from) => Changes(from));
+        admin.MapGet("/jobs", ([Microsoft.AspNetCore.Mvc.FromQuery(Name = "room_id")] string? roomId) => OpenJobs(roomId));
     }
 
     /// <summary>Kestrel decodes every escape in a path segment but %2F.</summary>
@@ -117,7 +121,7 @@ internal sealed class FakeAppService : IAsyncDisposable
                 _txnIds.Add(txnId);
                 foreach (var element in body.RootElement.GetProperty("events").EnumerateArray())
                 {
-                    Process(ToSimEvent(element), txnId);
+                    Process(_behaviour.IgnoreReplacesState ? Following(ToSimEvent(element)) : ToSimEvent(element), txnId);
                 }
             }
         }
@@ -153,6 +157,18 @@ internal sealed class FakeAppService : IAsyncDisposable
         }
     }
 
+    /// <summary>The event as if its replaces_state named what the store holds for its key (so it always applies).</summary>
+    private SimEvent Following(SimEvent e) =>
+        e.StateKey is null || e.RoomId is null || !_store.Rooms.TryGetValue(e.RoomId, out var room)
+        || !room.State.TryGetValue((e.Type ?? "", e.StateKey), out var held)
+            ? e
+            : new SimEvent
+            {
+                Index = e.Index, EventId = e.EventId, RoomId = e.RoomId, Type = e.Type, Sender = e.Sender, StateKey = e.StateKey,
+                OriginServerTs = e.OriginServerTs, Content = e.Content, Redacts = e.Redacts, InviteRoomState = e.InviteRoomState,
+                ReplacesState = held.EventId,
+            };
+
     private static SimEvent ToSimEvent(JsonElement e)
     {
         static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? JsonStrings.Decode(v) : null;
@@ -169,6 +185,7 @@ internal sealed class FakeAppService : IAsyncDisposable
             Redacts = Str(e, "redacts") ?? (c.ValueKind == JsonValueKind.Object ? Str(c, "redacts") : null),
             InviteRoomState = e.TryGetProperty("unsigned", out var u) && u.ValueKind == JsonValueKind.Object
                 && u.TryGetProperty("invite_room_state", out var stripped) ? Encoding.UTF8.GetBytes(stripped.GetRawText()) : null,
+            ReplacesState = u.ValueKind == JsonValueKind.Object ? Str(u, "replaces_state") : null,
         };
     }
 
@@ -214,7 +231,7 @@ internal sealed class FakeAppService : IAsyncDisposable
             ["join_rule"] = r.JoinRule, ["history_visibility"] = r.HistoryVisibility, ["encryption"] = r.Encryption, ["room_version"] = r.RoomVersion,
             ["creator"] = r.Creator, ["room_type"] = r.RoomType, ["tombstone_successor"] = r.TombstoneSuccessor,
             ["joined_member_count"] = r.JoinedMemberCount, ["invited_member_count"] = r.InvitedMemberCount, ["bot_membership"] = r.BotMembership,
-            ["updated_at"] = DateTimeOffset.UnixEpoch,
+            ["suspect"] = r.Suspect, ["updated_at"] = DateTimeOffset.UnixEpoch,
         };
     }
 
@@ -269,6 +286,16 @@ internal sealed class FakeAppService : IAsyncDisposable
             }
 
             return Results.Json(new { changes, next_batch = "1_1" });
+        }
+    }
+
+    /// <summary>Open jobs: a resync for every suspect room (nothing runs them here, as without a homeserver).</summary>
+    private IResult OpenJobs(string? roomId)
+    {
+        lock (_gate)
+        {
+            var jobs = _store.Rooms.Values.Where(r => r.Suspect && (roomId is null || r.RoomId == roomId)).Select((r, i) => new { id = i + 1, kind = "resync", room_id = r.RoomId, reason = "replaces_state", attempts = 0 }).ToList();
+            return Results.Json(new { jobs });
         }
     }
 

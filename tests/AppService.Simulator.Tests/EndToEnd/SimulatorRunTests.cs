@@ -74,6 +74,28 @@ public sealed class SimulatorRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_service_that_applies_state_events_that_do_not_follow_what_it_holds_fails()
+    {
+        // Seed 1 with the default rooms and users: the bot is kicked and re-invited, and a member joins in between
+        // (not pushed); that member's next event names the join the service never saw.
+        var (exit, output, report) = await RunAsync(new FakeBehaviour { IgnoreReplacesState = true },
+            o => o with { Events = 3000, Rooms = 50, Users = 400, Seed = 1 });
+
+        Assert.Equal(1, exit);
+        Assert.Contains(FailedChecks(report), f => f.Contains("suspect false, expected true", StringComparison.Ordinal));
+        Assert.Contains("@u39:localhost", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_service_that_keeps_the_stale_event_rule_passes_a_workload_that_pushes_events_after_a_gap()
+    {
+        var (exit, output, report) = await RunAsync(new FakeBehaviour(), o => o with { Events = 3000, Rooms = 50, Users = 400, Seed = 1 });
+
+        Assert.True(exit == 0, output);
+        Assert.True(report.GetProperty("oracle").GetProperty("expected_suspect_rooms").GetInt32() > 0, output);
+    }
+
+    [Fact]
     public async Task Unavailable_and_slow_answers_are_retried_with_the_same_txn_id_until_acknowledged()
     {
         var (exit, output, report) = await RunAsync(

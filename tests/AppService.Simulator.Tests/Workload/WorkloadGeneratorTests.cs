@@ -200,4 +200,29 @@ public class WorkloadGeneratorTests
         var byId = W.Stream.ToDictionary(e => e.EventId!);
         Assert.All(replaced.Take(500), e => Assert.Equal(byId[e.ReplacesState!].Content, e.PrevContent));
     }
+
+    [Fact]
+    public void Replaces_state_names_the_previous_event_of_its_key_in_the_homeservers_stream_pushed_or_not()
+    {
+        // What a homeserver sets: the service's stale-event rule compares it with what it holds, so an event pushed
+        // after ones that were not (nobody of the namespace in the room) rightly names an event the service never saw.
+        var last = new Dictionary<(string?, string?, string), string>();
+        var skipping = 0;
+        var lastPushed = new Dictionary<(string?, string?, string), string>();
+        foreach (var e in W.Stream.Where(e => e.IsState && e.PoisonKind is null))
+        {
+            var key = (e.RoomId, e.Type, e.StateKey!);
+            Assert.Equal(last.GetValueOrDefault(key), e.ReplacesState);
+            last[key] = e.EventId!;
+            if (e.Pushed)
+            {
+                if (lastPushed.TryGetValue(key, out var pushedBefore) && pushedBefore != e.ReplacesState)
+                {
+                    skipping++;
+                }
+                lastPushed[key] = e.EventId!;
+            }
+        }
+        Assert.True(skipping > 0, "the workload never pushes an event of a key after one that was not pushed");
+    }
 }

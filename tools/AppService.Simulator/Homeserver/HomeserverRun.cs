@@ -143,7 +143,7 @@ internal sealed class HomeserverRun(HsServer server, HttpClient serviceHttp, Uri
         {
             if (world.PendingPushes == 0)
             {
-                open = await admin.GetOpenJobsAsync(ct);
+                open = await admin.GetOpenJobsAsync(null, ct);
                 if (open.Count == 0 && world.PendingPushes == 0)
                 {
                     return new CheckResult($"quiescence {when}", true, $"reached in {waited.Elapsed.TotalSeconds:0.0} s");

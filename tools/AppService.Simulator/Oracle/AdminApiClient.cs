@@ -223,10 +223,10 @@ internal sealed class AdminApiClient(HttpClient http, Uri baseUrl, string adminT
         }
     }
 
-    /// <summary>Jobs not completed yet (<c>GET /admin/v1/jobs?state=open</c>, newest first, at most 1000).</summary>
-    public async Task<IReadOnlyList<ActualJob>> GetOpenJobsAsync(CancellationToken ct)
+    /// <summary>Jobs not completed yet (<c>GET /admin/v1/jobs?state=open</c>, of one room if given; newest first, at most 1000).</summary>
+    public async Task<IReadOnlyList<ActualJob>> GetOpenJobsAsync(string? roomId, CancellationToken ct)
     {
-        const string path = "admin/v1/jobs?state=open&limit=1000";
+        string path = "admin/v1/jobs?state=open&limit=1000" + (roomId is null ? "" : "&room_id=" + Uri.EscapeDataString(roomId));
         var (status, doc) = await GetAsync(path, ct);
         using (doc)
         {

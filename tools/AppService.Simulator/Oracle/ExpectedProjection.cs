@@ -35,6 +35,12 @@ internal sealed class RoomRow(string roomId)
 
     public string? BotMembership { get; set; }
 
+    /// <summary>
+    /// A pushed state event did not follow what the service held for its key (the stale-event rule): the service
+    /// marked the room suspect and queued a resync, which nothing clears while no homeserver answers it.
+    /// </summary>
+    public bool Suspect { get; set; }
+
     public Dictionary<string, MemberRow> Members { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The current state event (id, sender) per (type, state_key): what a redaction can hit.</summary>
@@ -74,7 +80,12 @@ internal enum ApplyOutcome
 /// same rules (entries whose projected fields have the wrong type are skipped);</item>
 /// <item>a room row exists once the room had an accepted event;</item>
 /// <item>a redaction of current state applies only if the redacter is on the target sender's server or has the
-/// redact power level (v12 creators always; v1/v2 by event-id domains); encryption is never cleared.</item>
+/// redact power level (v12 creators always; v1/v2 by event-id domains); encryption is never cleared;</item>
+/// <item>the stale-event rule (docs/state-rules.md): a state event changes the projection only if nothing is held for
+/// its key or its <c>unsigned.replaces_state</c> names the event held; otherwise it is processed (counted, recorded
+/// under its txnId) but not applied, and the room is suspect. A homeserver sends such events for real: what happened
+/// while nobody in the namespace was in the room (the bot kicked, banned or gone) was never pushed, so the next
+/// pushed event of a key names an event the service never saw.</item>
 /// </list>
 /// Deliberately not the homeserver's true state (<see cref="HomeserverState"/>): pre-bot history is unknown here.
 /// </summary>
@@ -93,6 +104,9 @@ internal sealed class ExpectedProjection(string botUserId)
 
     /// <summary>Distinct rejected event ids.</summary>
     public int RejectedCount => _rejected.Count;
+
+    /// <summary>Accepted state events that did not follow what was held for their key: processed, not applied.</summary>
+    public int NotFollowingCount { get; private set; }
 
     /// <summary>Rejected deliveries of events without an event_id (they cannot be de-duplicated).</summary>
     public int RejectedWithoutIdDeliveries { get; private set; }
@@ -128,7 +142,7 @@ internal sealed class ExpectedProjection(string botUserId)
         {
             ApplyRedaction(room, e, redacts);
         }
-        if (e.StateKey is null)
+        if (e.StateKey is null || !Follows(room, e))
         {
             return ApplyOutcome.Applied;
         }
@@ -157,6 +171,24 @@ internal sealed class ExpectedProjection(string botUserId)
             ApplyRoomInfo(room, e, content);
         }
         return ApplyOutcome.Applied;
+    }
+
+    /// <summary>
+    /// The service's stale-event rule: a state event follows what is held for its key when nothing is held (first
+    /// sight; the bot's leave forgets every member key) or its <c>replaces_state</c> names the held event. One that
+    /// does not follow names another event, or none while one is held: the service cannot tell it from a stale one,
+    /// so it changes nothing (not even what a later redaction or <c>replaces_state</c> is compared with) and the room
+    /// becomes suspect until a resync, which needs a homeserver.
+    /// </summary>
+    private bool Follows(RoomRow room, SimEvent e)
+    {
+        if (!room.State.TryGetValue((e.Type!, e.StateKey!), out var held) || held.EventId == e.ReplacesState)
+        {
+            return true;
+        }
+        room.Suspect = true;
+        NotFollowingCount++;
+        return false;
     }
 
     /// <summary>

@@ -40,6 +40,10 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
             c => Check("rooms list", () => CheckRoomListAsync(log, c), c),
             c => Check("change feed folded from the start", () => CheckFeedAsync(projection, c), c),
         };
+        if (projection.Rooms.Values.Any(r => r.Suspect))
+        {
+            checks.Add(c => Check("a resync queued for every suspect room", () => CheckResyncsQueuedAsync(projection, c), c));
+        }
         foreach (var room in projection.Rooms.Values.OrderBy(r => r.RoomId, StringComparer.Ordinal))
         {
             checks.Add(c => Check($"room {room.RoomId}", () => CheckRoomAsync(room, c), c));
@@ -260,7 +264,30 @@ internal sealed class OracleChecker(AdminApiClient admin, OracleOptions options)
         {
             diffs.Add($"invited_member_count {invited}, expected {expected.InvitedMemberCount}");
         }
+        if (actual.Suspect is { } suspect && suspect != expected.Suspect)
+        {
+            diffs.Add(expected.Suspect
+                ? "suspect false, expected true (a pushed state event did not follow what was held for its key)"
+                : "suspect true, expected false (every pushed state event followed what was held for its key)");
+        }
         return diffs.Count == 0 ? null : string.Join("; ", diffs);
+    }
+
+    /// <summary>
+    /// The stale-event rule queues a resync with the suspect mark (in the same commit); in push mode no homeserver
+    /// answers it, so it stays open.
+    /// </summary>
+    private async Task<string?> CheckResyncsQueuedAsync(ExpectedProjection projection, CancellationToken ct)
+    {
+        var missing = new List<string>();
+        foreach (var room in projection.Rooms.Values.Where(r => r.Suspect).OrderBy(r => r.RoomId, StringComparer.Ordinal))
+        {
+            if (!(await admin.GetOpenJobsAsync(room.RoomId, ct)).Any(j => j.Kind == "resync" && j.RoomId == room.RoomId))
+            {
+                missing.Add(room.RoomId);
+            }
+        }
+        return missing.Count == 0 ? null : $"{missing.Count} suspect rooms without an open resync job: {string.Join(", ", missing.Take(5))}";
     }
 
     private async Task<string?> CheckMembersAsync(RoomRow expected, string? membership, CancellationToken ct)

@@ -82,6 +82,8 @@ internal sealed record OracleReport(
     int ExpectedEventsRejected,
     int EventsDelivered,
     int DuplicatesDelivered,
+    int ExpectedStateEventsNotApplied,
+    int ExpectedSuspectRooms,
     IReadOnlyList<CheckResult> Failures);
 
 internal sealed record RunReport(
