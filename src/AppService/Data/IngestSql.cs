@@ -33,11 +33,16 @@ public static partial class IngestSql
     /// for each table it reads; a generic plan is only ever made and used under these settings, since everywhere else
     /// the connection's force_custom_plan applies. <c>set_config(..., true)</c> lasts until the transaction ends.
     /// </summary>
-    public const string LockKeysForIngest = """
-        SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS keys),
-               set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true),
-               set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
-        """;
+    public const string LockKeysForIngest =
+        $"SELECT ({LockKeys}), set_config('plan_cache_mode', 'auto', true), {IndexDrivenPlans}";
+
+    /// <summary>
+    /// Planner settings for the rest of the transaction (select-list expressions): no sequential scan, hash join or
+    /// merge join where an index can serve, so a plan reads a table through its index whatever size the planner
+    /// believes it has. Used by the ingest (<see cref="LockKeysForIngest"/>) and by every retention batch.
+    /// </summary>
+    public const string IndexDrivenPlans =
+        "set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
 
     /// <summary>The safety net's hold on a txnId across its groups: a session-level lock on the txnId's key.</summary>
     public const string LockTxnForSalvage = "SELECT pg_advisory_lock($1)";

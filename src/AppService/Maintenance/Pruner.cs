@@ -77,8 +77,7 @@ public sealed class Pruner(
     /// believes of its size (statistics lag a fast-growing table; a benchmark run saw one batch read all 21,539 pages of
     /// <c>change_log</c>). Set for the batch's own transaction only.
     /// </summary>
-    private const string IndexOnlyPlans =
-        "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+    private const string IndexOnlyPlans = "SELECT " + IngestSql.IndexDrivenPlans;
 
     private Task<long> DeleteInBatchesAsync(AgingTable table, DateTimeOffset cutoff, RetentionOptions settings, CancellationToken ct)
     {
