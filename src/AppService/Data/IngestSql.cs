@@ -196,9 +196,17 @@ public static partial class IngestSql
         WHERE r.event_id = x.target AND r.room_id = x.room_id
         """;
 
+    /// <summary>
+    /// The ledger row. Its rejected_count is the transaction's rejected events ($5) less those already stored under
+    /// another transaction ($7: their storable ids; rejected_events is unique by event id, so a rejected event re-sent in
+    /// a new transaction is not stored again): the ledger counts what is stored under it, as new_event_count counts
+    /// only the events this transaction inserted. Runs after <see cref="InsertRejected"/> in the same batch.
+    /// </summary>
     public const string UpsertLedger = """
         INSERT INTO txn_ledger (txn_id, content_hash, event_count, new_event_count, rejected_count, first_seen_at, last_processed_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $6)
+        VALUES ($1, $2, $3, $4,
+                $5 - (SELECT count(*)::int FROM rejected_events r WHERE r.event_id = ANY($7::text[]) AND r.txn_id <> $1),
+                $6, $6)
         ON CONFLICT (txn_id) DO UPDATE SET
             content_hash = excluded.content_hash, event_count = excluded.event_count,
             new_event_count = excluded.new_event_count, rejected_count = excluded.rejected_count,

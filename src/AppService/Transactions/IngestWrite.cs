@@ -87,7 +87,8 @@ internal static class IngestWrite
                 Int(unit.Transaction.TotalEvents),
                 Int(newIds.Count + unit.NewEventsBefore),
                 Int(unit.Rejected.Count),
-                Timestamp(now)));
+                Timestamp(now),
+                TextArray([.. unit.Rejected.Where(r => r.EventId is not null).Select(r => Matrix.MatrixText.StorableId(r.EventId))])));
         }
 
         await tx.ExecuteAndCommitAsync(batch, ct);

@@ -48,6 +48,22 @@ public sealed class RejectedEventTests(KestrelApplication app) : HostileInput(ap
     }
 
     [Fact]
+    public async Task A_rejected_event_resent_in_a_new_transaction_is_not_counted_again_by_the_ledger()
+    {
+        string room = NewRoomId(), first = NewTxn(), second = NewTxn(), resent = NewEventId(), fresh = NewEventId();
+        string resentJson = RawEvents.Event(resent, room, "m.room.member", "@x:test", "{\"membership\":5}");
+        string freshJson = RawEvents.Event(fresh, room, "m.room.member", "@y:test", "{\"membership\":5}");
+
+        await PutOkAsync(first, RawEvents.Body(resentJson));
+        await PutOkAsync(second, RawEvents.Body(resentJson, freshJson));
+
+        Assert.Equal(1, await RejectedInTxnAsync(first));
+        Assert.Equal(1, await RejectedInTxnAsync(second));
+        Assert.Equal(1, await App.QueryAsync<int>("SELECT rejected_count FROM txn_ledger WHERE txn_id = $1", first));
+        Assert.Equal(1, await App.QueryAsync<int>("SELECT rejected_count FROM txn_ledger WHERE txn_id = $1", second));
+    }
+
+    [Fact]
     public async Task Rejected_events_keep_a_reason_code_and_their_raw_json_as_text()
     {
         string room = NewRoomId(), txn = NewTxn();
