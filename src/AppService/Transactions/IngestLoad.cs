@@ -58,7 +58,8 @@ internal static class IngestLoad
                 Bytes(unit.ContentHash),
                 Timestamp(now),
                 TextArray(columns.StateKeys),
-                TextArray(columns.Redacts)),
+                TextArray(columns.RedactionIds),
+                TextArray(columns.RedactionTargets)),
             r =>
             {
                 string eventId = r.GetString(0);
@@ -116,7 +117,7 @@ internal static class IngestLoad
             RoomIds = new string?[n];
             Types = new string?[n];
             StateKeys = new string?[n];
-            Redacts = new string?[n];
+            List<string?>? redactionIds = null, redactionTargets = null;
             for (int i = 0; i < n; i++)
             {
                 var e = events[i];
@@ -124,8 +125,15 @@ internal static class IngestLoad
                 RoomIds[i] = e.RoomId;
                 Types[i] = e.Type;
                 StateKeys[i] = e.StateKey;
-                Redacts[i] = e.Redacts;
+                if (e.Redacts is not null)
+                {
+                    (redactionIds ??= []).Add(e.EventId);
+                    (redactionTargets ??= []).Add(e.Redacts);
+                }
             }
+
+            RedactionIds = redactionIds?.ToArray() ?? [];
+            RedactionTargets = redactionTargets?.ToArray() ?? [];
         }
 
         public string?[] EventIds { get; }
@@ -137,6 +145,9 @@ internal static class IngestLoad
         /// <summary>The state_key of a state event (the projection compares the id we hold for its key), else null.</summary>
         public string?[] StateKeys { get; }
 
-        public string?[] Redacts { get; }
+        /// <summary>The event ids of the redactions among the events (in order), and what each redacts.</summary>
+        public string?[] RedactionIds { get; }
+
+        public string?[] RedactionTargets { get; }
     }
 }
