@@ -26,15 +26,18 @@ public static partial class IngestSql
     /// service's connections plan every execution for its parameters (<c>plan_cache_mode=force_custom_plan</c>,
     /// <c>Hosting/AppServiceSetup.CreateDataSource</c>): safe for every query, but planning costs PostgreSQL about
     /// 0.75 ms per 100-event transaction, which the ingest cannot afford (issue 19, <c>docs/benchmarks.md</c>). Within
-    /// an ingest transaction only, prepared statements may keep a generic plan (<c>plan_cache_mode=auto</c>), and every
-    /// plan is made with sequential scans, hash joins and merge joins disabled, so the generic plan PostgreSQL makes at a
-    /// statement's sixth execution is index-driven whatever the tables' size was then: a plan made while the tables were
-    /// one page cannot read them whole once they are large (<c>Data/PlanTrapTests</c>). Every ingest statement has an index
-    /// for each table it reads; a generic plan is only ever made and used under these settings, since everywhere else
-    /// the connection's force_custom_plan applies. <c>set_config(..., true)</c> lasts until the transaction ends.
+    /// an ingest transaction only, prepared statements run their generic plan (<c>plan_cache_mode=force_generic_plan</c>:
+    /// made at a statement's first execution on a connection, then reused), and every plan is made with sequential
+    /// scans, hash joins and merge joins disabled, so a generic plan is index-driven whatever the tables' size was when
+    /// it was made: a plan made while the tables were one page cannot read them whole once they are large
+    /// (<c>Data/PlanTrapTests</c>). Every ingest statement has an index for each table it reads. Not <c>auto</c>: under it
+    /// PostgreSQL kept re-planning the change-log insert at every execution (its custom plans looked cheaper than the
+    /// generic one), 0.14 ms of planning per transaction. A generic plan is only ever made and used under these settings,
+    /// since everywhere else the connection's force_custom_plan applies. <c>set_config(..., true)</c> lasts until the
+    /// transaction ends.
     /// </summary>
     public const string LockKeysForIngest =
-        $"SELECT ({LockKeys}), set_config('plan_cache_mode', 'auto', true), {IndexDrivenPlans}";
+        $"SELECT ({LockKeys}), set_config('plan_cache_mode', 'force_generic_plan', true), {IndexDrivenPlans}";
 
     /// <summary>
     /// Planner settings for the rest of the transaction (select-list expressions): no sequential scan, hash join or
