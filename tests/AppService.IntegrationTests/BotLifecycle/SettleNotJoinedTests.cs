@@ -62,6 +62,9 @@ public sealed class SettleNotJoinedTests(BotLifecycleApplication app) : IClassFi
             SELECT count(*) FROM change_log WHERE room_id = '{room}' AND kind = 'room' AND cause = 'resync'
               AND changed::jsonb = '{"{"}"bot_membership": "leave"{"}"}'::jsonb
             """));
+        // The bot's invite row goes as a pushed leave's purge would take it: named after the leave.
+        Assert.Equal(leave.Id(), await app.QueryAsync<string>(
+            "SELECT event_id FROM change_log WHERE room_id = $1 AND kind = 'member' AND cause = 'purge' AND user_id = $2", room, Bot));
         Assert.Contains(app.Stub.RequestsTo("GET", StubHomeserver.RoomPath(room, "members")), r => r.At >= job.CreatedAt);
     }
 
