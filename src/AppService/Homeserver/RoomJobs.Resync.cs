@@ -149,8 +149,9 @@ public sealed partial class RoomJobs
         }
         else
         {
-            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
-                $"the homeserver says the bot is not joined; the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room?.BotMembership ?? "unknown"}): nothing written"));
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, room is null
+                ? "the homeserver says the bot is not joined; the room is unknown: nothing written"
+                : $"the homeserver says the bot is not joined; the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room.BotMembership ?? "unknown"}): nothing written"));
         }
 
         await batch.ExecuteNonQueryAsync(ct);
