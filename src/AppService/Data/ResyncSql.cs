@@ -59,10 +59,11 @@ public static class ResyncSql
 
     /// <summary>
     /// A room the homeserver says the bot is not joined to ($1), decided under the room's lock by the caller: its
-    /// member rows and member state ids go, and it is no longer suspect ($2 now).
+    /// member rows and member state ids go, it is no longer suspect ($2 now), and the bot's membership becomes $3 when
+    /// the homeserver said what it is (null: ours is kept).
     /// </summary>
     public const string SettleNotJoined = """
-        WITH r AS (UPDATE rooms SET suspect = false, updated_at = $2 WHERE room_id = $1),
+        WITH r AS (UPDATE rooms SET suspect = false, bot_membership = coalesce($3, bot_membership), updated_at = $2 WHERE room_id = $1),
         m AS (DELETE FROM room_members WHERE room_id = $1)
         DELETE FROM room_state WHERE room_id = $1 AND event_type = 'm.room.member'
         """;

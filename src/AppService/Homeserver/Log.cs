@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Resync of {RoomId} not applied: {Outcome}")]
     public static partial void ResyncNotApplied(ILogger logger, LogText roomId, LogText outcome);
 
+    [LoggerMessage(EventId = 1216, Level = LogLevel.Information, Message = "Room {RoomId} settled as not joined: the homeserver says the bot's membership is {Membership} (ours was {Ours})")]
+    public static partial void BotMembershipSettled(ILogger logger, LogText roomId, LogText ours, LogText membership);
+
     [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Drift in {RoomId}: {Detail}; resync queued")]
     public static partial void DriftFound(ILogger logger, LogText roomId, LogText detail);
 

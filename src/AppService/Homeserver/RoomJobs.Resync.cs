@@ -55,38 +55,153 @@ public sealed partial class RoomJobs
 
     /// <summary>
     /// The homeserver says the bot is not joined, and so does our projection: the room keeps its RoomInfo (as of the
-    /// bot's leave) and bot membership, loses any member rows (the bot is not in the room), and is no longer suspect:
-    /// there is nothing newer to fetch. Under the room lock; if the bot's membership changed since the job read it (its
-    /// join was pushed meanwhile), nothing is written: that join queues its own resync.
+    /// bot's leave), loses any member rows (the bot is not in the room), and is no longer suspect: there is nothing newer
+    /// to fetch. The bot's membership becomes the homeserver's when it can say it (<see cref="HomeserversBotMemberAsync"/>,
+    /// fetched with no transaction open): a pushed leave of the bot that named an event we never held was not applied
+    /// (the stale-event rule), and our <c>invite</c> must not outlive it (simulator, dendrite seed 4 under load). It is
+    /// written as the pushed event would be (the change log, the purge naming the bot's leave or ban, a join queued for
+    /// an invite), but no member row or member state id (the bot is not in the room), and the event is not recorded as
+    /// processed (see below). Under the room lock and the job's lease; if the bot's membership changed since the
+    /// job read it (its join was pushed meanwhile), nothing is written: that join queues its own resync, and a room left
+    /// suspect is settled by another run. If the job was asked for again while it fetched, the answer may predate what
+    /// asked: the room is settled, the answer is not applied, and the job runs again.
     /// </summary>
     private async Task<string> SettleNotJoinedAsync(ClaimedJob job, string? membership, CancellationToken ct)
     {
-        string detail = $"the homeserver says the bot is not joined (our membership: {membership ?? "unknown"}); member rows removed, room no longer suspect";
-        await db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
+        var theirs = await HomeserversBotMemberAsync(job.RoomId, ct);
+        string? theirMembership = theirs is null ? null : Memberships.Normalize(MatrixText.Get(theirs.Content, "membership"));
+        var (outcome, applied) = await db.Database.CreateExecutionStrategy().ExecuteAsync(
+            token => WriteSettleAsync(job, membership, theirs, theirMembership, token), ct);
+        if (applied is not null)
         {
-            await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", token);
-            RoomInfo? room = null;
-            await using (var reads = tx.QueryBatch())
+            Log.BotMembershipSettled(logger, job.RoomId, membership ?? "unknown", applied);
+        }
+
+        Log.ResyncNotApplied(logger, job.RoomId, outcome);
+        return outcome;
+    }
+
+    private async Task<(string Outcome, string? Applied)> WriteSettleAsync(
+        ClaimedJob job, string? membership, MatrixEvent? theirs, string? theirMembership, CancellationToken ct)
+    {
+        await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct);
+        RoomInfo? room = null;
+        bool rerun = false;
+        bool leaseHeld = false;
+        await using (var reads = tx.QueryBatch())
+        {
+            reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
+            reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
+            reads.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)), r => rerun = r.GetBoolean(0));
+            reads.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)), _ => leaseHeld = true);
+            await reads.ExecuteAsync(ct);
+        }
+
+        if (!leaseHeld)
+        {
+            // As the resync: the job may run elsewhere already, with a newer answer. Write nothing, complete nothing.
+            await tx.RollbackAsync(ct);
+            return (JobOutcomes.LeaseLost, null);
+        }
+
+        var now = time.GetUtcNow();
+        await using var batch = tx.Batch();
+        string outcome = JobOutcomes.Skipped;
+        string? applied = null;
+        var changes = ChangeSet.Empty;
+        if (room is not null && room.BotMembership == membership && membership != Memberships.Join)
+        {
+            // A join in the answer contradicts /joined_rooms (the bot joined since): its pushed join queues the resync.
+            if (theirs is not null && theirMembership is not null && theirMembership != Memberships.Join
+                && theirMembership != room.BotMembership && !rerun)
             {
-                reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
-                reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
-                await reads.ExecuteAsync(token);
+                applied = theirMembership;
+                changes = new ChangeSet([], [new RoomChange(job.RoomId, null, ChangeCauses.Resync,
+                    ChangeLog.Diff(room, room with { BotMembership = applied, UpdatedAt = now }))]);
             }
 
-            await using var batch = tx.Batch();
-            if (room is not null && room.BotMembership == membership && membership != Memberships.Join)
+            // The member rows it removes go to the change log as a purge, in the same commit (docs/change-feed.md),
+            // named after the bot's leave or ban when that is what the homeserver said, as a pushed one would be.
+            string? purgedBy = applied is Memberships.Leave or Memberships.Ban ? theirs!.EventId : null;
+            batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(changes, [(job.RoomId, purgedBy)]));
+            batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Timestamp(now), Text(applied)));
+            // Not recorded as processed, unlike a resync's snapshot events: the settle keeps no state id for the bot's key,
+            // so an older event of the bot that a backlog pushes later is first sight and applies, and this event,
+            // pushed after it, must apply too to bring the membership back (recorded, it was swallowed as a duplicate:
+            // simulator, dendrite seed 4 under load, a backlog's ban after the settled unban ended 'ban'). Pushed again
+            // with nothing in between, it applies the same membership: no change, no change row.
+            if (applied == Memberships.Invite && invitePolicy.Enabled && invitePolicy.Allows(theirs!.Sender))
             {
-                // The member rows it removes go to the change log as a purge, in the same commit (docs/change-feed.md).
-                batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(ChangeSet.Empty, [(job.RoomId, null)]));
-                batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Timestamp(time.GetUtcNow())));
+                // What the pushed invite would have queued (AppService:AutoJoin); its join is pushed and resyncs.
+                batch.BatchCommands.Add(JobSql.InsertJobsCommand([new JobRequest(JobKinds.Join, job.RoomId, JobReasons.Invite)], now));
             }
 
-            batch.BatchCommands.Add(JobSql.CompleteCommand(job, time.GetUtcNow(), JobOutcomes.Skipped, detail));
-            await batch.ExecuteNonQueryAsync(token);
-            await tx.CommitAsync(token);
-        }, ct);
-        Log.ResyncNotApplied(logger, job.RoomId, JobOutcomes.Skipped);
-        return JobOutcomes.Skipped;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, SettleDetail(membership, theirMembership, applied, rerun)));
+        }
+        else if (room?.Suspect == true)
+        {
+            // The bot's membership changed while we fetched (a pushed ban, leave or join) and the room is still suspect:
+            // it must not be left so with no job (a join queues its resync; a leave or ban queues nothing). Run again.
+            outcome = JobOutcomes.Stale;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
+                $"the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room.BotMembership ?? "unknown"}); running again to settle the suspect room",
+                runAgain: true));
+        }
+        else
+        {
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, room is null
+                ? "the homeserver says the bot is not joined; the room is unknown: nothing written"
+                : $"the homeserver says the bot is not joined; the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room.BotMembership ?? "unknown"}): nothing written"));
+        }
+
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+        AppServiceMetrics.CountChanges(changes, purged: 0);
+        if (applied == Memberships.Invite)
+        {
+            signal.Notify();
+        }
+
+        return (outcome, applied);
+    }
+
+    private static string SettleDetail(string? ours, string? theirs, string? applied, bool rerun)
+    {
+        string said = theirs is null ? "the homeserver could not say the bot's membership" : $"the homeserver says the bot's membership is {theirs}";
+        string result = applied is not null ? $"bot membership {ours ?? "unknown"} -> {applied}"
+            : rerun && theirs is not null && theirs != ours ? $"not applied (asked for again during the fetch; running again), ours kept: {ours ?? "unknown"}"
+            : $"ours kept: {ours ?? "unknown"}";
+        return $"the homeserver says the bot is not joined; {said}; {result}; member rows removed, room no longer suspect";
+    }
+
+    /// <summary>
+    /// The bot's own member event as the homeserver holds it, asked for as the departed bot (<c>GET /members</c>); null
+    /// when it cannot say (403/404, or no member event of the bot in the answer). Any other failure throws: the job
+    /// retries as jobs do. What the homeservers answer a user who is not joined:
+    /// <list type="bullet">
+    /// <item>Synapse (<c>synapse/handlers/message.py</c> <c>get_state_events</c>, <c>synapse/api/auth</c>
+    /// <c>check_user_in_room</c> with <c>allow_departed_users=True</c>): a user whose current membership is
+    /// <c>leave</c> (left, kicked, invite rejected or revoked, unbanned) and who has not forgotten the room gets the
+    /// state as of that leave event, which holds the leave itself; a joined user, or anyone in a
+    /// <c>world_readable</c> room, the current state; an invited, banned or knocking user, or one who forgot the
+    /// room, <c>403</c> (<c>M_FORBIDDEN</c>).</item>
+    /// <item>Dendrite (<c>syncapi/routing/memberships.go</c> <c>GetMemberships</c>): a user with any membership
+    /// event in the room (<c>HasBeenInRoom</c>) who is not joined gets the memberships as of that latest event
+    /// (invite and ban included); a user with none, <c>403</c>.</item>
+    /// </list>
+    /// So the bot's event in a successful answer is its current one at the time of the answer.
+    /// </summary>
+    private async Task<MatrixEvent?> HomeserversBotMemberAsync(string roomId, CancellationToken ct)
+    {
+        try
+        {
+            var members = await homeserver.GetMembersAsync(roomId, ct);
+            return members.Events.LastOrDefault(e => e.StateKey == bot.UserId);
+        }
+        catch (MatrixApiException ex) when (ex.StatusCode is 403 or 404)
+        {
+            return null;
+        }
     }
 
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(

@@ -22,6 +22,7 @@ public sealed partial class RoomJobs(
     TimeProvider time,
     JobSignal signal,
     ConnectionHygiene hygiene,
+    InvitePolicy invitePolicy,
     ILogger<RoomJobs> logger)
 {
     /// <summary>Runs the job and completes it; returns its outcome (<see cref="JobOutcomes"/>).</summary>

@@ -8,7 +8,9 @@ namespace AppService.Simulator.Homeserver;
 /// rules are written from the Matrix side, not taken from the service: a room's info is its current state's
 /// <c>m.room.*</c> events (state_key ""; an empty or absent value is none); its member rows are the current
 /// <c>m.room.member</c> events (every membership) while the bot is joined, none once it left or was kicked or banned;
-/// <c>bot_membership</c> is the bot's current membership; the room is not suspect. A room the bot was never invited
+/// <c>bot_membership</c> is the bot's current membership (also where a push of it was not applied: the service's
+/// settle of a room the bot is not joined to takes it from <c>/members</c>, which <see cref="HsWorld.Snapshot"/>
+/// answers a bot that left as Synapse does); the room is not suspect. A room the bot was never invited
 /// to is unknown to the service.
 /// <para>
 /// <see cref="CheckMode.AtQuiescence"/> is the rule of issue 16 right after the last push was acknowledged and no
