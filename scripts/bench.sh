@@ -208,7 +208,7 @@ start_prototype() {
 }
 proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto_url;token=hs_token_secret;pid=$proto_pid"; }
 
-chain=(--body "$shared/body-chain.json" --script "$shared/put_txn_chain.lua")
+chain=(--body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_chain.lua")  # not the shared script: see its header
 echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); workload: $shared"
 
 # ------------------------------------------------------------------------------------------------------------- ab

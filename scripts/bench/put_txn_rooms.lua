@@ -1,8 +1,9 @@
 -- wrk script for goal 4 (issue 10): a Dendrite-like sender with several transactions in flight, each connection
 -- for its own rooms. The same workload as the shared put_txn_chain.lua (fresh event ids per request, every state
 -- event's unsigned.replaces_state naming the event that set its key before), with two changes:
---   * every room id gets the thread number appended to its localpart ("!abc:example.org" -> "!abct3:example.org"),
---     so no two connections ever touch the same room (run it with -tN -cN: one connection per thread);
+--   * every room id gets the thread number and the run id appended to its localpart ("!abc:example.org" ->
+--     "!abct3<run>:example.org"), so no two connections ever touch the same room (run it with -tN -cN: one connection
+--     per thread), and every run's chain starts on rooms of its own (why: put_txn_chain.lua);
 --   * the txn ids carry the thread number too, as put_txn_chain.lua's do.
 -- Usage: BODY=body-chain.json HS_TOKEN=... wrk -t4 -c4 -d10s --latency -s put_txn_rooms.lua URL -- <4-char runid>
 local f = assert(io.open(os.getenv("BODY") or "body-chain.json", "rb"))
@@ -40,8 +41,8 @@ function init(args)
   prefix = "/_matrix/app/v1/transactions/" .. run .. "-" .. tostring(tid) .. "-"
   counter = 0
   parts = {}
-  -- this thread's rooms: "!<localpart>t<tid>:example.org"
-  split((string.gsub(source, '"(![%w]+):', '"%1t' .. tostring(tid) .. ':')))
+  -- this thread's rooms in this run: "!<localpart>t<tid><run>:example.org" (the run id: see put_txn_chain.lua)
+  split((string.gsub(source, '"(![%w]+):', '"%1t' .. tostring(tid) .. run .. ':')))
 end
 
 wrk.method = "PUT"
