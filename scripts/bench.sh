@@ -182,6 +182,28 @@ svc_target() { # svc_target NAME PID URL [extra]: a --target for a service insta
 }
 # The database of a service instance, for the sequential-scan check of a steady-state phase's timed rounds.
 db_of() { echo "db=$1"; }
+# The chain workload must run the normal path: a state event that does not follow what the service holds is not
+# applied (the stale-event rule) and logs "Room ... is suspect:" (Transactions/Log.cs), and a run on that path writes no
+# member, state or change-log rows. Before scripts/bench/put_txn_chain.lua gave every run rooms of its own, every round
+# after a database's first took it unnoticed. normal_path PHASE COUNT_BEFORE: fails the run (exit 3, at the end) when a
+# phase that measures the normal path logged any.
+suspect_lines() { cat "$out"/*.log 2>/dev/null | grep -cE 'is (still )?suspect:' || true; }
+normal_path() {
+  local n=$(( $(suspect_lines) - $2 ))
+  if [ "$n" -gt 0 ]; then
+    echo "  $1: $n mismatch log lines in the service's log: the chain workload took the mismatch path, FAILED" | tee -a "$out/rounds.txt"
+    echo "$1" >>"$out/mismatch-path-failures.txt"
+  else
+    echo "  $1: no state mismatch in the service's log (the normal path)" | tee -a "$out/rounds.txt"
+  fi
+}
+normal_path_verdict() {
+  if [ -s "$out/mismatch-path-failures.txt" ]; then
+    say "FAILED: the chain workload took the mismatch path in: $(paste -sd ' ' "$out/mismatch-path-failures.txt")"
+    exit 3
+  fi
+}
+
 rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its JSON in $out/PHASE.json
   local phase="$1" prefix="$2"; shift 2
   timeout "$MAX_SECONDS" dotnet "$BENCH_DLL" rounds --phase "$phase" --run-prefix "$prefix" --rounds "$ROUNDS" \
@@ -228,8 +250,10 @@ if [ "$MODE" = ab ]; then
       --description "the first ${FIRST_MINUTE} s of load after start, $this_name vs $base_name" \
       --target "$(svc_target "$this_name" "$this_pid" "$this_url")" --target "$(svc_target "$base_name" "$base_pid" "$base_url")"
   fi
+  before=$(suspect_lines)
   rounds ab-new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1, $this_name vs $base_name" \
     --target "$(svc_target "$this_name" "$this_pid" "$this_url" "$(db_of "$this_db")")" --target "$(svc_target "$base_name" "$base_pid" "$base_url" "$(db_of "$base_db")")"
+  normal_path ab-new "$before"
   rounds ab-duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
     --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1, $this_name vs $base_name" \
     --target "$(svc_target "$this_name" "$this_pid" "$this_url" "$(db_of "$this_db")")" --target "$(svc_target "$base_name" "$base_pid" "$base_url" "$(db_of "$base_db")")"
@@ -241,6 +265,7 @@ if [ "$MODE" = ab ]; then
     say "FAILED: PostgreSQL read a hot-path table by sequential scan during the timed rounds:"; grep 'sequential scans in the timed rounds.*FAILED' "$out/rounds.txt" >&2
     exit 3
   fi
+  normal_path_verdict
   exit 0
 fi
 
@@ -248,6 +273,7 @@ if wants 1 || wants 2 || wants 5; then
   launch service $((PORT_BASE + 0)) 4 "$(new_database service)"; svc_pid=$LAUNCHED_PID; svc_url=$LAUNCHED_URL; svc_db=$(db_of "$LAUNCHED_DB")
   wants 1 || wants 2 && start_prototype
   # shellcheck disable=SC2046 # proto_target is empty or one --target pair
+  before=$(suspect_lines)
   if wants 2; then
     rounds first-minute f "${chain[@]}" --warmup-seconds 0 --rounds 1 --round-seconds "$FIRST_MINUTE" \
       --description "the first ${FIRST_MINUTE} s of load after start" --target "$(svc_target service "$svc_pid" "$svc_url")" $(proto_target)
@@ -256,6 +282,7 @@ if wants 1 || wants 2 || wants 5; then
     rounds new n "${chain[@]}" --description "new events: body-chain.json, wrk -t1 -c1" \
       --target "$(svc_target service "$svc_pid" "$svc_url" "$svc_db")" $(proto_target)
   fi
+  if wants 1 || wants 2; then normal_path "first-minute and new" "$before"; fi
   if wants 1; then
     rounds duplicate d --body "$shared/body.json" --script "$shared/put_txn.lua" --warmup-seconds 5 \
       --description "duplicate-only: body.json under new txnIds, wrk -t1 -c1" --target "$(svc_target service "$svc_pid" "$svc_url" "$svc_db")" $(proto_target)
@@ -273,9 +300,11 @@ fi
 if wants 4; then
   launch pool-1 $((PORT_BASE + 1)) 1 "$(new_database pool1)"; p1_pid=$LAUNCHED_PID; p1_url=$LAUNCHED_URL; p1_db=$(db_of "$LAUNCHED_DB")
   launch pool-4 $((PORT_BASE + 2)) 4 "$(new_database pool4)"; p4_pid=$LAUNCHED_PID; p4_url=$LAUNCHED_URL; p4_db=$(db_of "$LAUNCHED_DB")
+  before=$(suspect_lines)
   rounds pool p --body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_rooms.lua" --threads 4 --connections 4 \
     --description "4 transactions in flight, each connection its own 8 rooms (wrk -t4 -c4)" \
     --target "$(svc_target pool-1 "$p1_pid" "$p1_url" "$p1_db")" --target "$(svc_target pool-4 "$p4_pid" "$p4_url" "$p4_db")"
+  normal_path pool "$before"
   stop_pid "$p1_pid"; stop_pid "$p4_pid"
 fi
 
@@ -289,9 +318,11 @@ if wants 3; then
   launch empty $((PORT_BASE + 3)) 4 "$(new_database empty)"; e_pid=$LAUNCHED_PID; e_url=$LAUNCHED_URL; e_db=$(db_of "$LAUNCHED_DB")
   launch big $((PORT_BASE + 4)) 4 "$big_db"; b_pid=$LAUNCHED_PID; b_url=$LAUNCHED_URL
   unset AppService__Retention__Enabled
+  before=$(suspect_lines)
   rounds big b "${chain[@]}" --description "new events on an empty database vs a big one, and the big one while retention prunes" \
     --target "$(svc_target empty "$e_pid" "$e_url" "$e_db")" --target "$(svc_target big "$b_pid" "$b_url" "db=$big_db")" \
     --target "$(svc_target big-pruning "$b_pid" "$b_url" "prune=$b_url;admin_token=$SERVICE_ADMIN_TOKEN;db=$big_db")"
+  normal_path big "$before"
   stop_pid "$e_pid"; stop_pid "$b_pid"
 fi
 
@@ -302,4 +333,5 @@ dotnet "$BENCH_DLL" report --dir "$out" --markdown "$out/summary.md" --json "$ou
 { echo; echo "Start, launch to /health/ready (a fresh database: migrations included), per service instance of this run:"
   sed 's/^/- /' "$out/start-times.txt"; } | tee -a "$out/summary.md"
 echo "(results in $out; machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); $(dotnet --version) SDK)"
+normal_path_verdict
 exit "$verdict"
