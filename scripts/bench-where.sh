@@ -18,7 +18,6 @@ for _fd in /proc/$$/fd/*; do
   if [ "$_n" -gt 2 ] && [ "$_n" -ne 255 ]; then case "$(readlink "$_fd" 2>/dev/null)" in *.lock) eval "exec $_n>&-" ;; esac; fi
 done
 source scripts/lib/postgres.sh
-chain_script="$PWD/scripts/bench/put_txn_chain.lua"   # not the shared script: see its header
 ensure_postgres
 shared="$(cd "${BENCH_SHARED:-bench}" && pwd)"
 [ -f "$shared/body-chain.json" ] && [ -d "$shared/prototype" ] || { echo "the workload and prototype were not found in $shared" >&2; exit 1; }
@@ -52,7 +51,7 @@ pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print
 run() { # run NAME URL TOKEN PID SECONDS RUNID
   local pg0 c0 pg1 c1 req
   pg0=$(pg_cpu); c0=$(awk '{print $14+$15}' "/proc/$4/stat")
-  ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( $5 + 30 )) wrk -t1 -c1 -d"${5}s" -s "$chain_script" "$2" -- "$6" ) >"$tmp/wrk-$6.txt" 2>&1
+  ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( $5 + 30 )) wrk -t1 -c1 -d"${5}s" -s put_txn_chain.lua "$2" -- "$6" ) >"$tmp/wrk-$6.txt" 2>&1
   pg1=$(pg_cpu); c1=$(awk '{print $14+$15}' "/proc/$4/stat")
   req=$(awk '/requests in/{print $1}' "$tmp/wrk-$6.txt")
   echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2}'

@@ -184,8 +184,8 @@ svc_target() { # svc_target NAME PID URL [extra]: a --target for a service insta
 db_of() { echo "db=$1"; }
 # The chain workload must run the normal path: a state event that does not follow what the service holds is not
 # applied (the stale-event rule) and logs "Room ... is suspect:" (Transactions/Log.cs), and a run on that path writes no
-# member, state or change-log rows. Before scripts/bench/put_txn_chain.lua gave every run rooms of its own, every round
-# after a database's first took it unnoticed. normal_path PHASE COUNT_BEFORE: fails the run (exit 3, at the end) when a
+# member, state or change-log rows. Each run of bench/put_txn_chain.lua has rooms of its own for that reason; until
+# issue 19 scripts/bench/put_txn_rooms.lua did not, and every pool round took the mismatch path unnoticed. normal_path PHASE COUNT_BEFORE: fails the run (exit 3, at the end) when a
 # phase that measures the normal path logged any.
 suspect_lines() { cat "$out"/*.log 2>/dev/null | grep -cE 'is (still )?suspect:' || true; }
 normal_path() {
@@ -230,7 +230,7 @@ start_prototype() {
 }
 proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto_url;token=hs_token_secret;pid=$proto_pid"; }
 
-chain=(--body "$shared/body-chain.json" --script "$PWD/scripts/bench/put_txn_chain.lua")  # not the shared script: see its header
+chain=(--body "$shared/body-chain.json" --script "$shared/put_txn_chain.lua")
 echo "runtime: ${DOTNET_TieredCompilation:+DOTNET_TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TieredCompilation:-.NET defaults}; PostgreSQL $(psql_admin -c 'show server_version'), synchronous_commit=$(psql_admin -c 'show synchronous_commit'); workload: $shared"
 
 # ------------------------------------------------------------------------------------------------------------- ab

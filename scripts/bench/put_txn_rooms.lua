@@ -3,7 +3,8 @@
 -- event's unsigned.replaces_state naming the event that set its key before), with two changes:
 --   * every room id gets the thread number and the run id appended to its localpart ("!abc:example.org" ->
 --     "!abct3<run>:example.org"), so no two connections ever touch the same room (run it with -tN -cN: one connection
---     per thread), and every run's chain starts on rooms of its own (why: put_txn_chain.lua);
+--     per thread), and every run's chain starts on rooms of its own, as bench/put_txn_chain.lua's runs do (why: there;
+--     without it, every run after a connection's first took the service's mismatch path: issue 19);
 --   * the txn ids carry the thread number too, as put_txn_chain.lua's do.
 -- Usage: BODY=body-chain.json HS_TOKEN=... wrk -t4 -c4 -d10s --latency -s put_txn_rooms.lua URL -- <4-char runid>
 local f = assert(io.open(os.getenv("BODY") or "body-chain.json", "rb"))
@@ -41,7 +42,7 @@ function init(args)
   prefix = "/_matrix/app/v1/transactions/" .. run .. "-" .. tostring(tid) .. "-"
   counter = 0
   parts = {}
-  -- this thread's rooms in this run: "!<localpart>t<tid><run>:example.org" (the run id: see put_txn_chain.lua)
+  -- this thread's rooms in this run: "!<localpart>t<tid><run>:example.org"
   split((string.gsub(source, '"(![%w]+):', '"%1t' .. tostring(tid) .. run .. ':')))
 end
 
