@@ -119,9 +119,24 @@ public static partial class IngestSql
                CASE WHEN k.redacts IS NOT NULL THEN
                    EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts) END,
                CASE WHEN k.state_key IS NOT NULL AND (SELECT EXISTS (SELECT 1 FROM pending_redactions)) THEN
-                   (SELECT ARRAY[r.redaction_event_id, r.sender] FROM pending_redactions r WHERE r.target_event_id = k.event_id) END
+                   (SELECT ARRAY[r.redaction_event_id, r.sender] FROM pending_redactions r WHERE r.target_event_id = k.event_id) END,
+               (SELECT set_config('appservice.ingest_inserted', 'yes', true))
         FROM k
         """;
+
+    /// <summary>
+    /// The condition of the ingest's reads that only new events need (<see cref="SelectRoomsForIngest"/>,
+    /// <see cref="SelectMembers"/>): <see cref="InsertProcessedEvents"/> inserted at least one event in this
+    /// transaction. Its last column is an uncorrelated subquery, an init plan PostgreSQL runs once, at the first row
+    /// it returns, so only when it inserted something; it sets a transaction-local setting that these reads test
+    /// once (a stable function: a one-time filter, no row read when it is false). A transaction of duplicates only
+    /// (a homeserver re-sending what we applied under a new txnId) then reads no room and no member row: the
+    /// projection applies new events only, so it needs none. They run in the same round trip, after the insert.
+    /// </summary>
+    private const string InsertedAny = "current_setting('appservice.ingest_inserted', true) = 'yes'";
+
+    /// <summary><see cref="SelectRooms"/> for the ingest: only when it inserted an event (<see cref="InsertedAny"/>).</summary>
+    public const string SelectRoomsForIngest = $"{SelectRooms} AND {InsertedAny}";
 
     /// <summary>Remembers redactions whose target we never processed (<see cref="PendingRedaction"/>).</summary>
     public const string InsertPendingRedactions = """
@@ -140,10 +155,11 @@ public static partial class IngestSql
         FROM rooms WHERE room_id = ANY($1::text[])
         """;
 
-    public const string SelectMembers = """
+    public const string SelectMembers = $"""
         SELECT m.room_id, m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.updated_at
         FROM room_members m
         JOIN unnest($1::text[], $2::text[]) AS k(room_id, user_id) ON m.room_id = k.room_id AND m.user_id = k.user_id
+        WHERE {InsertedAny}
         """;
 
     public const string PurgeMembers = "DELETE FROM room_members WHERE room_id = ANY($1::text[])";

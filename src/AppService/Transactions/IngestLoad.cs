@@ -98,7 +98,7 @@ internal static class IngestLoad
                     projection.LoadPendingRedaction(eventId, e.RoomId, pending[0], pending[1]);
                 }
             });
-        batch.Add(Command(SelectRooms, TextArray([.. rooms])), r => projection.LoadRoom(ReadRoom(r)));
+        batch.Add(Command(SelectRoomsForIngest, TextArray([.. rooms])), r => projection.LoadRoom(ReadRoom(r)));
         batch.Add(
             Command(SelectMembers, TextArray([.. memberKeys.Select(m => m.RoomId)]), TextArray([.. memberKeys.Select(m => m.UserId)])),
             r => projection.LoadMember(ReadMember(r)));
