@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Where PostgreSQL's time per transaction goes, statement by statement: the published service on a fresh database of a
+# private cluster with pg_stat_statements (track_planning on), bench/'s chain workload (wrk -t1 -c1; BENCH_STATEMENTS_BODY
+# and _SCRIPT for another, e.g. body.json and put_txn.lua for duplicates), a warm-up, then pg_stat_statements reset and
+# BENCH_STATEMENTS_SECONDS (20) measured. Prints the service's own CPU and PostgreSQL's CPU per transaction (every
+# postgres process of the machine: run it on a quiet machine) and each statement's execution and planning time in
+# microseconds per transaction. The cluster (port BENCH_STATEMENTS_PG_PORT, 55460; data in $TMPDIR) is started and stopped here.
+#   scripts/bench-statements.sh            # this checkout
+#   scripts/bench-statements.sh REV        # the service at git revision REV, built the same way
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${BENCH_STATEMENTS_PG_PORT:-55460}"; SVC_PORT="${BENCH_STATEMENTS_PORT:-9470}"; SECS="${BENCH_STATEMENTS_SECONDS:-20}"
+BODY_FILE="${BENCH_STATEMENTS_BODY:-body-chain.json}"; SCRIPT="${BENCH_STATEMENTS_SCRIPT:-put_txn_chain.lua}"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+BIN="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -n1)")"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/appservice-statements.XXXXXX")"; chmod 755 "$tmp"
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+mkdir -p "$tmp/pg"; [ "$(id -u)" -ne 0 ] || chown postgres "$tmp/pg"
+as_pg "$BIN/initdb" -D "$tmp/pg" -A trust -U postgres >/dev/null
+cat >>"$tmp/pg/postgresql.conf" <<CONF
+port=$PORT
+listen_addresses='127.0.0.1'
+unix_socket_directories='$tmp/pg'
+shared_preload_libraries='pg_stat_statements'
+pg_stat_statements.track_planning=on
+CONF
+svc=""
+cleanup() {
+  [ -z "$svc" ] || kill "$svc" 2>/dev/null || true
+  as_pg "$BIN/pg_ctl" -D "$tmp/pg" stop -m fast >/dev/null 2>&1 || true
+  [ -n "${rev_tree:-}" ] && git worktree remove --force "$rev_tree" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+as_pg "$BIN/pg_ctl" -D "$tmp/pg" -l "$tmp/pg/log" start -w >/dev/null
+P() { psql -h 127.0.0.1 -p "$PORT" -U postgres -qAt "$@"; }
+P -c "CREATE DATABASE statements" >/dev/null && P -d statements -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+src="$PWD/src/AppService"
+if [ -n "${1:-}" ]; then rev_tree="$tmp/rev"; git worktree add --detach -q "$rev_tree" "$1"; src="$rev_tree/src/AppService"; fi
+source scripts/lib/service.sh
+publish_service "$src" "$tmp/publish"
+dotnet "$tmp/publish/AppService.dll" generate-registration --id statements --url "http://127.0.0.1:$SVC_PORT" \
+  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
+token="$(sed -n 's/^hs_token:[[:space:]]*//p' "$tmp/registration.yaml" | tr -d "\"'" | head -n1)"
+env ConnectionStrings__AppService="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=statements;Maximum Pool Size=4" \
+  AppService__RegistrationFile="$tmp/registration.yaml" AppService__AdminToken=statements_admin_token_0123456789 \
+  AppService__ServerName=localhost ASPNETCORE_ENVIRONMENT=Production \
+  "Logging__LogLevel__AppService.Transactions.AppServiceApi=Warning" "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \
+  dotnet "$tmp/publish/AppService.dll" --urls "http://127.0.0.1:$SVC_PORT" >"$tmp/service.log" 2>&1 &
+svc=$!
+for _ in $(seq 1 150); do curl -fsS -m 1 "http://127.0.0.1:$SVC_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+load() { ( cd bench && HS_TOKEN="$token" BODY="$BODY_FILE" timeout $(( $2 + 30 )) wrk -t1 -c1 -d"$2s" -s "$SCRIPT" "http://127.0.0.1:$SVC_PORT" -- "$1" ); }
+load sw01 20 >/dev/null
+P -d statements -c "SELECT pg_stat_statements_reset()" >/dev/null
+pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+pg0=$(pg_cpu); c0=$(awk '{print $14+$15}' "/proc/$svc/stat")
+load sm01 "$SECS" >"$tmp/wrk.txt"
+pg1=$(pg_cpu); c1=$(awk '{print $14+$15}' "/proc/$svc/stat")
+txns=$(awk '/requests in/{print $1}' "$tmp/wrk.txt")
+echo "$txns $((c1 - c0)) $((pg1 - pg0)) $SECS $(getconf CLK_TCK)" | awk '{printf "%d transactions, %.0f events/s; service CPU %.2f ms/txn, PostgreSQL CPU %.2f ms/txn\n", $1, $1*100/$4, $2*1000/$5/$1, $3*1000/$5/$1}'
+echo "exec_us_per_txn  plan_us_per_txn  calls  rows  statement"
+P -d statements -F $'\t' -c "
+  SELECT round((total_exec_time * 1000 / $txns)::numeric), round((total_plan_time * 1000 / $txns)::numeric), calls, rows,
+         left(regexp_replace(query, '\s+', ' ', 'g'), 100)
+  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'statements') AND calls >= $txns / 2
+  ORDER BY total_exec_time DESC LIMIT 20"
