@@ -89,7 +89,7 @@ public static partial class IngestSql
     /// evaluated once per statement).
     /// </para>
     /// </summary>
-    public const string InsertProcessedEvents = """
+    public const string InsertProcessedEvents = $"""
         WITH inserted AS (
             INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at, state_key, seq)
             SELECT k.event_id, k.room_id, k.event_type, $4, $6, k.state_key, (SELECT nextval('processing_order'))
@@ -106,14 +106,14 @@ public static partial class IngestSql
                    (SELECT s.event_id FROM room_state s
                     WHERE s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key) END,
                CASE WHEN k.redacts IS NOT NULL THEN COALESCE(
-                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
+                   (SELECT {RedactionTarget}
                     FROM processed_events p
                     JOIN room_state s ON s.room_id = p.room_id AND s.event_type = p.event_type AND s.state_key = p.state_key
-                    LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
+                    {RedactionTargetMember}
                     WHERE p.event_id = k.redacts AND s.event_id = k.redacts),
-                   (SELECT ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]
+                   (SELECT {RedactionTarget}
                     FROM room_state s
-                    LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key
+                    {RedactionTargetMember}
                     WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
                       AND s.room_id = k.room_id AND s.event_id = k.redacts)) END,
                CASE WHEN k.redacts IS NOT NULL THEN
@@ -123,6 +123,17 @@ public static partial class IngestSql
                (SELECT set_config('appservice.ingest_inserted', 'yes', true))
         FROM k
         """;
+
+    /// <summary>
+    /// A redaction target's row, as <see cref="ReadRedactionTarget"/> reads it: the room_state row <c>s</c> the target is
+    /// the current event of, and for a member event the member row it set (<see cref="RedactionTargetMember"/>).
+    /// Shared by <see cref="InsertProcessedEvents"/>' two ways to the target (by its key, and the room-bounded fallback).
+    /// </summary>
+    private const string RedactionTarget =
+        "ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]";
+
+    private const string RedactionTargetMember =
+        "LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key";
 
     /// <summary>
     /// The condition of the ingest's reads that only new events need (<see cref="SelectRoomsForIngest"/>,

@@ -85,18 +85,7 @@ public sealed partial class RoomJobs
         ClaimedJob job, string? membership, MatrixEvent? theirs, string? theirMembership, CancellationToken ct)
     {
         await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct);
-        RoomInfo? room = null;
-        bool rerun = false;
-        bool leaseHeld = false;
-        await using (var reads = tx.QueryBatch())
-        {
-            reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
-            reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
-            reads.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)), r => rerun = r.GetBoolean(0));
-            reads.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)), _ => leaseHeld = true);
-            await reads.ExecuteAsync(ct);
-        }
-
+        var (room, rerun, leaseHeld) = await ReadUnderRoomLockAsync(tx, job, more: null, ct);
         if (!leaseHeld)
         {
             // As the resync: the job may run elsewhere already, with a newer answer. Write nothing, complete nothing.
@@ -204,27 +193,39 @@ public sealed partial class RoomJobs
         }
     }
 
+    /// <summary>
+    /// The first round trip of every write of a resync job (the resync's and the not-joined settle's): the room's
+    /// advisory lock, the room row, the job's own reads (<paramref name="more"/>, after the room's), whether the job was
+    /// asked for again while it fetched, and whether its lease is still held (if not, the caller writes nothing).
+    /// </summary>
+    private static async Task<(RoomInfo? Room, bool Rerun, bool LeaseHeld)> ReadUnderRoomLockAsync(
+        SqlTransaction tx, ClaimedJob job, Action<QueryBatch>? more, CancellationToken ct)
+    {
+        RoomInfo? room = null;
+        bool rerun = false;
+        bool leaseHeld = false;
+        await using var reads = tx.QueryBatch();
+        reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
+        reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
+        more?.Invoke(reads);
+        reads.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)), r => rerun = r.GetBoolean(0));
+        reads.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)), _ => leaseHeld = true);
+        await reads.ExecuteAsync(ct);
+        return (room, rerun, leaseHeld);
+    }
+
     private async Task<(string Outcome, ResyncPlan? Plan)> ApplyResyncAsync(
         ClaimedJob job, string? membershipAtStart, IReadOnlyList<MatrixEvent> members, IReadOnlyList<MatrixEvent> state, DateTimeOffset startedAt, long keepSetSince, CancellationToken ct)
     {
         await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct); // a failure: the connection is not reused
 
-        RoomInfo? room = null;
         var seenMembers = new List<SeenMember>();
         var seenState = new List<SeenState>();
-        bool rerun = false;
-        bool leaseHeld = false;
-        await using (var reads = tx.QueryBatch())
+        var (room, rerun, leaseHeld) = await ReadUnderRoomLockAsync(tx, job, reads =>
         {
-            reads.Add(Command(LockKeys, BigintArray([LockKey("room", job.RoomId)])), _ => { });
-            reads.Add(Command(SelectRooms, TextArray([job.RoomId])), r => room = ReadRoom(r));
             reads.Add(Command(ResyncSql.SelectMembersSeen, Text(job.RoomId)), r => seenMembers.Add(ResyncSql.ReadSeenMember(r)));
             reads.Add(Command(ResyncSql.SelectStateSeen, Text(job.RoomId)), r => seenState.Add(ResyncSql.ReadSeenState(r)));
-            reads.Add(Command(ResyncSql.SelectRerun, Bigint(job.Id)), r => rerun = r.GetBoolean(0));
-            reads.Add(Command(ResyncSql.LockLease, Bigint(job.Id), Timestamp(job.LockedUntil)), _ => leaseHeld = true);
-            await reads.ExecuteAsync(ct);
-        }
-
+        }, ct);
         if (!leaseHeld)
         {
             // The lease ran out while we fetched (a pause, a slow homeserver): the job may run elsewhere already,
