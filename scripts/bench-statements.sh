@@ -24,9 +24,8 @@ unix_socket_directories='$tmp/pg'
 shared_preload_libraries='pg_stat_statements'
 pg_stat_statements.track_planning=on
 CONF
-svc=""
 cleanup() {
-  [ -z "$svc" ] || kill "$svc" 2>/dev/null || true
+  stop_service 2>/dev/null || true
   as_pg "$BIN/pg_ctl" -D "$tmp/pg" stop -m fast >/dev/null 2>&1 || true
   [ -n "${rev_tree:-}" ] && git worktree remove --force "$rev_tree" 2>/dev/null || true
   rm -rf "$tmp"
@@ -37,25 +36,22 @@ P() { psql -h 127.0.0.1 -p "$PORT" -U postgres -qAt "$@"; }
 P -c "CREATE DATABASE statements" >/dev/null && P -d statements -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 src="$PWD/src/AppService"
 if [ -n "${1:-}" ]; then rev_tree="$tmp/rev"; git worktree add --detach -q "$rev_tree" "$1"; src="$rev_tree/src/AppService"; fi
+# The service as bench.sh and bench-where.sh run it (scripts/lib/service.sh), on this script's own cluster.
+export APPSERVICE_PG_PORT="$PORT" SERVICE_PORT="$SVC_PORT" SERVICE_POOL_SIZE=4 SERVICE_REGISTRATION="$tmp/registration.yaml" \
+  ASPNETCORE_ENVIRONMENT=Production
 source scripts/lib/service.sh
 publish_service "$src" "$tmp/publish"
-dotnet "$tmp/publish/AppService.dll" generate-registration --id statements --url "http://127.0.0.1:$SVC_PORT" \
-  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
-token="$(sed -n 's/^hs_token:[[:space:]]*//p' "$tmp/registration.yaml" | tr -d "\"'" | head -n1)"
-env ConnectionStrings__AppService="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=statements;Maximum Pool Size=4" \
-  AppService__RegistrationFile="$tmp/registration.yaml" AppService__AdminToken=statements_admin_token_0123456789 \
-  AppService__ServerName=localhost ASPNETCORE_ENVIRONMENT=Production \
-  "Logging__LogLevel__AppService.Transactions.AppServiceApi=Warning" "Logging__LogLevel__AppService.Transactions.TransactionProcessor=Warning" \
-  dotnet "$tmp/publish/AppService.dll" --urls "http://127.0.0.1:$SVC_PORT" >"$tmp/service.log" 2>&1 &
-svc=$!
-for _ in $(seq 1 150); do curl -fsS -m 1 "http://127.0.0.1:$SVC_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-load() { ( cd bench && HS_TOKEN="$token" BODY="$BODY_FILE" timeout $(( $2 + 30 )) wrk -t1 -c1 -d"$2s" -s "$SCRIPT" "http://127.0.0.1:$SVC_PORT" -- "$1" ); }
+SERVICE_DLL="$tmp/publish/AppService.dll"
+dotnet "$SERVICE_DLL" generate-registration --id statements --url "$SERVICE_URL" \
+  --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$SERVICE_REGISTRATION" >/dev/null
+token="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
+start_service statements "$tmp/service.log"
+load() { ( cd bench && HS_TOKEN="$token" BODY="$BODY_FILE" timeout $(( $2 + 30 )) wrk -t1 -c1 -d"$2s" -s "$SCRIPT" "$SERVICE_URL" -- "$1" ); }
 load sw01 20 >/dev/null
 P -d statements -c "SELECT pg_stat_statements_reset()" >/dev/null
-pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
-pg0=$(pg_cpu); c0=$(awk '{print $14+$15}' "/proc/$svc/stat")
+pg0=$(postgres_cpu_ticks); c0=$(process_cpu_ticks "$SERVICE_PID")
 load sm01 "$SECS" >"$tmp/wrk.txt"
-pg1=$(pg_cpu); c1=$(awk '{print $14+$15}' "/proc/$svc/stat")
+pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$SERVICE_PID")
 txns=$(awk '/requests in/{print $1}' "$tmp/wrk.txt")
 echo "$txns $((c1 - c0)) $((pg1 - pg0)) $SECS $(getconf CLK_TCK)" | awk '{printf "%d transactions, %.0f events/s; service CPU %.2f ms/txn, PostgreSQL CPU %.2f ms/txn\n", $1, $1*100/$4, $2*1000/$5/$1, $3*1000/$5/$1}'
 echo "exec_us_per_txn  plan_us_per_txn  calls  rows  statement"

@@ -47,12 +47,11 @@ start_service "$svc_db" "$tmp/service.log"
   URL=http://127.0.0.1:$PROTO_PORT exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
 proto=$!
 for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:$PROTO_PORT/stats >/dev/null 2>&1 && break; sleep 0.2; done
-pg_cpu() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 run() { # run NAME URL TOKEN PID SECONDS RUNID
   local pg0 c0 pg1 c1 req
-  pg0=$(pg_cpu); c0=$(awk '{print $14+$15}' "/proc/$4/stat")
+  pg0=$(postgres_cpu_ticks); c0=$(process_cpu_ticks "$4")
   ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( $5 + 30 )) wrk -t1 -c1 -d"${5}s" -s put_txn_chain.lua "$2" -- "$6" ) >"$tmp/wrk-$6.txt" 2>&1
-  pg1=$(pg_cpu); c1=$(awk '{print $14+$15}' "/proc/$4/stat")
+  pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$4")
   req=$(awk '/requests in/{print $1}' "$tmp/wrk-$6.txt")
   echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2}'
 }

@@ -120,6 +120,11 @@ stop_service() {
   SERVICE_PID=""
 }
 
+# CPU time (user + system, in clock ticks: getconf CLK_TCK per second) of one process, and of every postgres process
+# of the machine together (bench-where.sh and bench-statements.sh divide their differences by the transactions run).
+process_cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_cpu_ticks() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(process_cpu_ticks "$p"))); done; echo "$t"; }
+
 # kill9_service: what a crash looks like; the pid is gone without any shutdown.
 kill9_service() {
   kill -9 "$SERVICE_PID"
