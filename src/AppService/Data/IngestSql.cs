@@ -61,23 +61,31 @@ public static partial class IngestSql
     /// commit together, and the resync race rule only compares a row's number with one taken before a fetch
     /// (<see cref="Projections.Resync"/>), so one number per transaction decides it exactly as one per event did.
     /// <para>
-    /// For the new events only, it also returns the <c>room_state</c> rows the projection needs to compare and
-    /// redact: the id we hold for the key of a new state event ($7 = its state_key, null for other events; the
-    /// projection's stale-event rule compares it with the event's <c>unsigned.replaces_state</c>), and the key whose current event a redaction targets ($8 = <c>redacts</c>, else null)
-    /// with, for a member event, the member row it set, and the sender of the targeted event (the redaction rule
-    /// compares its server with the redacter's; the room's power levels come with <see cref="SelectRooms"/>); for a
-    /// redaction, whether its target was ever processed (if not, the redaction waits for it in
-    /// <c>pending_redactions</c>); for a new state event, the redaction that arrived before it, if one waits.
+    /// For the new events only, it also returns the rows the projection needs to compare and redact: the id we hold
+    /// for the key of a new state event ($7 = its state_key, null for other events; the projection's stale-event rule
+    /// compares it with the event's <c>unsigned.replaces_state</c>), and the key whose current event a redaction targets
+    /// ($8 = <c>redacts</c>, else null) with, for a member event, the member row it set, and the sender of the targeted
+    /// event (the redaction rule compares its server with the redacter's; the room's power levels come with
+    /// <see cref="SelectRooms"/>); for a redaction, whether its target was ever processed (if not, the redaction waits
+    /// for it in <c>pending_redactions</c>); for a new state event, the redaction that arrived before it, if one waits.
     /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
     /// none, and the ingest no extra statement.
     /// </para>
     /// <para>
+    /// Member events are stored once, in <c>room_members</c> (issue 19): <c>room_state</c> holds no member keys. The id
+    /// held for a new member event's key is not probed here: it is its member row's event id, and
+    /// <see cref="SelectMembers"/>, in the same round trip, loads every member row the transaction's member events
+    /// touch (<see cref="Projections.ProjectionBatch.LoadMember"/> seeds the key with it). No member row (the room was
+    /// never seen, or was purged) is first sight, as no <c>room_state</c> row was.
+    /// </para>
+    /// <para>
     /// A redaction's target is found by its key: <c>processed_events.state_key</c> (written here for every state
-    /// event; null for other events) names the <c>room_state</c> row, which holds the target if it is still the
-    /// current event of that key. <c>room_state</c> has no index on <c>event_id</c>, so its updates are HOT. A target
-    /// we hold no processed row for (retention pruned it, or it reached room_state before processed rows had a state
-    /// key and has not been processed since) is looked for among the redaction's room's state rows (the primary key's
-    /// room prefix): rare, and bounded by the room's state.
+    /// event; null for other events) names the <c>room_state</c> row, or for a member event the <c>room_members</c>
+    /// row, which holds the target if it is still the current event of that key. <c>room_state</c> has no index on
+    /// <c>event_id</c>, so its updates are HOT. A target we hold no processed row for (retention pruned it, or it became
+    /// current before processed rows had a state key and has not been processed since) is looked for among the
+    /// redaction's room's state rows and member rows (each table's primary-key room prefix): rare, and bounded by the
+    /// room's state.
     /// </para>
     /// <para>
     /// The look-ups read the inserted rows' own columns (<c>RETURNING</c>), never a join of the inserted rows back to
@@ -102,20 +110,26 @@ public static partial class IngestSql
                    ($9::text[])[array_position($8::text[], i.event_id)] AS redacts
             FROM inserted i)
         SELECT k.event_id,
-               CASE WHEN k.state_key IS NOT NULL THEN
+               CASE WHEN k.state_key IS NOT NULL AND k.event_type <> 'm.room.member' THEN
                    (SELECT s.event_id FROM room_state s
                     WHERE s.room_id = k.room_id AND s.event_type = k.event_type AND s.state_key = k.state_key) END,
                CASE WHEN k.redacts IS NOT NULL THEN COALESCE(
-                   (SELECT {RedactionTarget}
+                   (SELECT {RedactionTargetState}
                     FROM processed_events p
                     JOIN room_state s ON s.room_id = p.room_id AND s.event_type = p.event_type AND s.state_key = p.state_key
-                    {RedactionTargetMember}
-                    WHERE p.event_id = k.redacts AND s.event_id = k.redacts),
-                   (SELECT {RedactionTarget}
+                    WHERE p.event_id = k.redacts AND p.event_type <> 'm.room.member' AND s.event_id = k.redacts),
+                   (SELECT {RedactionTargetMember}
+                    FROM processed_events p
+                    JOIN room_members m ON m.room_id = p.room_id AND m.user_id = p.state_key
+                    WHERE p.event_id = k.redacts AND p.event_type = 'm.room.member' AND m.event_id = k.redacts),
+                   (SELECT {RedactionTargetState}
                     FROM room_state s
-                    {RedactionTargetMember}
                     WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
-                      AND s.room_id = k.room_id AND s.event_id = k.redacts)) END,
+                      AND s.room_id = k.room_id AND s.event_id = k.redacts),
+                   (SELECT {RedactionTargetMember}
+                    FROM room_members m
+                    WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
+                      AND m.room_id = k.room_id AND m.event_id = k.redacts)) END,
                CASE WHEN k.redacts IS NOT NULL THEN
                    EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts) END,
                CASE WHEN k.state_key IS NOT NULL AND (SELECT EXISTS (SELECT 1 FROM pending_redactions)) THEN
@@ -125,15 +139,17 @@ public static partial class IngestSql
         """;
 
     /// <summary>
-    /// A redaction target's row, as <see cref="ReadRedactionTarget"/> reads it: the room_state row <c>s</c> the target is
-    /// the current event of, and for a member event the member row it set (<see cref="RedactionTargetMember"/>).
-    /// Shared by <see cref="InsertProcessedEvents"/>' two ways to the target (by its key, and the room-bounded fallback).
+    /// A redaction target's row, as <see cref="ReadRedactionTarget"/> reads it (room_id, event_type, state_key,
+    /// membership, displayname, avatar_url, event_id, sender of the member row, sender of the state event): the
+    /// <c>room_state</c> row <c>s</c> the target is the current event of (no member row), or the <c>room_members</c> row
+    /// <c>m</c> a member target set (its sender is the member event's). Shared by <see cref="InsertProcessedEvents"/>'
+    /// ways to the target (by its key, and the room-bounded fallback).
     /// </summary>
-    private const string RedactionTarget =
-        "ARRAY[s.room_id, s.event_type, s.state_key, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, s.sender]";
+    private const string RedactionTargetState =
+        "ARRAY[s.room_id, s.event_type, s.state_key, NULL, NULL, NULL, NULL, NULL, s.sender]";
 
     private const string RedactionTargetMember =
-        "LEFT JOIN room_members m ON s.event_type = 'm.room.member' AND m.room_id = s.room_id AND m.user_id = s.state_key";
+        "ARRAY[m.room_id, 'm.room.member', m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.sender]";
 
     /// <summary>
     /// The condition of the ingest's reads that only new events need (<see cref="SelectRoomsForIngest"/>,
@@ -174,8 +190,6 @@ public static partial class IngestSql
         """;
 
     public const string PurgeMembers = "DELETE FROM room_members WHERE room_id = ANY($1::text[])";
-
-    public const string PurgeMemberState = "DELETE FROM room_state WHERE room_id = ANY($1::text[]) AND event_type = 'm.room.member'";
 
     /// <summary>
     /// Writes whole room rows as the caller read them under the room's advisory lock (the ingest and the resync

@@ -18,7 +18,10 @@ public static class ResyncSql
         WHERE m.room_id = $1
         """;
 
-    /// <summary>A room's state ids, each with the processing order of its event (null if we never processed it).</summary>
+    /// <summary>
+    /// A room's state ids, each with the processing order of its event (null if we never processed it). No member keys:
+    /// member events are stored once, in <c>room_members</c> (<see cref="SelectMembersSeen"/>).
+    /// </summary>
     public const string SelectStateSeen = """
         SELECT s.event_type, s.state_key, s.event_id, p.seq, s.sender
         FROM room_state s LEFT JOIN processed_events p ON p.event_id = s.event_id
@@ -46,8 +49,9 @@ public static class ResyncSql
     /// <summary>
     /// Records the snapshot's event ids as processed (txn_id <c>resync:{job id}</c>), so a copy of the same event
     /// that the homeserver's backlog delivers later is a duplicate, not a new event that rolls state back. Each with
-    /// its state key ($6), so a redaction finds it in room_state (<see cref="IngestSql.InsertProcessedEvents"/>); an
-    /// event processed before processed rows had a state key gets it here.
+    /// its state key ($6), so a redaction finds it in room_state or room_members
+    /// (<see cref="IngestSql.InsertProcessedEvents"/>); an event processed before processed rows had a state key gets
+    /// it here.
     /// </summary>
     public const string RecordSnapshotEvents = """
         INSERT INTO processed_events AS p (event_id, room_id, event_type, txn_id, processed_at, state_key)
@@ -59,13 +63,12 @@ public static class ResyncSql
 
     /// <summary>
     /// A room the homeserver says the bot is not joined to ($1), decided under the room's lock by the caller: its
-    /// member rows and member state ids go, it is no longer suspect ($2 now), and the bot's membership becomes $3 when
-    /// the homeserver said what it is (null: ours is kept).
+    /// member rows go (and with them the ids held for its member keys: <c>room_state</c> holds none), it is no longer
+    /// suspect ($2 now), and the bot's membership becomes $3 when the homeserver said what it is (null: ours is kept).
     /// </summary>
     public const string SettleNotJoined = """
-        WITH r AS (UPDATE rooms SET suspect = false, bot_membership = coalesce($3, bot_membership), updated_at = $2 WHERE room_id = $1),
-        m AS (DELETE FROM room_members WHERE room_id = $1)
-        DELETE FROM room_state WHERE room_id = $1 AND event_type = 'm.room.member'
+        WITH r AS (UPDATE rooms SET suspect = false, bot_membership = coalesce($3, bot_membership), updated_at = $2 WHERE room_id = $1)
+        DELETE FROM room_members WHERE room_id = $1
         """;
 
     /// <summary>The processing order of the given event ids that were processed (the drift check's labels).</summary>

@@ -40,7 +40,11 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
     /// <summary>Rooms whose member rows must all be deleted before the upserts (the bot left, was kicked or banned).</summary>
     public IReadOnlyCollection<string> PurgedRooms => _purgedRooms;
 
-    /// <summary>Current state event id per (room, type, state_key) after this batch.</summary>
+    /// <summary>
+    /// The <c>room_state</c> rows this batch changes: the current state event id per (room, type, state_key), for every
+    /// key but the member keys. A member key's current event is its member row's (<c>room_members.event_id</c>, in
+    /// <see cref="DirtyMembers"/>): member events are stored once (issue 19).
+    /// </summary>
     public IReadOnlyDictionary<(string RoomId, string Type, string StateKey), string> StateWrites => _stateWrites;
 
     /// <summary>Every membership event applied, with what it meant (for logs and metrics).</summary>
@@ -77,14 +81,25 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         _rooms[room.RoomId] = room;
     }
 
-    /// <summary>Seeds the batch with a stored member row.</summary>
+    /// <summary>
+    /// Seeds the batch with a stored member row. The row is also what we hold for its member key (its event id and
+    /// sender): <c>room_state</c> holds no member keys, so the stale-event rule and a redaction of the row's event
+    /// compare with the member row.
+    /// </summary>
     public void LoadMember(RoomMember member)
     {
         RememberLoaded(member);
         MembersOf(member.RoomId)[member.UserId] = member;
+        if (member.EventId.Length > 0)
+        {
+            _state.Set((member.RoomId, EventTypes.Member, member.UserId), member.EventId, member.Sender.Length > 0 ? member.Sender : null);
+        }
     }
 
-    /// <summary>Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key, and its sender if stored.</summary>
+    /// <summary>
+    /// Seeds the batch with a stored <c>room_state</c> row: the id of the current event for a key, and its sender if
+    /// stored. Member keys come with their member rows instead (<see cref="LoadMember"/>).
+    /// </summary>
     public void LoadState(string roomId, string type, string stateKey, string eventId, string? sender = null) =>
         _state.Set((roomId, type, stateKey), eventId, sender);
 
@@ -120,15 +135,17 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
         }
 
         _state.Set(key, e.EventId, string.IsNullOrEmpty(e.Sender) ? null : e.Sender);
-        _stateWrites[key] = e.EventId;
-
         if (e.Type == EventTypes.Member)
         {
-            ApplyMember(e);
+            ApplyMember(e); // the member row holds the key's current event: no room_state row
         }
-        else if (e.StateKey!.Length == 0 && RoomInfoProjector.Handles(e.Type))
+        else
         {
-            SetRoom(RoomInfoProjector.Apply(_rooms[e.RoomId], e, Now));
+            _stateWrites[key] = e.EventId;
+            if (e.StateKey!.Length == 0 && RoomInfoProjector.Handles(e.Type))
+            {
+                SetRoom(RoomInfoProjector.Apply(_rooms[e.RoomId], e, Now));
+            }
         }
 
         ApplyPendingRedaction(e);
@@ -239,11 +256,6 @@ public sealed partial class ProjectionBatch(string botUserId, DateTimeOffset now
             {
                 _dirtyMembers.Remove((roomId, userId));
             }
-        }
-
-        foreach (var key in _stateWrites.Keys.Where(k => k.RoomId == roomId && k.Type == EventTypes.Member).ToList())
-        {
-            _stateWrites.Remove(key);
         }
 
         _state.RemoveMembers(roomId);

@@ -8,14 +8,20 @@ namespace AppService.Projections;
 /// </summary>
 public sealed record SeenMember(RoomMember Member, long? SetAt);
 
-/// <summary>A stored room_state row and the processing order of the event it names (null: unknown).</summary>
+/// <summary>
+/// A stored room_state row and the processing order of the event it names (null: unknown). Never a member key: those
+/// are the member rows (<see cref="SeenMember"/>).
+/// </summary>
 public sealed record SeenState(string Type, string StateKey, string EventId, long? SetAt)
 {
     /// <summary>The sender of the event, if stored (<c>room_state.sender</c>).</summary>
     public string? Sender { get; init; }
 }
 
-/// <summary>What a resync writes: only rows that change, and the deletions. Rows newer than the snapshot are not in it.</summary>
+/// <summary>
+/// What a resync writes: only rows that change, and the deletions. Rows newer than the snapshot are not in it. The
+/// state upserts and deletes never name a member key (member events are stored once, in the member rows).
+/// </summary>
 public sealed record ResyncPlan(
     RoomInfo Room,
     IReadOnlyList<RoomMember> MemberUpserts,
@@ -107,11 +113,12 @@ public static class Resync
 
         var memberDeletes = current.Keys.Where(u => !final.ContainsKey(u)).Order(StringComparer.Ordinal).ToList();
 
-        // State ids: member keys mirror the final member rows; other keys follow the snapshot unless newer.
-        var heldState = state.ToDictionary(s => (s.Type, s.StateKey));
+        // State ids (room_state): every key but the member keys, which the final member rows hold (room_members.event_id:
+        // member events are stored once). They follow the snapshot unless newer.
+        var heldState = state.Where(s => s.Type != EventTypes.Member).ToDictionary(s => (s.Type, s.StateKey));
         var finalState = new Dictionary<(string Type, string StateKey), string>();
         var senders = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var s in state.Where(s => s.Type != EventTypes.Member && Newer(s.SetAt)))
+        foreach (var s in heldState.Values.Where(s => Newer(s.SetAt)))
         {
             finalState[(s.Type, s.StateKey)] = s.EventId;
             keptNewer++;
@@ -129,20 +136,9 @@ public static class Resync
             }
         }
 
-        foreach (var m in final.Values)
-        {
-            finalState[(EventTypes.Member, m.UserId)] = m.EventId;
-            if (m.Sender.Length > 0)
-            {
-                senders[m.EventId] = m.Sender;
-            }
-        }
-
-        // A row is written if its event changes, or if the snapshot tells the sender a room-state row stored without
-        // one lacks (member rows always had theirs: room_members.sender, copied by the StateCorrectness migration).
+        // A row is written if its event changes, or if the snapshot tells the sender a row stored without one lacks.
         var stateUpserts = finalState
-            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value
-                || (h.Sender is null && s.Key.Type != EventTypes.Member && senders.ContainsKey(s.Value)))
+            .Where(s => !heldState.TryGetValue(s.Key, out var h) || h.EventId != s.Value || (h.Sender is null && senders.ContainsKey(s.Value)))
             .Select(s => KeyValuePair.Create((roomId, s.Key.Type, s.Key.StateKey), s.Value))
             .ToList();
         var stateDeletes = heldState.Keys.Where(k => !finalState.ContainsKey(k)).ToList();
@@ -183,7 +179,7 @@ public static class Resync
             keptNewer)
         {
             StateSenders = senders,
-            CurrentEventIds = finalState.Values.ToHashSet(StringComparer.Ordinal),
+            CurrentEventIds = finalState.Values.Concat(final.Values.Select(m => m.EventId)).ToHashSet(StringComparer.Ordinal),
         };
 
         bool IsNewer((string Type, string StateKey) key) => heldState.TryGetValue(key, out var h) && Newer(h.SetAt);

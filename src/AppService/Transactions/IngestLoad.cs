@@ -17,7 +17,8 @@ internal sealed record LoadedState(byte[]? LedgerHash, HashSet<string> NewIds)
 /// Step 1 of a transaction, one round trip: take the locks (the txnId and every room, ascending), read the ledger,
 /// insert the event ids into <c>processed_events</c> (the exactly-once gate: what it inserts is new), and load into the
 /// <see cref="ProjectionBatch"/> the state everything the new events touch: their rooms, the member rows of their
-/// member events, the ids held for the keys they replace and the targets of their redactions.
+/// member events (which are also the ids held for the member keys they replace), the ids held for the other keys they
+/// replace and the targets of their redactions. The order of the callbacks does not matter: each seeds what it read.
 /// </summary>
 internal static class IngestLoad
 {
@@ -69,7 +70,8 @@ internal static class IngestLoad
                     return;
                 }
 
-                // The id we hold for the key of this new state event, or the key its redaction target sets.
+                // The id we hold for the key of this new state event (not a member event: its member row, read below,
+                // holds it), or the key its redaction target sets.
                 byId ??= events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
                 var e = byId[eventId];
                 if (!r.IsDBNull(1))

@@ -6,9 +6,10 @@ using static AppService.Data.SqlParameters;
 namespace AppService.Transactions;
 
 /// <summary>
-/// Step 3 of a transaction, one round trip with the commit: write back what the projection changed (purged rooms first, then rooms,
-/// members and state, each sorted by key), the jobs the events call for, the rejected events, the redactions of
-/// rejected events, and the ledger row. Fixed SQL texts only, so a connection holds a bounded set of prepared statements.
+/// Step 3 of a transaction, one round trip with the commit: write back what the projection changed (purged rooms
+/// first, then rooms, members and state, each sorted by key; no member keys in state: a member key's current event is
+/// its member row's), the jobs the events call for, the rejected events, the redactions of rejected events, and the
+/// ledger row. Fixed SQL texts only, so a connection holds a bounded set of prepared statements.
 /// </summary>
 internal static class IngestWrite
 {
@@ -27,7 +28,6 @@ internal static class IngestWrite
         {
             string?[] purged = [.. projection.PurgedRooms.Order(StringComparer.Ordinal)];
             commands.Add(Command(PurgeMembers, TextArray(purged)));
-            commands.Add(Command(PurgeMemberState, TextArray(purged)));
         }
 
         var rooms = projection.DirtyRooms.ToList();

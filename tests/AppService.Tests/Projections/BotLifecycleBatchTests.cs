@@ -89,7 +89,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void The_bots_join_queues_a_resync(string previous)
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = previous, LastSyncedAt = Now.AddDays(-1) });
-        _batch.LoadMember(Row(Bot, previous, "$before"));
+        _events.LoadMember(_batch, Row(Bot, previous, "$before"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Join));
 
@@ -101,7 +101,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void A_profile_change_of_the_bot_in_a_synced_room_queues_nothing()
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join, LastSyncedAt = Now.AddDays(-1) });
-        _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
+        _events.LoadMember(_batch, Row(Bot, Memberships.Join, "$join"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Join, content: Profile("Bot")));
 
@@ -112,7 +112,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void Any_join_event_of_the_bot_in_a_room_never_synced_queues_a_resync()
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join });
-        _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
+        _events.LoadMember(_batch, Row(Bot, Memberships.Join, "$join"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Join, content: Profile("Bot")));
 
@@ -123,8 +123,8 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void Kick_then_reinvite_then_rejoin_in_one_batch_queues_a_join_and_a_resync_once_each()
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join, LastSyncedAt = Now.AddDays(-1) });
-        _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
-        _batch.LoadMember(Row(Alice, Memberships.Join, "$alice"));
+        _events.LoadMember(_batch, Row(Bot, Memberships.Join, "$join"));
+        _events.LoadMember(_batch, Row(Alice, Memberships.Join, "$alice"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Leave, sender: Alice));
         _batch.Apply(_events.BotInvite());
@@ -154,7 +154,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     {
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Old" });
         _batch.LoadState(Room, EventTypes.Name, "", "$held");
-        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice-held");
+        _batch.LoadMember(Row(Alice, Memberships.Join, "$alice-held"));
 
         _batch.Apply(_events.State(EventTypes.Name, new JsonObject { ["name"] = "New" }, unsigned: Replacing("$missed"), eventId: "$new"));
         _batch.Apply(_events.Member(Alice, Memberships.Leave, unsigned: Replacing("$alice-missed")));
@@ -191,8 +191,7 @@ public sealed class BotLifecycleBatchTests : IDisposable
     public void After_the_bot_is_kicked_its_rejoin_does_not_compare_with_purged_member_ids()
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join });
-        _batch.LoadMember(Row(Bot, Memberships.Join, "$join"));
-        _batch.LoadState(Room, EventTypes.Member, Bot, "$join");
+        _events.LoadMember(_batch, Row(Bot, Memberships.Join, "$join"));
 
         _batch.Apply(_events.Member(Bot, Memberships.Leave, sender: Alice, unsigned: Replacing("$join"), eventId: "$kick"));
         _batch.Apply(_events.Member(Bot, Memberships.Join, unsigned: Replacing("$invite-we-never-saw")));

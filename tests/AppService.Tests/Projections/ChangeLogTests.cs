@@ -28,7 +28,7 @@ public sealed class ChangeLogTests : IDisposable
         _batch.LoadRoom(new RoomInfo(Room) { Name = "Loaded", BotMembership = Memberships.Join, UpdatedAt = Earlier });
         foreach (string userId in userIds)
         {
-            _batch.LoadMember(new RoomMember(Room, userId, Memberships.Join) { DisplayName = "Same", EventId = $"$join-{userId}", Sender = userId, UpdatedAt = Earlier });
+            _events.LoadMember(_batch, new RoomMember(Room, userId, Memberships.Join) { DisplayName = "Same", EventId = $"$join-{userId}", Sender = userId, UpdatedAt = Earlier });
         }
     }
 
@@ -78,8 +78,7 @@ public sealed class ChangeLogTests : IDisposable
     public void A_redaction_of_a_members_current_event_is_a_redaction_change()
     {
         _batch.LoadRoom(new RoomInfo(Room) { BotMembership = Memberships.Join, UpdatedAt = Earlier });
-        _batch.LoadMember(new RoomMember(Room, Alice, Memberships.Join) { DisplayName = "Alice", EventId = "$alice", Sender = Alice, UpdatedAt = Earlier });
-        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice", Alice);
+        _events.LoadMember(_batch, new RoomMember(Room, Alice, Memberships.Join) { DisplayName = "Alice", EventId = "$alice", Sender = Alice, UpdatedAt = Earlier });
 
         var changes = Apply(_events.Redaction("$alice"));
 

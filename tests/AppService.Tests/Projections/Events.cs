@@ -85,6 +85,19 @@ internal sealed class Events : IDisposable
         Member(Bot, Memberships.Invite, sender: Alice, roomId: roomId,
             unsigned: strippedState is null ? null : new JsonObject { ["invite_room_state"] = strippedState });
 
+    /// <summary>
+    /// Tells the builder that <paramref name="eventId"/> is the stored current event of a key (a loaded row), so the
+    /// next event built for that key names it in <c>replaces_state</c>, as the homeserver's would.
+    /// </summary>
+    public void Held(string roomId, string type, string stateKey, string eventId) => _lastStateEvent[(roomId, type, stateKey)] = eventId;
+
+    /// <summary>Loads a stored member row into <paramref name="batch"/> and tells the builder its event is the key's current one.</summary>
+    public void LoadMember(ProjectionBatch batch, RoomMember member)
+    {
+        batch.LoadMember(member);
+        Held(member.RoomId, EventTypes.Member, member.UserId, member.EventId);
+    }
+
     /// <summary>An <c>unsigned</c> naming the state event this one replaces.</summary>
     public static JsonObject Replacing(string eventId) => new() { ["replaces_state"] = eventId };
 

@@ -27,7 +27,7 @@ public sealed class ProjectionBatchTests : IDisposable
         _batch.LoadRoom(new RoomInfo(roomId) { Name = "Loaded", BotMembership = Memberships.Join, UpdatedAt = Earlier });
         foreach (string userId in userIds)
         {
-            _batch.LoadMember(new RoomMember(roomId, userId, Memberships.Join) { EventId = $"$join-{userId}", Sender = userId, UpdatedAt = Earlier });
+            _events.LoadMember(_batch, new RoomMember(roomId, userId, Memberships.Join) { EventId = $"$join-{userId}", Sender = userId, UpdatedAt = Earlier });
         }
     }
 
@@ -154,7 +154,7 @@ public sealed class ProjectionBatchTests : IDisposable
     }
 
     [Fact]
-    public void State_writes_keep_the_latest_event_per_room_type_and_state_key()
+    public void State_writes_keep_the_latest_event_per_room_type_and_state_key_and_member_keys_only_in_member_rows()
     {
         Apply(
             _events.State(EventTypes.Name, new JsonObject { ["name"] = "a" }, eventId: "$name1"),
@@ -168,11 +168,10 @@ public sealed class ProjectionBatchTests : IDisposable
             new Dictionary<(string, string, string), string>
             {
                 [(Room, EventTypes.Name, "")] = "$name2",
-                [(Room, EventTypes.Member, Alice)] = "$alice2",
-                [(Room, EventTypes.Member, Bob)] = "$bob1",
                 [(OtherRoom, EventTypes.Name, "")] = "$other",
             },
             _batch.StateWrites);
+        Assert.Equal([(Alice, "$alice2"), (Bob, "$bob1")], _batch.DirtyMembers.Select(m => (m.UserId, m.EventId)));
     }
 
     [Fact]
@@ -221,7 +220,7 @@ public sealed class ProjectionBatchTests : IDisposable
         // The other room is not touched.
         var other = Assert.Single(_batch.DirtyMembers, m => m.RoomId == OtherRoom);
         Assert.Equal((Alice, "A"), (other.UserId, other.DisplayName));
-        Assert.Single(MemberStateKeys(OtherRoom));
+        Assert.Empty(MemberStateKeys(OtherRoom)); // its member event is in the member row only
     }
 
     [Fact]
@@ -238,13 +237,7 @@ public sealed class ProjectionBatchTests : IDisposable
         Assert.Equal(
             [(Alice, Memberships.Leave, "$alice-left"), (Bot, Memberships.Invite, "$reinvite")],
             _batch.DirtyMembers.Select(m => (m.UserId, m.Membership, m.EventId)));
-        Assert.Equal(
-            new Dictionary<(string, string, string), string>
-            {
-                [(Room, EventTypes.Member, Alice)] = "$alice-left",
-                [(Room, EventTypes.Member, Bot)] = "$reinvite",
-            },
-            _batch.StateWrites);
+        Assert.Empty(_batch.StateWrites);
         Assert.Equal(Memberships.Invite, _batch.Room(Room)!.BotMembership);
 
         // The purged rows are gone, so Alice's previous membership is the default (leave), not her loaded join.

@@ -143,7 +143,6 @@ public sealed class RedactionAuthTests : IDisposable
         var batch = new ProjectionBatch(Bot, Now);
         batch.LoadRoom(RoomOf("11", ModsAt50));
         batch.LoadMember(Row(Bob, Memberships.Join, "$bob", displayname: "Bob"));
-        batch.LoadState(Room, EventTypes.Member, Bob, "$bob", Bob);
 
         batch.Apply(_events.Parse($$$"""
             {"event_id":"$r","room_id":"{{{Room}}}","type":"m.room.redaction","sender":"{{{Remote}}}","content":{"redacts":"$bob"}}

@@ -41,7 +41,7 @@ public sealed class RedactionInBatchTests : IDisposable
         Assert.Null(_batch.Room(Room)!.Topic);
         var alice = _batch.Member(Room, Alice)!;
         Assert.Equal((Memberships.Join, null, "$alice"), (alice.Membership, alice.DisplayName, alice.EventId));
-        Assert.Equal("$alice", _batch.StateWrites[(Room, EventTypes.Member, Alice)]);
+        Assert.DoesNotContain((Room, EventTypes.Member, Alice), _batch.StateWrites.Keys); // the member row holds the key
     }
 
     [Fact]
@@ -49,7 +49,6 @@ public sealed class RedactionInBatchTests : IDisposable
     {
         _batch.LoadRoom(new RoomInfo(Room));
         _batch.LoadMember(Row(Alice, Memberships.Join, "$alice", displayname: "Alice") with { AvatarUrl = "mxc://hs.test/a" });
-        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice", Alice);
 
         _batch.Apply(_events.Redaction("$alice"));
 

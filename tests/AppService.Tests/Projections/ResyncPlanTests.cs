@@ -38,20 +38,17 @@ public sealed class ResyncPlanTests : IDisposable
                 new SeenMember(Row(Carol, Memberships.Join, "$carol-stale"), Before),
                 new SeenMember(Row(Bob, Memberships.Join, "$bob-joined"), null),
             ],
-            [
-                new SeenState(EventTypes.Member, Bot, "$bot", Before),
-                new SeenState(EventTypes.Member, Carol, "$carol-stale", Before),
-                new SeenState(EventTypes.Member, Bob, "$bob-joined", null),
-            ]);
+            []);
 
         Assert.Equal([(Alice, Memberships.Join, "Alice"), (Bob, Memberships.Leave, null)],
             plan.MemberUpserts.Select(m => (m.UserId, m.Membership, m.DisplayName)));
         Assert.Equal([Carol], plan.MemberDeletes);
         Assert.Equal(0, plan.KeptNewer);
-        Assert.Equal(
-            [(EventTypes.Member, Alice, "$alice"), (EventTypes.Member, Bob, "$bob-left")],
-            plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)).Order());
-        Assert.Equal([(EventTypes.Member, Carol)], plan.StateDeletes);
+
+        // Member keys are the member rows (room_members.event_id): room_state is neither written nor deleted for them.
+        Assert.Empty(plan.StateUpserts);
+        Assert.Empty(plan.StateDeletes);
+        Assert.Equal(["$alice", "$bob-left", "$bot"], plan.CurrentEventIds.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -68,13 +65,12 @@ public sealed class ResyncPlanTests : IDisposable
                 new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "New name"), After),
                 new SeenMember(Row(Carol, Memberships.Join, "$carol-joined"), FetchStarted + 1),
                 new SeenMember(Row(Bob, Memberships.Join, "$bob-0"), FetchStarted - 1),
-            ],
-            [new SeenState(EventTypes.Member, Alice, "$alice-2", After), new SeenState(EventTypes.Member, Carol, "$carol-joined", FetchStarted + 1)]);
+            ]);
 
         Assert.Equal([Bob], plan.MemberUpserts.Select(m => m.UserId));
         Assert.Empty(plan.MemberDeletes);
         Assert.Equal(2, plan.KeptNewer);
-        Assert.DoesNotContain(plan.StateUpserts, s => s.Key.StateKey == Alice || s.Key.StateKey == Carol);
+        Assert.Empty(plan.StateUpserts);
         Assert.Empty(plan.StateDeletes);
     }
 
@@ -90,8 +86,7 @@ public sealed class ResyncPlanTests : IDisposable
                 _events.Member(Bob, Memberships.Join, eventId: "$bob-1"),
             ],
             [],
-            [new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "Newer"), After)],
-            [new SeenState(EventTypes.Member, Alice, "$alice-2", After)]);
+            [new SeenMember(Row(Alice, Memberships.Join, "$alice-2", displayname: "Newer"), After)]);
 
         Assert.DoesNotContain("$alice-3", plan.CurrentEventIds);
         Assert.Contains("$bob-1", plan.CurrentEventIds);
@@ -124,8 +119,9 @@ public sealed class ResyncPlanTests : IDisposable
         Assert.Equal(("Real name", null, "11", Alice), (next.Name, next.Topic, next.RoomVersion, next.Creator));
         Assert.Equal((StateSources.Homeserver, false, (DateTimeOffset?)FetchStartedAt, Now), (next.StateSource, next.Suspect, next.LastSyncedAt, next.UpdatedAt));
         Assert.Equal(
-            [(EventTypes.Create, "", "$create"), (EventTypes.Member, Bot, "$bot"), (EventTypes.Name, "", "$name"), ("m.room.power_levels", "", "$pl")],
+            [(EventTypes.Create, "", "$create"), (EventTypes.Name, "", "$name"), ("m.room.power_levels", "", "$pl")],
             plan.StateUpserts.Select(s => (s.Key.Type, s.Key.StateKey, s.Value)).Order());
+        Assert.Contains("$bot", plan.CurrentEventIds); // the bot's member row: recorded as processed, not in room_state
     }
 
     [Fact]

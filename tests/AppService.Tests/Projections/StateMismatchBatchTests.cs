@@ -25,7 +25,7 @@ public sealed class StateMismatchBatchTests : IDisposable
         var users = Enumerable.Range(0, 53).Select(i => $"@user{i}:hs.test").ToList();
         foreach (string user in users)
         {
-            _batch.LoadState(Room, EventTypes.Member, user, $"$held-{user}");
+            _batch.LoadMember(Row(user, Memberships.Join, $"$held-{user}"));
         }
 
         foreach (string user in users)
@@ -46,8 +46,8 @@ public sealed class StateMismatchBatchTests : IDisposable
     {
         var suspect = new RoomInfo(Room) { Suspect = true, UpdatedAt = Earlier };
         _batch.LoadRoom(suspect);
-        _batch.LoadState(Room, EventTypes.Member, Alice, "$alice-held");
-        _batch.LoadState(Room, EventTypes.Member, Bob, "$bob-held");
+        _batch.LoadMember(Row(Alice, Memberships.Join, "$alice-held"));
+        _batch.LoadMember(Row(Bob, Memberships.Join, "$bob-held"));
 
         _batch.Apply(_events.Member(Alice, Memberships.Join, unsigned: Replacing("$alice-missed")));
         _batch.Apply(_events.Member(Bob, Memberships.Join, unsigned: Replacing("$bob-missed")));
