@@ -28,7 +28,10 @@ public sealed class PreviousReleaseApplication : AppServiceApplication
     /// <summary>The same rows read right after the service started (and so migrated), before any test pushed anything.</summary>
     public string ProjectionAfterUpgrade { get; private set; } = "";
 
-    /// <summary>The projection tables as JSON rows, ordered by key: what an upgrade must leave as it is.</summary>
+    /// <summary>
+    /// The projection tables as JSON rows, ordered by key: what an upgrade must leave as it is, but for the member keys
+    /// of room_state, which MemberStateOnce deletes (room_members holds the same ids).
+    /// </summary>
     public const string ProjectionRows = """
         SELECT concat_ws(E'\n',
             (SELECT string_agg(to_jsonb(r)::text, E'\n' ORDER BY r.room_id) FROM rooms r),
@@ -75,8 +78,9 @@ public sealed class PreviousReleaseApplication : AppServiceApplication
 
     /// <summary>
     /// What the previous release wrote for two rooms: the state of <see cref="Room"/> (create, power levels, name,
-    /// topic, join rule, two members; an older name replaced since; an avatar set by a resync that never recorded
-    /// it as processed), a message, the ledger, a rejected event, a finished job, a redaction waiting for its target in
+    /// topic, join rule, two joined members and an invited one, each member also in room_state as that release kept
+    /// them; an older name replaced since; an avatar and Carol's invite set by a resync that never recorded them as
+    /// processed), a message, the ledger, a rejected event, a finished job, a redaction waiting for its target in
     /// <see cref="PendingRoom"/> and the change log of the members.
     /// </summary>
     private const string Seed = """
@@ -95,10 +99,12 @@ public sealed class PreviousReleaseApplication : AppServiceApplication
             ('!upgrade:test', 'm.room.avatar', '', '$up-avatar', '@alice:test'),
             ('!upgrade:test', 'm.room.member', '@alice:test', '$up-alice', '@alice:test'),
             ('!upgrade:test', 'm.room.member', '@bob:test', '$up-bob', '@bob:test'),
+            ('!upgrade:test', 'm.room.member', '@carol:test', '$up-carol', '@alice:test'),
             ('!upgrade-pending:test', 'm.room.create', '', '$up-pending-create', '@alice:test');
         INSERT INTO room_members (room_id, user_id, membership, displayname, avatar_url, event_id, sender, updated_at) VALUES
             ('!upgrade:test', '@alice:test', 'join', 'Alice', NULL, '$up-alice', '@alice:test', '2026-12-01T10:00:00Z'),
-            ('!upgrade:test', '@bob:test', 'join', 'Bob', 'mxc://test/bob', '$up-bob', '@bob:test', '2026-12-01T10:00:01Z');
+            ('!upgrade:test', '@bob:test', 'join', 'Bob', 'mxc://test/bob', '$up-bob', '@bob:test', '2026-12-01T10:00:01Z'),
+            ('!upgrade:test', '@carol:test', 'invite', 'Carol', NULL, '$up-carol', '@alice:test', '2026-12-01T10:00:02Z');
         INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at) VALUES
             ('$up-create', '!upgrade:test', 'm.room.create', 'up-1', now()),
             ('$up-join-rules', '!upgrade:test', 'm.room.join_rules', 'up-1', now()),
@@ -162,7 +168,21 @@ public sealed class MigrationFromPreviousReleaseTests(PreviousReleaseApplication
         }
 
         Assert.Contains("\"$up-avatar\"", app.ProjectionBefore, StringComparison.Ordinal);
-        Assert.Equal(app.ProjectionBefore, app.ProjectionAfterUpgrade);
+
+        // Every row stays as it was but the member keys of room_state: member events are stored once, in room_members
+        // (MemberStateOnce), whose rows held the same event ids and senders.
+        var before = app.ProjectionBefore.Split('\n');
+        var memberState = before.Where(IsMemberStateRow).ToList();
+        Assert.Equal(3, memberState.Count);
+        Assert.Equal(string.Join('\n', before.Where(row => !IsMemberStateRow(row))), app.ProjectionAfterUpgrade);
+        var members = before.Select(row => JsonNode.Parse(row)!).Where(row => row["user_id"] is not null).ToList();
+        foreach (var state in memberState.Select(row => JsonNode.Parse(row)!))
+        {
+            var member = members.Single(m => Text(m, "room_id") == Text(state, "room_id") && Text(m, "user_id") == Text(state, "state_key"));
+            Assert.Equal((Text(state, "event_id"), Text(state, "sender")), (Text(member, "event_id"), Text(member, "sender")));
+        }
+
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM room_state WHERE event_type = 'm.room.member'"));
 
         // What the admin API answers from them (fields the other tests of this class do not change).
         var room = (await app.RoomAsync(Room))!;
@@ -172,6 +192,11 @@ public sealed class MigrationFromPreviousReleaseTests(PreviousReleaseApplication
         Assert.Equal(("join", "Alice", "$up-alice", "@alice:test"), (alice.Membership, alice.DisplayName, alice.EventId, alice.Sender));
         Assert.Equal(DateTimeOffset.Parse("2026-12-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), alice.UpdatedAt);
     }
+
+    private static string? Text(JsonNode row, string column) => row[column]?.GetValue<string>();
+
+    private static bool IsMemberStateRow(string row) =>
+        JsonNode.Parse(row) is JsonObject o && o.ContainsKey("state_key") && o["event_type"]?.GetValue<string>() == "m.room.member";
 
     [Fact]
     public async Task The_state_key_of_every_current_state_event_is_back_filled_and_other_events_have_none()
@@ -231,6 +256,31 @@ public sealed class MigrationFromPreviousReleaseTests(PreviousReleaseApplication
 
         Assert.Null((await app.RoomAsync(Room))!.AvatarUrl);
         Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM pending_redactions WHERE target_event_id = '$up-avatar'"));
+    }
+
+    [Fact]
+    public async Task A_redaction_of_a_member_event_that_was_never_recorded_as_processed_still_redacts_its_member_row()
+    {
+        // $up-carol came from a resync of a release that did not record snapshot events: no processed row, and after the
+        // upgrade no room_state row either; the redaction finds it among the room's member rows.
+        await app.PushOkAsync("upgrade-redact-3", Redaction(Room, "$up-carol"));
+
+        var carol = (await app.MemberAsync(Room, "@carol:test"))!;
+        Assert.Equal(("invite", (string?)null, "$up-carol"), (carol.Membership, carol.DisplayName, carol.EventId));
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM pending_redactions WHERE target_event_id = '$up-carol'"));
+    }
+
+    [Fact]
+    public async Task A_member_event_after_the_upgrade_is_compared_with_the_stored_member_row()
+    {
+        // Carol's stored row names $up-carol: an event naming another one is stale (not applied, the room is suspect).
+        // The room's resync cannot reach a homeserver here and changes nothing.
+        await app.PushOkAsync("upgrade-member-1",
+            Next(Room, "m.room.member", "@carol:test", new JsonObject { ["membership"] = "leave" }, "$up-carol-other", "$up-carol-stale", "@carol:test"));
+
+        Assert.Equal("invite", (await app.MemberAsync(Room, "@carol:test"))!.Membership);
+        Assert.True((await app.RoomAsync(Room))!.Suspect);
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM room_state WHERE event_type = 'm.room.member'"));
     }
 
     [Fact]

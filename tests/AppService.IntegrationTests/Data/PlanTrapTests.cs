@@ -21,6 +21,7 @@ public sealed class PlanTrapTests : IClassFixture<AppServiceApplication>
         ["processed_events", "room_state", "room_members", "rooms", "txn_ledger", "pending_redactions"];
 
     private readonly AppServiceApplication _app;
+    private string? _lastBob;
 
     public PlanTrapTests(AppServiceApplication app) => _app = app;
 
@@ -51,7 +52,7 @@ public sealed class PlanTrapTests : IClassFixture<AppServiceApplication>
                 SELECT '!bulk' || (g % 20000) || ':test', '@user' || g || ':test', 'join', '$m' || g, '@user' || g || ':test', now()
                 FROM generate_series(1, 100000) g;
             INSERT INTO room_state (room_id, event_type, state_key, event_id, sender)
-                SELECT '!bulk' || (g % 20000) || ':test', 'm.room.member', '@user' || g || ':test', '$m' || g, '@user' || g || ':test'
+                SELECT '!bulk' || (g % 20000) || ':test', 'm.room.custom', '@user' || g || ':test', '$s' || g, '@user' || g || ':test'
                 FROM generate_series(1, 100000) g;
             INSERT INTO processed_events (event_id, room_id, event_type, txn_id, processed_at)
                 SELECT '$m' || g, '!bulk' || (g % 20000) || ':test', 'm.room.member', 'bulk' || (g / 100), now()
@@ -73,17 +74,26 @@ public sealed class PlanTrapTests : IClassFixture<AppServiceApplication>
         Assert.True(scanned.Count == 0, $"sequential scans of large hot-path tables by the ingest: {string.Join(", ", scanned)}");
     }
 
-    /// <summary>What a transaction of the ingest touches: state, members, a message, a redaction of it.</summary>
-    private static JsonObject[] Transaction(string room, int i)
+    /// <summary>
+    /// What a transaction of the ingest touches: state, members, a message, a redaction of it, a redaction of the
+    /// previous transaction's member event (found through room_members) and one of an event never processed (looked
+    /// for among the room's state and member rows).
+    /// </summary>
+    private JsonObject[] Transaction(string room, int i)
     {
         var message = Message(room, Alice, $"hello {i}");
+        var bob = Member(room, Bob, i % 2 == 0 ? "join" : "leave");
+        string previousBob = _lastBob ?? $"$bob-never-processed-{i}";
+        _lastBob = bob.Id();
         return
         [
             State(room, "m.room.name", new JsonObject { ["name"] = $"name {i}" }, Alice),
             Member(room, $"@u{i}:test", "join"),
-            Member(room, Bob, i % 2 == 0 ? "join" : "leave"),
+            bob,
             message,
             BotEvents.Redaction(room, message.Id()),
+            BotEvents.Redaction(room, previousBob),
+            BotEvents.Redaction(room, $"$never-processed-{i}"),
         ];
     }
 
