@@ -105,7 +105,8 @@ public sealed partial class AppDbContext(DbContextOptions<AppDbContext> options)
             Id(b.Property(e => e.TxnId));
             b.HasIndex(e => e.ProcessedAt).HasDatabaseName("ix_processed_events_processed_at");
 
-            // The state key of a state event (null for other events): the key a redaction of it finds in room_state.
+            // The state key of a state event (null for other events): the key a redaction of it finds in room_state
+            // (room_members for a member event).
             Id(b.Property<string?>(StateKeyColumn).HasColumnName("state_key"));
 
             // Processing order (database sequence, never a replica's clock): the resync race rule compares these.

@@ -125,7 +125,7 @@ public static partial class IngestSql
                    (SELECT {RedactionTargetState}
                     FROM room_state s
                     WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
-                      AND s.room_id = k.room_id AND s.event_id = k.redacts),
+                      AND s.room_id = k.room_id AND s.event_id = k.redacts AND s.event_type <> 'm.room.member'),
                    (SELECT {RedactionTargetMember}
                     FROM room_members m
                     WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)

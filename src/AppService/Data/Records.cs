@@ -19,7 +19,10 @@ public sealed record RejectedEventRecord(long Id, string? EventId, string? RoomI
 /// <summary>One homeserver transaction id, as last processed (table <c>txn_ledger</c>).</summary>
 public sealed record LedgerEntry(string TxnId, byte[] ContentHash, int EventCount, int NewEventCount, int RejectedCount, DateTimeOffset FirstSeenAt, DateTimeOffset LastProcessedAt);
 
-/// <summary>The id of the current state event per (room, type, state_key) (table <c>room_state</c>).</summary>
+/// <summary>
+/// The id of the current state event per (room, type, state_key) (table <c>room_state</c>), for every type but
+/// <c>m.room.member</c>: a member key's current event is its member row's (<c>room_members.event_id</c>).
+/// </summary>
 /// <param name="Sender">The sender of that event (the redaction rule compares servers); null for rows stored before it was kept.</param>
 public sealed record RoomStateEntry(string RoomId, string EventType, string StateKey, string EventId, string? Sender = null);
 

@@ -47,7 +47,7 @@ public sealed partial class ProjectionBatch
 
     /// <summary>
     /// A redaction changes a projection only if its target is the current state event of some key; applies to
-    /// targets loaded from <c>room_state</c> and to targets earlier in this same batch alike. It is applied only if the
+    /// targets loaded from <c>room_state</c> or <c>room_members</c> and to targets earlier in this same batch alike. It is applied only if the
     /// homeserver applies it (<see cref="RedactionAuth"/>): otherwise nothing changes, and an undecided one resyncs.
     /// </summary>
     private void ApplyRedaction(MatrixEvent redaction, string redactedEventId) =>
