@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the time of one transaction goes, for the service and the shared prototype side by side on one PostgreSQL
 # (issue 10's profile): events/s, the process's own CPU, PostgreSQL's CPU (every postgres process, from
-# /proc/<pid>/stat) and wall time, per 100-event transaction of bench/'s chain workload, one in flight.
+# /proc/<pid>/stat), wall time and PostgreSQL's WAL (pg_stat_wal: bytes and full-page images, cluster-wide), per 100-event transaction of bench/'s chain workload, one in flight.
 # Both are warmed up (BENCH_WHERE_WARMUP seconds each), then BENCH_WHERE_ROUNDS alternating rounds of
 # BENCH_WHERE_SECONDS. Run it on a quiet machine; it prints one line per round.
 #   scripts/bench-where.sh            # 40 s warm-up, 3 rounds of 15 s each, about 3 minutes
@@ -48,12 +48,14 @@ start_service "$svc_db" "$tmp/service.log"
 proto=$!
 for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:$PROTO_PORT/stats >/dev/null 2>&1 && break; sleep 0.2; done
 run() { # run NAME URL TOKEN PID SECONDS RUNID
-  local pg0 c0 pg1 c1 req
+  local pg0 c0 pg1 c1 req w0 w1
+  w0=$(P -c "SELECT wal_bytes || ' ' || wal_fpi FROM pg_stat_wal")
   pg0=$(postgres_cpu_ticks); c0=$(process_cpu_ticks "$4")
   ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( $5 + 30 )) wrk -t1 -c1 -d"${5}s" -s put_txn_chain.lua "$2" -- "$6" ) >"$tmp/wrk-$6.txt" 2>&1
   pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$4")
+  w1=$(P -c "SELECT wal_bytes || ' ' || wal_fpi FROM pg_stat_wal")
   req=$(awk '/requests in/{print $1}' "$tmp/wrk-$6.txt")
-  echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2}'
+  echo "$1 $req $(( c1 - c0 )) $(( pg1 - pg0 )) $5 $w0 $w1" | awk -v tck="$(getconf CLK_TCK)" '{printf "%-10s %6d txn %7.0f events/s   own CPU %5.2f ms/txn   PostgreSQL CPU %5.2f ms/txn   wall %5.2f ms/txn   WAL %5.1f KiB/txn (%4.1f full pages)\n", $1, $2, $2*100/$5, $3*1000/tck/$2, $4*1000/tck/$2, $5*1000/$2, ($8-$6)/1024/$2, ($9-$7)/$2}'
 }
 run warm-up "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$WARM" wa01 >/dev/null
 run warm-up http://127.0.0.1:$PROTO_PORT hs_token_secret "$proto" "$WARM" wa02 >/dev/null
