@@ -222,6 +222,27 @@ public static class AppServiceSetup
             builder.ConnectionStringBuilder.Options = (options + " " + ForceCustomPlans).Trim();
         }
 
+        // No reset round when a connection goes back to the pool (No Reset On Close). With prepared statements on the
+        // connection, Npgsql's reset is seven statements (RESET ALL, CLOSE ALL, UNLISTEN *, pg_advisory_unlock_all(),
+        // DISCARD SEQUENCES, DISCARD TEMP, SET SESSION AUTHORIZATION DEFAULT), sent ahead of the next use: PostgreSQL
+        // parsed and ran them once per ingest transaction (about 50 us of its CPU, issue 19, docs/benchmarks.md). The
+        // service leaves no session state on a pooled connection to reset: its settings are transaction-local
+        // (set_config(..., true)), its advisory locks transaction-level (the safety net's session lock has a connection
+        // outside the pool, Data/SalvageLockSource), and it uses no LISTEN, cursor, temporary table or session SET;
+        // a connection whose transaction failed is not pooled again (Data/ConnectionHygiene). The test
+        // Data/PooledConnectionStateTests checks a connection after an ingest holds none. A connection string that
+        // sets No Reset On Close itself keeps its own.
+        if (!ConnectionStringSets(connectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            builder.ConnectionStringBuilder.NoResetOnClose = true;
+        }
+
         return builder.Build();
+    }
+
+    private static bool ConnectionStringSets(string connectionString, params string[] keys)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keys.Any(key => given.Keys.Cast<string>().Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)));
     }
 }
