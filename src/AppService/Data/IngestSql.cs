@@ -22,7 +22,7 @@ public static partial class IngestSql
         "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS keys";
 
     /// <summary>
-    /// The ingest's <see cref="LockKeys"/>, which also sets how this transaction's statements are planned. The
+    /// The ingest's first statement, before <see cref="LockKeys"/>: sets how this transaction's statements are planned. The
     /// service's connections plan every execution for its parameters (<c>plan_cache_mode=force_custom_plan</c>,
     /// <c>Hosting/AppServiceSetup.CreateDataSource</c>): safe for every query, but planning costs PostgreSQL about
     /// 0.75 ms per 100-event transaction, which the ingest cannot afford (issue 19, <c>docs/benchmarks.md</c>). Within
@@ -34,15 +34,18 @@ public static partial class IngestSql
     /// PostgreSQL kept re-planning the change-log insert at every execution (its custom plans looked cheaper than the
     /// generic one), 0.14 ms of planning per transaction. A generic plan is only ever made and used under these settings,
     /// since everywhere else the connection's force_custom_plan applies. <c>set_config(..., true)</c> lasts until the
-    /// transaction ends.
+    /// transaction ends. A statement of its own, without parameters: PostgreSQL never re-plans a prepared statement
+    /// that has none (plancache.c, whatever plan_cache_mode says), and the lock statement after it then runs its generic
+    /// plan too. Inside one statement with the locks, as before, the whole statement was planned again at every
+    /// transaction, under the connection's force_custom_plan (31 us per transaction, issue 19).
     /// </summary>
-    public const string LockKeysForIngest =
-        $"SELECT ({LockKeys}), set_config('plan_cache_mode', 'force_generic_plan', true), {IndexDrivenPlans}";
+    public const string IngestPlanSettings =
+        $"SELECT set_config('plan_cache_mode', 'force_generic_plan', true), {IndexDrivenPlans}";
 
     /// <summary>
     /// Planner settings for the rest of the transaction (select-list expressions): no sequential scan, hash join or
     /// merge join where an index can serve, so a plan reads a table through its index whatever size the planner
-    /// believes it has. Used by the ingest (<see cref="LockKeysForIngest"/>) and by every retention batch.
+    /// believes it has. Used by the ingest (<see cref="IngestPlanSettings"/>) and by every retention batch.
     /// </summary>
     public const string IndexDrivenPlans =
         "set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";

@@ -47,7 +47,8 @@ internal static class IngestLoad
         Dictionary<string, MatrixEvent>? byId = null;
 
         await using var batch = tx.QueryBatch();
-        batch.Add(Command(LockKeysForIngest, BigintArray(lockKeys)), _ => { });
+        batch.Add(Command(IngestPlanSettings), _ => { });
+        batch.Add(Command(LockKeys, BigintArray(lockKeys)), _ => { });
         batch.Add(Command(SelectLedgerHash, Text(ledgerId)), r => ledgerHash = r.GetFieldValue<byte[]>(0));
         batch.Add(
             Command(
