@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace AppService.Matrix;
@@ -18,7 +19,7 @@ public static class ContentRules
     {
         if (type == EventTypes.Redaction)
         {
-            return StringOrNull(content, "redacts");
+            return StringOrNull(content, "redacts"u8);
         }
 
         if (!isState)
@@ -29,14 +30,14 @@ public static class ContentRules
         return type switch
         {
             EventTypes.Member => CheckMember(content),
-            EventTypes.Create => StringOrNull(content, "room_version") ?? StringOrNull(content, "creator"),
+            EventTypes.Create => StringOrNull(content, "room_version"u8) ?? StringOrNull(content, "creator"u8),
             _ => null,
         };
     }
 
     private static Rejection? CheckMember(JsonElement content)
     {
-        if (!MatrixText.TryGetProperty(content, "membership", out var membership))
+        if (!MatrixText.TryGetProperty(content, "membership"u8, out var membership))
         {
             return new(RejectionCodes.MissingField, "m.room.member content has no string 'membership'");
         }
@@ -60,9 +61,9 @@ public static class ContentRules
         return null;
     }
 
-    private static Rejection? StringOrNull(JsonElement content, string key) =>
+    private static Rejection? StringOrNull(JsonElement content, ReadOnlySpan<byte> key) =>
         MatrixText.TryGetProperty(content, key, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
-            ? new(RejectionCodes.WrongType, $"content.{key} must be a string or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
+            ? new(RejectionCodes.WrongType, $"content.{Encoding.UTF8.GetString(key)} must be a string or null, got {value.ValueKind.ToString().ToLowerInvariant()}")
             : null;
 
     private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;

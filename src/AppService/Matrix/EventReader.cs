@@ -46,56 +46,69 @@ public static class EventReader
             return new(null, new(RejectionCodes.NotObject, "event is not a JSON object"), null, null, null);
         }
 
+        var top = EventTopLevel.Read(element);
+        var ids = new Ids(
+            EventId: shape.HasEventId ? Text(top.EventId) : null,
+            RoomId: Text(top.RoomId),
+            Type: Text(top.Type),
+            Sender: Text(top.Sender),
+            StateKey: Text(top.StateKey),
+            Redacts: Text(top.Redacts));
+
         // An empty id is no id: a rejection is stored without one, and hashed by its raw JSON.
-        string? eventId = shape.HasEventId ? NullIfEmpty(MatrixText.Get(element, "event_id")) : null;
-        string? roomId = NullIfEmpty(MatrixText.Get(element, "room_id"));
-        string? type = NullIfEmpty(MatrixText.Get(element, "type"));
-        if (Check(element, shape, eventId, roomId, type) is { } failure)
+        string? eventId = NullIfEmpty(ids.EventId);
+        string? roomId = NullIfEmpty(ids.RoomId);
+        string? type = NullIfEmpty(ids.Type);
+        if (Check(element, shape, top, ids) is { } failure)
         {
             return new(null, failure, eventId, roomId, type);
         }
 
-        MatrixText.TryGetProperty(element, "content", out var content);
-        JsonElement? unsigned = MatrixText.TryGetProperty(element, "unsigned", out var u) && u.ValueKind == JsonValueKind.Object ? u : null;
-        long? ts = MatrixText.TryGetProperty(element, "origin_server_ts", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long tsValue)
-            ? tsValue
-            : null;
+        JsonElement? unsigned = top.Unsigned.ValueKind == JsonValueKind.Object ? top.Unsigned : null;
+        long? ts = top.OriginServerTs.ValueKind == JsonValueKind.Number && top.OriginServerTs.TryGetInt64(out long tsValue) ? tsValue : null;
 
-        var e = new MatrixEvent(eventId ?? "", shape.ImpliedRoomId ?? roomId!, type!, MatrixText.Get(element, "sender") ?? "",
-            MatrixText.Get(element, "state_key"), ts, content, unsigned, Redacts(element, type!, content));
+        var e = new MatrixEvent(eventId ?? "", shape.ImpliedRoomId ?? roomId!, type!, ids.Sender ?? "",
+            ids.StateKey, ts, top.Content, unsigned, Redacts(ids, top.Content));
         return new(e, null, eventId, roomId, type);
     }
 
-    /// <summary>v1-v10 put 'redacts' at the top level, v11+ in content; servers copy it to both places.</summary>
-    private static string? Redacts(JsonElement element, string type, JsonElement content) =>
-        type == EventTypes.Redaction ? MatrixText.Get(element, "redacts") ?? MatrixText.Get(content, "redacts") : null;
+    /// <summary>
+    /// The top-level strings <see cref="Check"/> and <see cref="ReadCore"/> both use, each read once (null if absent or
+    /// not a string; an empty string stays empty here).
+    /// </summary>
+    private readonly record struct Ids(string? EventId, string? RoomId, string? Type, string? Sender, string? StateKey, string? Redacts);
 
-    private static Rejection? Check(JsonElement element, EventShape shape, string? eventId, string? roomId, string? type)
+    /// <summary>v1-v10 put 'redacts' at the top level, v11+ in content; servers copy it to both places.</summary>
+    private static string? Redacts(Ids ids, JsonElement content) =>
+        ids.Type == EventTypes.Redaction ? ids.Redacts ?? MatrixText.Get(content, "redacts"u8) : null;
+
+    private static Rejection? Check(JsonElement element, EventShape shape, in EventTopLevel top, Ids ids)
     {
         if (Scan(element) is { } scan)
         {
             return scan;
         }
 
-        if (((shape.HasEventId ? RequiredId(element, "event_id", eventId) : null)
-            ?? (shape.ImpliedRoomId is { } implied ? SameRoom(element, implied) : RequiredId(element, "room_id", roomId))
-            ?? RequiredId(element, "type", type)) is { } missing)
+        if (((shape.HasEventId ? RequiredId(top.EventId, ids.EventId, "event_id") : null)
+            ?? (shape.ImpliedRoomId is { } implied ? SameRoom(top.RoomId, ids.RoomId, implied) : RequiredId(top.RoomId, ids.RoomId, "room_id"))
+            ?? RequiredId(top.Type, ids.Type, "type")) is { } missing)
         {
             return missing;
         }
 
-        if ((OptionalId(element, "sender") ?? OptionalId(element, "state_key")) is { } bad)
+        if ((OptionalId(top.Sender, ids.Sender, "sender") ?? OptionalId(top.StateKey, ids.StateKey, "state_key")) is { } bad)
         {
             return bad;
         }
 
-        bool isState = MatrixText.TryGetProperty(element, "state_key", out _);
+        bool isState = Present(top.StateKey);
         if (shape.StateOnly && !isState)
         {
             return new(RejectionCodes.MissingField, "missing 'state_key' (not a state event)");
         }
 
-        if (!MatrixText.TryGetProperty(element, "content", out var content))
+        var content = top.Content;
+        if (!Present(content))
         {
             return new(RejectionCodes.MissingField, "missing 'content'");
         }
@@ -105,13 +118,14 @@ public static class EventReader
             return new(RejectionCodes.WrongType, "'content' is not an object");
         }
 
-        if (type == EventTypes.Redaction && (OptionalId(element, "redacts") ?? OptionalId(content, "redacts", "content.redacts")) is { } redacts)
+        if (ids.Type == EventTypes.Redaction && (OptionalId(top.Redacts, ids.Redacts, "redacts") ?? ContentRedacts(content)) is { } redacts)
         {
             return redacts;
         }
 
-        if (MatrixText.TryGetProperty(element, "unsigned", out var unsigned) && unsigned.ValueKind == JsonValueKind.Object
-            && MatrixText.TryGetProperty(unsigned, "replaces_state", out var replaces) && replaces.ValueKind == JsonValueKind.String
+        var unsigned = top.Unsigned;
+        if (unsigned.ValueKind == JsonValueKind.Object
+            && MatrixText.TryGetProperty(unsigned, "replaces_state"u8, out var replaces) && replaces.ValueKind == JsonValueKind.String
             && !MatrixText.IsValid(MatrixText.Read(replaces)))
         {
             return new(RejectionCodes.InvalidString, "'unsigned.replaces_state' holds U+0000 or invalid UTF-16");
@@ -122,8 +136,11 @@ public static class EventReader
             return tooLarge;
         }
 
-        return ContentRules.Check(type!, isState, content);
+        return ContentRules.Check(ids.Type!, isState, content);
     }
+
+    private static Rejection? ContentRedacts(JsonElement content) =>
+        MatrixText.TryGetProperty(content, "redacts"u8, out var value) ? OptionalId(value, Text(value), "content.redacts") : null;
 
     private static Rejection? TooLarge(JsonElement element, JsonElement unsigned, int maxEventBytes)
     {
@@ -137,23 +154,26 @@ public static class EventReader
         return size > maxEventBytes ? new(RejectionCodes.TooLarge, $"event is {size} bytes, over the {maxEventBytes}-byte limit") : null;
     }
 
-    /// <summary>event_id, room_id, type: present, non-empty strings, valid text, at most 255 bytes (spec).</summary>
-    private static Rejection? RequiredId(JsonElement element, string name, string? value)
+    /// <summary>
+    /// event_id, room_id, type: present, non-empty strings, valid text, at most 255 bytes (spec). <paramref name="text"/>
+    /// is <paramref name="value"/>'s string, null if absent or not a string.
+    /// </summary>
+    private static Rejection? RequiredId(JsonElement value, string? text, string name)
     {
-        if (value is not null)
+        if (!string.IsNullOrEmpty(text))
         {
-            return OptionalId(element, name);
+            return OptionalId(value, text, name);
         }
 
-        return MatrixText.TryGetProperty(element, name, out var v) && v.ValueKind != JsonValueKind.String
+        return Present(value) && value.ValueKind != JsonValueKind.String
             ? new(RejectionCodes.WrongType, $"'{name}' is not a string")
             : new(RejectionCodes.MissingField, $"missing or empty '{name}'");
     }
 
     /// <summary>room_id where the request names the room: it may be absent, but must not name another room.</summary>
-    private static Rejection? SameRoom(JsonElement element, string roomId)
+    private static Rejection? SameRoom(JsonElement value, string? text, string roomId)
     {
-        if (!MatrixText.TryGetProperty(element, "room_id", out var value))
+        if (!Present(value))
         {
             return null;
         }
@@ -163,24 +183,25 @@ public static class EventReader
             return new(RejectionCodes.WrongType, "'room_id' is not a string");
         }
 
-        return MatrixText.Read(value) == roomId ? null : new(RejectionCodes.WrongType, "'room_id' names another room");
+        return text == roomId ? null : new(RejectionCodes.WrongType, "'room_id' names another room");
     }
 
-    /// <summary>An id or key that may be absent, but if present is a string, valid text, at most 255 bytes (spec).</summary>
-    private static Rejection? OptionalId(JsonElement element, string name, string? label = null)
+    /// <summary>
+    /// An id or key that may be absent, but if present is a string, valid text, at most 255 bytes (spec).
+    /// <paramref name="text"/> is <paramref name="value"/>'s string, null if absent or not a string.
+    /// </summary>
+    private static Rejection? OptionalId(JsonElement value, string? text, string label)
     {
-        label ??= name;
-        if (!MatrixText.TryGetProperty(element, name, out var value))
+        if (!Present(value))
         {
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String)
+        if (text is null)
         {
             return new(RejectionCodes.WrongType, $"'{label}' is not a string");
         }
 
-        string text = MatrixText.Read(value);
         if (!MatrixText.IsValid(text))
         {
             return new(RejectionCodes.InvalidString, $"'{label}' holds U+0000 or invalid UTF-16");
@@ -189,11 +210,16 @@ public static class EventReader
         return Encoding.UTF8.GetByteCount(text) > 255 ? new(RejectionCodes.TooLarge, $"'{label}' longer than 255 bytes") : null;
     }
 
+    /// <summary>A string property's text (never throws, <see cref="MatrixText.Read"/>); null if absent or not a string.</summary>
+    private static string? Text(JsonElement value) => value.ValueKind == JsonValueKind.String ? MatrixText.Read(value) : null;
+
+    private static bool Present(JsonElement value) => value.ValueKind != JsonValueKind.Undefined;
+
     /// <summary>
     /// One forward pass over the event's raw JSON, only when it could matter (more than <see cref="MaxEventDepth"/>
     /// brackets): nesting deeper than <see cref="MaxEventDepth"/>. Iterative: the reader tracks the depth, nothing
     /// recurses. Property names are not checked: a name holding U+0000 or invalid UTF-16 is never one we read (every
-    /// lookup goes through <see cref="MatrixText.TryGetProperty"/>, which never throws), so it cannot reject the event.
+    /// lookup goes through <see cref="EventTopLevel"/> or <c>MatrixText.TryGetProperty</c>, which never throw), so it cannot reject the event.
     /// </summary>
     private static Rejection? Scan(JsonElement element)
     {

@@ -22,7 +22,7 @@ public sealed record MatrixEvent(
     public bool IsState => StateKey is not null;
 
     /// <summary><c>unsigned.replaces_state</c>: the state event this one replaces (spec v1.19).</summary>
-    public string? ReplacesState => Unsigned is { } u ? MatrixText.Get(u, "replaces_state") : null;
+    public string? ReplacesState => Unsigned is { } u ? MatrixText.Get(u, "replaces_state"u8) : null;
 
     /// <summary>
     /// Synapse (1.135+) marks a soft-failed event <c>unsigned["io.element.synapse.soft_failed"]: true</c>, and one a
@@ -31,13 +31,14 @@ public sealed record MatrixEvent(
     /// (server-server spec, "Soft failure"), yet the appservice stream pushes it like any other.
     /// </summary>
     public bool IsSoftFailed => Unsigned is { ValueKind: JsonValueKind.Object } u
-        && (IsTrue(u, SoftFailedKey) || IsTrue(u, PolicyServerSpammyKey));
+        && (IsTrue(u, "io.element.synapse.soft_failed"u8) || IsTrue(u, "io.element.synapse.policy_server_spammy"u8));
 
+    /// <summary>The keys <see cref="IsSoftFailed"/> looks up (spelled there as UTF-8 literals).</summary>
     public const string SoftFailedKey = "io.element.synapse.soft_failed";
 
     public const string PolicyServerSpammyKey = "io.element.synapse.policy_server_spammy";
 
-    private static bool IsTrue(JsonElement unsigned, string key) =>
+    private static bool IsTrue(JsonElement unsigned, ReadOnlySpan<byte> key) =>
         MatrixText.TryGetProperty(unsigned, key, out var value) && value.ValueKind == JsonValueKind.True;
 }
 

@@ -39,6 +39,10 @@ public static class MatrixText
     public static string? Get(JsonElement element, string name) =>
         TryGetProperty(element, name, out var value) && value.ValueKind == JsonValueKind.String ? Read(value) : null;
 
+    /// <summary><see cref="Get(JsonElement, string)"/> by a UTF-8 name (<c>"membership"u8</c>): nothing transcoded per call.</summary>
+    public static string? Get(JsonElement element, ReadOnlySpan<byte> utf8Name) =>
+        TryGetProperty(element, utf8Name, out var value) && value.ValueKind == JsonValueKind.String ? Read(value) : null;
+
     /// <summary>
     /// <c>TryGetProperty</c> that never throws: a property name whose escapes are invalid UTF-16 makes the lookup
     /// throw, so fall back to a scan comparing raw names (an escaped name never equals the plain ones we look up).
@@ -57,24 +61,54 @@ public static class MatrixText
         }
         catch (InvalidOperationException)
         {
-            byte[] utf8 = Encoding.UTF8.GetBytes(name);
-            bool found = false;
-            value = default;
-            foreach (var property in element.EnumerateObject())
-            {
-                if (JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual(utf8))
-                {
-                    value = property.Value; // last one wins, as TryGetProperty does with duplicates
-                    found = true;
-                }
-            }
-
-            return found;
+            return LastWithRawName(element, Encoding.UTF8.GetBytes(name), out value);
         }
+    }
+
+    /// <summary>
+    /// <see cref="TryGetProperty(JsonElement, string, out JsonElement)"/> by a UTF-8 name (<c>"content"u8</c>), the
+    /// same answer for the same name: the string overload transcodes its name to UTF-8 on every call, this one does not.
+    /// </summary>
+    public static bool TryGetProperty(JsonElement element, ReadOnlySpan<byte> utf8Name, out JsonElement value)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            value = default;
+            return false;
+        }
+
+        try
+        {
+            return element.TryGetProperty(utf8Name, out value);
+        }
+        catch (InvalidOperationException)
+        {
+            return LastWithRawName(element, utf8Name, out value);
+        }
+    }
+
+    /// <summary>The fallback of <see cref="TryGetProperty(JsonElement, string, out JsonElement)"/>: the last property whose raw name is the name.</summary>
+    private static bool LastWithRawName(JsonElement element, ReadOnlySpan<byte> utf8Name, out JsonElement value)
+    {
+        bool found = false;
+        value = default;
+        foreach (var property in element.EnumerateObject())
+        {
+            if (JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual(utf8Name))
+            {
+                value = property.Value; // last one wins, as TryGetProperty does with duplicates
+                found = true;
+            }
+        }
+
+        return found;
     }
 
     /// <summary>A display value made storable (<see cref="Clean"/>), null if absent or not a string.</summary>
     public static string? Display(JsonElement element, string name) => Get(element, name) is { } value ? Clean(value) : null;
+
+    /// <summary><see cref="Display(JsonElement, string)"/> by a UTF-8 name (<c>"displayname"u8</c>).</summary>
+    public static string? Display(JsonElement element, ReadOnlySpan<byte> utf8Name) => Get(element, utf8Name) is { } value ? Clean(value) : null;
 
     /// <summary>Whether an id or key can be stored as sent: no U+0000 and well-formed UTF-16.</summary>
     public static bool IsValid(string value) => !value.Contains('\0') && IsWellFormed(value);

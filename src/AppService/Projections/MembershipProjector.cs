@@ -33,7 +33,7 @@ public static class MembershipProjector
     public static (RoomMember Next, MembershipChange Change) Apply(RoomMember? current, MatrixEvent memberEvent, DateTimeOffset now)
     {
         var content = memberEvent.Content;
-        string membership = Memberships.Normalize(MatrixText.Get(content, "membership"))
+        string membership = Memberships.Normalize(MatrixText.Get(content, "membership"u8))
             ?? throw new ArgumentException("member event without a valid membership; ContentRules rejects these", nameof(memberEvent));
         string target = memberEvent.StateKey ?? throw new ArgumentException("member event without state_key", nameof(memberEvent));
 
@@ -42,8 +42,8 @@ public static class MembershipProjector
 
         var next = new RoomMember(memberEvent.RoomId, target, membership)
         {
-            DisplayName = MatrixText.Display(content, "displayname"),
-            AvatarUrl = MatrixText.Display(content, "avatar_url"),
+            DisplayName = MatrixText.Display(content, "displayname"u8),
+            AvatarUrl = MatrixText.Display(content, "avatar_url"u8),
             EventId = memberEvent.EventId,
             Sender = memberEvent.Sender,
             UpdatedAt = now,
@@ -72,7 +72,7 @@ public static class MembershipProjector
 
     private static string? PreviousFromUnsigned(MatrixEvent memberEvent) =>
         memberEvent.Unsigned is { } unsigned
-        && MatrixText.TryGetProperty(unsigned, "prev_content", out var prev) && prev.ValueKind == JsonValueKind.Object
-            ? Memberships.Normalize(MatrixText.Get(prev, "membership"))
+        && MatrixText.TryGetProperty(unsigned, "prev_content"u8, out var prev) && prev.ValueKind == JsonValueKind.Object
+            ? Memberships.Normalize(MatrixText.Get(prev, "membership"u8))
             : null;
 }
