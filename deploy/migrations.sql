@@ -512,3 +512,21 @@ BEGIN
 END $EF$;
 COMMIT;
 
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207045846_MemberStateOnce') THEN
+    DELETE FROM room_state WHERE event_type = 'm.room.member';
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207045846_MemberStateOnce') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261207045846_MemberStateOnce', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+

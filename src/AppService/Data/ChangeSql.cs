@@ -15,8 +15,9 @@ namespace AppService.Data;
 /// <c>pg_snapshot_xmin(pg_current_snapshot())</c>: every transaction below it has ended, and every transaction still
 /// to commit has a larger xid. So the set of rows up to any handed-out key is final, and a cursor (xid, position)
 /// never skips a row that commits later, whatever order the writers commit in. Writers of one room take the room's
-/// advisory lock before their first write (<see cref="IngestSql.LockKeys"/> is the first statement of the ingest and
-/// of the resync), so for one room xid order is commit order.
+/// advisory lock before their first write (<see cref="IngestSql.LockKeys"/> comes before any write of the ingest and
+/// of the resync; only the ingest's planner settings, which write nothing and take no xid, run before it), so for one
+/// room xid order is commit order.
 /// </para>
 /// </summary>
 public static class ChangeSql

@@ -145,14 +145,16 @@ public static partial class IngestSql
     /// A redaction target's row, as <see cref="ReadRedactionTarget"/> reads it (room_id, event_type, state_key,
     /// membership, displayname, avatar_url, event_id, sender of the member row, sender of the state event): the
     /// <c>room_state</c> row <c>s</c> the target is the current event of (no member row), or the <c>room_members</c> row
-    /// <c>m</c> a member target set (its sender is the member event's). Shared by <see cref="InsertProcessedEvents"/>'
+    /// <c>m</c> a member target set (its sender is the member event's; an event pushed without a sender is stored with
+    /// <c>''</c> and read as no sender, as its <c>room_state</c> row held none: the redaction rule then cannot tell, and
+    /// the resync decides). Shared by <see cref="InsertProcessedEvents"/>'
     /// ways to the target (by its key, and the room-bounded fallback).
     /// </summary>
     private const string RedactionTargetState =
         "ARRAY[s.room_id, s.event_type, s.state_key, NULL, NULL, NULL, NULL, NULL, s.sender]";
 
     private const string RedactionTargetMember =
-        "ARRAY[m.room_id, 'm.room.member', m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, m.sender]";
+        "ARRAY[m.room_id, 'm.room.member', m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, NULLIF(m.sender, '')]";
 
     /// <summary>
     /// The condition of the ingest's reads that only new events need (<see cref="SelectRoomsForIngest"/>,

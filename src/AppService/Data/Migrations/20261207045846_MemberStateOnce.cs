@@ -23,8 +23,8 @@ namespace AppService.Data.Migrations
         {
             migrationBuilder.Sql("""
                 INSERT INTO room_state (room_id, event_type, state_key, event_id, sender)
-                SELECT room_id, 'm.room.member', user_id, event_id, sender FROM room_members
-                ON CONFLICT (room_id, event_type, state_key) DO NOTHING;
+                SELECT room_id, 'm.room.member', user_id, event_id, NULLIF(sender, '') FROM room_members
+                ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET event_id = excluded.event_id, sender = excluded.sender;
                 """);
         }
     }
