@@ -240,9 +240,10 @@ public static class AppServiceSetup
         return builder.Build();
     }
 
+    /// <summary>Whether the connection string names one of the keys itself (keys compare case-insensitively).</summary>
     private static bool ConnectionStringSets(string connectionString, params string[] keys)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        return keys.Any(key => given.Keys.Cast<string>().Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)));
+        return keys.Any(given.ContainsKey);
     }
 }
