@@ -4,6 +4,8 @@
 # /proc/<pid>/stat), wall time and PostgreSQL's WAL (pg_stat_wal: bytes and full-page images, cluster-wide), per 100-event transaction of bench/'s chain workload, one in flight.
 # Both are warmed up (BENCH_WHERE_WARMUP seconds each), then BENCH_WHERE_ROUNDS alternating rounds of
 # BENCH_WHERE_SECONDS. Run it on a quiet machine; it prints one line per round.
+# BENCH_WHERE_WAL_DETAIL=1 adds one more round per side and breaks its WAL down by relation (pg_walinspect: PostgreSQL 15+,
+# the contrib package; WAL is what the checkpoints behind the p99 write), per transaction.
 #   scripts/bench-where.sh            # 40 s warm-up, 3 rounds of 15 s each, about 3 minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,3 +65,25 @@ for i in $(seq 1 "$ROUNDS"); do
   run service "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$SERVICE_PID" "$SECS" "s$(printf %03d "$i")"
   run prototype http://127.0.0.1:$PROTO_PORT hs_token_secret "$proto" "$SECS" "p$(printf %03d "$i")"
 done
+# WAL by relation (BENCH_WHERE_WAL_DETAIL=1): one more round per side between two LSNs, every record's first block
+# attributed to its relation (a B-tree split is counted to its index), KiB and records per transaction. Rounds do not
+# overlap, so a window holds one side's records and the cluster's background ones (shown by relfilenode or "(none)").
+wal_detail() { # wal_detail NAME URL TOKEN DB RUNID
+  local l0 l1 req
+  P -d "$4" -c "CREATE EXTENSION IF NOT EXISTS pg_walinspect" >/dev/null 2>&1 || { echo "pg_walinspect is not available: no WAL detail" >&2; return 0; }
+  l0=$(P -c "SELECT pg_current_wal_flush_lsn()")
+  ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( SECS + 30 )) wrk -t1 -c1 -d"${SECS}s" -s put_txn_chain.lua "$2" -- "$5" ) >"$tmp/wrk-$5.txt" 2>&1
+  l1=$(P -c "SELECT pg_current_wal_flush_lsn()")
+  req=$(awk '/requests in/{print $1}' "$tmp/wrk-$5.txt")
+  echo "$1: WAL by relation, per transaction ($req transactions)"
+  P -d "$4" -F' ' -c "WITH r AS (SELECT record_length, (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid AS fn
+                                FROM pg_get_wal_records_info('$l0', '$l1'))
+                     SELECT coalesce(c.relname, r.fn::text, '(none)'), round(sum(record_length) / 1024.0 / $req, 2), round(count(*)::numeric / $req, 1)
+                     FROM r LEFT JOIN pg_class c ON c.relfilenode = r.fn
+                     GROUP BY 1 HAVING sum(record_length) / 1024.0 / $req >= 0.05 ORDER BY 2 DESC" |
+    awk '{printf "  %-40s %7.2f KiB %6.1f records\n", $1, $2, $3}'
+}
+if [ "${BENCH_WHERE_WAL_DETAIL:-0}" = 1 ]; then
+  wal_detail service "$SERVICE_URL" "$SERVICE_HS_TOKEN" "$svc_db" swal
+  wal_detail prototype http://127.0.0.1:$PROTO_PORT hs_token_secret "$proto_db" pwal
+fi
