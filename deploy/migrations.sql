@@ -530,3 +530,28 @@ BEGIN
 END $EF$;
 COMMIT;
 
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207081721_ChangeLogRoomIndex') THEN
+    CREATE INDEX ix_change_log_room ON change_log (room_id, xid, position);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207081721_ChangeLogRoomIndex') THEN
+    DROP INDEX ix_change_log_room_user;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261207081721_ChangeLogRoomIndex') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261207081721_ChangeLogRoomIndex', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;
+

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AppService.Data;
 using AppService.IntegrationTests.Infrastructure;
@@ -235,6 +236,23 @@ public sealed class MigrationFromPreviousReleaseTests(PreviousReleaseApplication
         Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM pg_indexes WHERE tablename = 'room_state' AND indexdef LIKE '%(event_id)%'"));
         Assert.Equal(3, await app.ScalarAsync(
             "SELECT count(*) FROM pg_class WHERE relname IN ('rooms', 'room_members', 'room_state') AND reloptions @> ARRAY['fillfactor=85']"));
+
+        // The change log's room index has no user column (ChangeLogRoomIndex), built over the rows written before.
+        Assert.Equal(1, await app.ScalarAsync(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'change_log' AND indexname = 'ix_change_log_room' AND indexdef LIKE '%(room_id, xid, \"position\")'"));
+        Assert.Equal(0, await app.ScalarAsync("SELECT count(*) FROM pg_indexes WHERE tablename = 'change_log' AND indexdef LIKE '%user_id%'"));
+    }
+
+    [Fact]
+    public async Task A_membership_history_written_before_the_upgrade_reads_the_same_after_it()
+    {
+        // Bob's row was logged by the previous release; the history now reads it through the room index.
+        var changes = (await app.Admin().GetFromJsonAsync<AppService.Admin.MemberHistoryResponse>(
+            $"/admin/v1/rooms/{Uri.EscapeDataString(Room)}/members/{Uri.EscapeDataString("@bob:test")}/history"))!.Changes;
+
+        var bob = Assert.Single(changes, c => c.EventId == "$up-bob");
+        Assert.Equal(("join", "Bob", "event"), (bob.Membership, bob.DisplayName, bob.Cause));
+        Assert.DoesNotContain(changes, c => c.EventId == "$up-alice");
     }
 
     [Fact]
