@@ -75,11 +75,15 @@ wal_detail() { # wal_detail NAME URL TOKEN DB RUNID
   ( cd "$shared"; HS_TOKEN="$3" BODY=body-chain.json timeout $(( SECS + 30 )) wrk -t1 -c1 -d"${SECS}s" -s put_txn_chain.lua "$2" -- "$5" ) >"$tmp/wrk-$5.txt" 2>&1
   l1=$(P -c "SELECT pg_current_wal_flush_lsn()")
   req=$(awk '/requests in/{print $1}' "$tmp/wrk-$5.txt")
+  [ -n "$req" ] && [ "$req" -gt 0 ] || { echo "$1: no transaction in the WAL round" >&2; return 0; }
   echo "$1: WAL by relation, per transaction ($req transactions)"
-  P -d "$4" -F' ' -c "WITH r AS (SELECT record_length, (regexp_match(block_ref, 'rel \d+/\d+/(\d+)'))[1]::oid AS fn
-                                FROM pg_get_wal_records_info('$l0', '$l1'))
+  # block_ref names "rel tablespace/database/relfilenode": only this database's relations get their names.
+  P -d "$4" -F' ' -c "WITH r AS (SELECT record_length, m[1]::oid AS db, m[2]::oid AS fn
+                                FROM (SELECT record_length, regexp_match(block_ref, 'rel \d+/(\d+)/(\d+)') AS m
+                                      FROM pg_get_wal_records_info('$l0', '$l1')) w)
                      SELECT coalesce(c.relname, r.fn::text, '(none)'), round(sum(record_length) / 1024.0 / $req, 2), round(count(*)::numeric / $req, 1)
                      FROM r LEFT JOIN pg_class c ON c.relfilenode = r.fn
+                                                 AND r.db = (SELECT oid FROM pg_database WHERE datname = current_database())
                      GROUP BY 1 HAVING sum(record_length) / 1024.0 / $req >= 0.05 ORDER BY 2 DESC" |
     awk '{printf "  %-40s %7.2f KiB %6.1f records\n", $1, $2, $3}'
 }

@@ -18,6 +18,9 @@ namespace AppService.Hosting;
 internal sealed partial class DatabaseMigrator(
     IServiceProvider services, IOptions<AppServiceOptions> options, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
 {
+    /// <summary>How long one migration statement may run (docs/operations.md, upgrades).</summary>
+    public static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(30);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.MigrateOnStartup)
@@ -33,6 +36,9 @@ internal sealed partial class DatabaseMigrator(
         if (pending.Count > 0)
         {
             LogApplying(logger, pending.Count, string.Join(", ", pending));
+            // A migration may read a whole table (an index build on a large change log: 1.7 s per million rows); the
+            // connection string's Command Timeout (20-30 s) is for the service's own statements, not for these.
+            db.Database.SetCommandTimeout(MigrationCommandTimeout);
             await db.Database.MigrateAsync(cancellationToken);
         }
     }

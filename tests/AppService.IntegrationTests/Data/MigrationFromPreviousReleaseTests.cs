@@ -250,7 +250,8 @@ public sealed class MigrationFromPreviousReleaseTests(PreviousReleaseApplication
         var changes = (await app.Admin().GetFromJsonAsync<AppService.Admin.MemberHistoryResponse>(
             $"/admin/v1/rooms/{Uri.EscapeDataString(Room)}/members/{Uri.EscapeDataString("@bob:test")}/history"))!.Changes;
 
-        var bob = Assert.Single(changes, c => c.EventId == "$up-bob");
+        // (Another test of this class redacts $up-bob, which logs a second row for that event, caused by the redaction.)
+        var bob = Assert.Single(changes, c => c.EventId == "$up-bob" && c.Cause == "event");
         Assert.Equal(("join", "Bob", "event"), (bob.Membership, bob.DisplayName, bob.Cause));
         Assert.DoesNotContain(changes, c => c.EventId == "$up-alice");
     }

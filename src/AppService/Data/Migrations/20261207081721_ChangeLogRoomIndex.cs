@@ -8,10 +8,11 @@ namespace AppService.Data.Migrations
     /// The change log's room index without the user (issue 19): <c>(room_id, xid, position)</c> replaces
     /// <c>(room_id, user_id, xid, position)</c>. Within a room, new rows always come after the room's last one, so an
     /// ingest inserts at the end of each room's range (a few hot pages, splits that leave full pages, few full-page
-    /// images after a checkpoint) instead of at a random user's place. The room-filtered feed reads its rows in order
-    /// from it; one member's history and the members at a time read the room's rows through it and filter or sort by
-    /// user (docs/benchmarks.md, "Issue 19, fourth round"). No data change; building the index reads the whole change
-    /// log once, under a lock that holds writes back for that time (retention bounds its size).
+    /// images after a checkpoint) instead of at a random user's place. One member's history and the members at a time
+    /// read the room's rows through it and filter or sort by user (docs/benchmarks.md, "Issue 19, fourth round"). No
+    /// data change; building the index reads the whole change log once, under a lock that holds writes back for that
+    /// time, and dropping the old one holds reads of the change log back until the migration commits (retention bounds
+    /// the table).
     /// </summary>
     public partial class ChangeLogRoomIndex : Migration
     {
