@@ -18,8 +18,8 @@
 #
 # Env: HA_MODE=sync|async (sync): synchronous_mode: true with synchronous_commit = on (a commit is acknowledged
 #      only once a replica has flushed it), or asynchronous streaming replication.
-#      HA_PG_PORT_BASE (55601: PostgreSQL 55601-55603)  HA_API_PORT_BASE (55611: Patroni REST 55611-55613)
-#      HA_DCS_PORT (55621: etcd client; peer on +1)  HA_DIR (.data/ha)
+#      HA_PG_PORT_BASE (25601: PostgreSQL 25601-25603)  HA_API_PORT_BASE (25611: Patroni REST 25611-25613)
+#      HA_DCS_PORT (25621: etcd client; peer on +1)  HA_DIR (.data/ha)
 #      test only: HA_EVENTS (20000)  HA_SEED (1)  HA_KILLS (1: kill -9 count)  HA_SWITCHOVER (1: 0 skips it)
 #      HA_KILL (postmaster | instance: the postmaster and all its processes at once)
 #      HA_COPIES (4: copies of each transaction in flight)  SERVICE_PORT (9600)  HA_TIMEOUT (420 s for the simulator)
@@ -38,9 +38,11 @@ root="$(pwd)"
 
 HA_MODE="${HA_MODE:-sync}"
 case "$HA_MODE" in sync|async) ;; *) echo "HA_MODE must be sync or async" >&2; exit 2 ;; esac
-PG_BASE="${HA_PG_PORT_BASE:-55601}"
-API_BASE="${HA_API_PORT_BASE:-55611}"
-DCS_PORT="${HA_DCS_PORT:-55621}"
+# Below Linux's ephemeral range (32768-60999): with the old 556xx ports a client connection's local port, taken by
+# chance, once kept node2 from binding its port ("could not create any TCP/IP sockets"), and a CI run failed.
+PG_BASE="${HA_PG_PORT_BASE:-25601}"
+API_BASE="${HA_API_PORT_BASE:-25611}"
+DCS_PORT="${HA_DCS_PORT:-25621}"
 HA_DIR="${HA_DIR:-$root/.data/ha}"
 NODES=(1 2 3)
 PG_BIN="$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)"
