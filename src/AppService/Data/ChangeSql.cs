@@ -55,6 +55,12 @@ public static class ChangeSql
         ORDER BY r.part, r.n
         """;
 
+    // The reads name the horizon's one row by its key (1, checked): PostgreSQL then plans for one row. A bare scan of
+    // the table is estimated from its size until the table is first analyzed (about 1,450 rows for its one page;
+    // autovacuum analyzes it only after some 50 retention batches), and that estimate, multiplied into the lateral read's,
+    // went past jit_above_cost: a page of one room's feed took 90 ms of JIT compilation for 4 ms of work on a change
+    // log of a million rows (docs/benchmarks.md, "Issue 19, fourth round"; ChangeFeedPlanTests).
+
     /// <summary>The columns every read of change rows returns, in this order (see <see cref="ReadChange"/>).</summary>
     private const string ChangeColumns = """
         c.xid::text, c.position, c.at, c.kind, c.room_id, c.user_id, c.membership, c.prev_membership, c.displayname,
@@ -77,6 +83,7 @@ public static class ChangeSql
               AND ($4::text IS NULL OR c.kind = $4)
             ORDER BY c.xid, c.position
             LIMIT $5) c ON true
+        WHERE h.id = 1
         ORDER BY c.xid, c.position
         """;
 
@@ -91,6 +98,7 @@ public static class ChangeSql
               AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY c.xid, c.position
             LIMIT $5) c ON true
+        WHERE h.id = 1
         ORDER BY c.xid, c.position
         """;
 
@@ -121,7 +129,7 @@ public static class ChangeSql
             FROM room_members m
             WHERE m.room_id = $1
               AND NOT EXISTS (SELECT 1 FROM change_log c WHERE c.kind = 'member' AND c.room_id = $1 AND c.user_id = m.user_id))
-        SELECT NULL, NULL, NULL, NULL, NULL, NULL, h.at FROM change_log_horizon h
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, h.at FROM change_log_horizon h WHERE h.id = 1
         UNION ALL
         (SELECT r.user_id, r.membership, r.displayname, r.avatar_url, r.event_id, r.sender, r.updated_at
          FROM rows_at r
