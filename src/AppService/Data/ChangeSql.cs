@@ -58,7 +58,7 @@ public static class ChangeSql
     // The reads name the horizon's one row by its key (1, checked): PostgreSQL then plans for one row. A bare scan of
     // the table is estimated from its size until the table is first analyzed (about 1,450 rows for its one page;
     // autovacuum analyzes it only after some 50 retention batches), and that estimate, multiplied into the lateral read's,
-    // went past jit_above_cost: a page of one room's feed took 90 ms of JIT compilation for 4 ms of work on a change
+    // went past jit_above_cost: a page of one room's feed took 90-300 ms of JIT compilation for 4 ms of work on a change
     // log of a million rows (docs/benchmarks.md, "Issue 19, fourth round"; ChangeFeedPlanTests).
 
     /// <summary>The columns every read of change rows returns, in this order (see <see cref="ReadChange"/>).</summary>

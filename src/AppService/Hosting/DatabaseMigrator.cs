@@ -19,7 +19,7 @@ internal sealed partial class DatabaseMigrator(
     IServiceProvider services, IOptions<AppServiceOptions> options, IConfiguration configuration, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     /// <summary>How long one migration statement may run (docs/operations.md, upgrades).</summary>
-    public static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(30);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
