@@ -24,9 +24,9 @@ public sealed class ChangeFeedPlanTests
     [MemberData(nameof(Reads))]
     public async Task A_change_log_read_plans_the_unanalyzed_horizon_as_one_row(string read, string execute)
     {
-        await using var database = await ScratchDatabase.CreateAsync("feed_plan");
-        string connectionString = database.ConnectionString;
-        await using (var db = database.Context())
+        var postgres = await PostgresServer.GetAsync();
+        string connectionString = await postgres.CreateDatabaseAsync("feed_plan_" + Guid.NewGuid().ToString("N")[..12]);
+        await using (var db = new AppDbContext(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connectionString).Options))
         {
             await db.Database.MigrateAsync();
         }

@@ -18,9 +18,10 @@ public sealed class MigrationCommandTimeoutTests
     [Fact]
     public async Task A_migration_statement_may_outlast_the_connection_strings_command_timeout()
     {
-        await using var database = await ScratchDatabase.CreateAsync("migration_timeout", b => b.CommandTimeout = 1);
-        string connectionString = database.ConnectionString;
-        await using (var db = database.Context())
+        var postgres = await PostgresServer.GetAsync();
+        string connectionString = new NpgsqlConnectionStringBuilder(
+            await postgres.CreateDatabaseAsync("migration_timeout_" + Guid.NewGuid().ToString("N")[..12])) { CommandTimeout = 1 }.ConnectionString;
+        await using (var db = Context(connectionString))
         {
             await db.GetService<IMigrator>().MigrateAsync("20261207045846_MemberStateOnce");
         }
@@ -47,8 +48,11 @@ public sealed class MigrationCommandTimeoutTests
         await migrator.StartAsync(CancellationToken.None);
         await release;
 
-        await using var check = database.Context();
+        await using var check = Context(connectionString);
         Assert.Empty(await check.Database.GetPendingMigrationsAsync());
         Assert.Equal(1, await check.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM pg_indexes WHERE indexname = 'ix_change_log_room'").SingleAsync());
     }
+
+    private static AppDbContext Context(string connectionString) =>
+        new(new DbContextOptionsBuilder<AppDbContext>().UseNpgsql(connectionString).Options);
 }
