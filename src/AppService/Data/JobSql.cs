@@ -103,13 +103,18 @@ public static class JobSql
     public const string Release = "UPDATE jobs SET locked_until = NULL WHERE id = $1 AND locked_until = $2";
 
     /// <summary>
-    /// The periodic drift check's sample: the $3 joined rooms synced or checked longest ago, marked as checked now
-    /// and given a drift_check job, in one statement. SKIP LOCKED keeps replicas off each other's picks.
+    /// The periodic drift check's sample: the $2 joined rooms synced or checked longest ago, marked as checked now
+    /// and given a drift_check job, in one statement. SKIP LOCKED keeps replicas off each other's picks. A room with a
+    /// resync open is left out and not marked: the resync is about to replace its rows with the homeserver's, so a
+    /// check would only report (as drift, with two homeserver calls) the difference the resync is there to repair,
+    /// as it did for every room a flood of invites left waiting for its first resync, first in the order (never
+    /// synced nor checked). It is sampled again once the resync has ended, its sync time then fresh.
     /// </summary>
     public const string ScheduleDriftChecks = """
         WITH picked AS (
-            SELECT room_id FROM rooms
+            SELECT room_id FROM rooms r
             WHERE bot_membership = 'join'
+              AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dedup_key = 'resync:' || r.room_id AND j.completed_at IS NULL)
             ORDER BY GREATEST(drift_checked_at, last_synced_at) NULLS FIRST, room_id
             LIMIT $2
             FOR UPDATE SKIP LOCKED),

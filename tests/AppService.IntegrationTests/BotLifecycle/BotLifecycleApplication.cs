@@ -63,7 +63,11 @@ public class BotLifecycleApplication : AppServiceApplication
     public async Task<JobResponse> WaitForJobAsync(string roomId, string kind, Func<JobResponse, bool> done, string what)
     {
         JobResponse? found = null;
-        await EventuallyAsync(async () => (found = (await JobsAsync(roomId)).FirstOrDefault(j => j.Kind == kind && done(j))) is not null, what);
+        IReadOnlyList<JobResponse> seen = [];
+        await EventuallyAsync(
+            async () => (found = (seen = await JobsAsync(roomId)).FirstOrDefault(j => j.Kind == kind && done(j))) is not null,
+            what,
+            () => $"Jobs of {roomId}, newest first:\n" + string.Join("\n", seen.Take(20).Select(j => $"  {j.Id} {j.Kind} {j.Reason} {j.Outcome ?? "open"} {j.Detail}")));
         return found!;
     }
 
@@ -81,7 +85,8 @@ public class BotLifecycleApplication : AppServiceApplication
         await task;
     }
 
-    public async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    /// <param name="state">What the failure message shows besides the recent logs (a room's jobs, say).</param>
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, Func<string>? state = null)
     {
         var deadline = DateTimeOffset.UtcNow + Patience;
         while (!await condition())
@@ -89,7 +94,7 @@ public class BotLifecycleApplication : AppServiceApplication
             if (DateTimeOffset.UtcNow > deadline)
             {
                 var jobs = string.Join("\n", Logs.Lines.Where(l => l.Contains("AppService.Homeserver", StringComparison.Ordinal)).TakeLast(20));
-                Assert.Fail($"Timed out waiting for {what}. Recent homeserver-work logs:\n{jobs}");
+                Assert.Fail($"Timed out waiting for {what}.\n{state?.Invoke()}\nRecent homeserver-work logs:\n{jobs}");
             }
 
             await Task.Delay(50);
@@ -127,6 +132,22 @@ public sealed class DriftCheckApplication : BotLifecycleApplication
         new("AppService:DriftCheck:Interval", "00:00:00.300"),
         new("AppService:DriftCheck:SampleSize", "50"),
     ];
+
+    /// <summary>
+    /// Waits until nothing queued so far can still act on the room, and returns the drift check that proves it: one
+    /// queued after this call that found nothing, with no resync of the room open afterwards. A room has at most one
+    /// open drift check (its dedup key) and a drift check never runs twice, so every check that can see a change made
+    /// after this returns has a larger id than the one returned. A check already in flight when a test changes the
+    /// homeserver would otherwise find the change under an id the test took before it (and its resync repair the room
+    /// before any later check looks), and a resync in flight would repair it unseen.
+    /// </summary>
+    public async Task<JobResponse> QuietAsync(string roomId)
+    {
+        long last = (await JobsAsync(roomId)).Select(j => j.Id).DefaultIfEmpty(0).Max();
+        var clean = await WaitForJobAsync(roomId, "drift_check", j => j.Id > last && j.Outcome == "done", $"a drift check of {roomId} after job {last} that finds nothing");
+        await EventuallyAsync(async () => (await JobsAsync(roomId, "open")).All(j => j.Kind != "resync"), $"no open resync of {roomId}");
+        return clean;
+    }
 }
 
 /// <summary>

@@ -74,7 +74,7 @@ public sealed class BotMembershipDriftTests(DriftCheckApplication app) : IClassF
     {
         string room = NewRoomId();
         await app.JoinedAndSyncedRoomAsync(room, Member(room, Bob, "join"));
-        long before = (await app.JobsAsync(room)).Max(j => j.Id);
+        long before = (await app.QuietAsync(room)).Id; // no resync left open that would repair the room unseen
         await app.ExecuteSqlAsync($"UPDATE rooms SET bot_membership = 'leave' WHERE room_id = '{room}'; DELETE FROM room_members WHERE room_id = '{room}'");
 
         var job = await app.WaitForJobAsync(room, "resync", j => j.Id > before && j.Reason == "drift" && j.Outcome == "done", "a drift resync of the room");
@@ -89,12 +89,13 @@ public sealed class BotMembershipDriftTests(DriftCheckApplication app) : IClassF
     {
         string room = NewRoomId();
         var synced = await app.JoinedAndSyncedRoomAsync(room, Member(room, Bob, "join"));
+        var clean = await app.QuietAsync(room); // no resync left open to settle the room first or absorb the drift's
         // On the homeserver the bot was kicked; the kick never reached us.
         app.Stub.Script("GET", BotLifecycle.StubHomeserver.RoomPath(room, "joined_members"),
             BotLifecycle.StubAnswer.MatrixError(403, "M_FORBIDDEN", "You are not in this room"));
         app.Stub.SetState(room, Member(room, Bot, "leave", sender: Alice).Replacing(synced[$"m.room.member|{Bot}"].Id()));
 
-        var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Outcome == "drift" && j.Detail!.Contains("bot_membership", StringComparison.Ordinal), "a drift check that finds the bot's membership");
+        var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > clean.Id && j.Outcome == "drift" && j.Detail!.Contains("bot_membership", StringComparison.Ordinal), "a drift check that finds the bot's membership");
         await app.WaitForJobAsync(room, "resync", j => j.Id > drift.Id && j.Reason == "drift" && j.CompletedAt is not null, "the drift resync");
 
         var info = (await app.RoomAsync(room))!;
@@ -112,12 +113,14 @@ public sealed class BotMembershipDriftTests(DriftCheckApplication app) : IClassF
         app.Stub.SetState(room, topic2);
         await app.PushOkAsync(topic2);
         Assert.Equal("After", (await app.RoomAsync(room))!.Topic);
-        long before = (await app.JobsAsync(room)).Max(j => j.Id);
+        // Only a check queued after a clean one, with no resync open: a check in flight now could find the reset under
+        // an earlier id, and its resync repair the room before any later check looked (BotLifecycleApplication.QuietAsync).
+        var clean = await app.QuietAsync(room);
 
         // A state reset: the homeserver's current topic goes back to topic1, and nothing is pushed.
         app.Stub.SetState(room, topic1);
 
-        var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > before && j.Outcome == "drift", "a drift check that finds the reset");
+        var drift = await app.WaitForJobAsync(room, "drift_check", j => j.Id > clean.Id && j.Outcome == "drift", "a drift check that finds the reset");
         Assert.EndsWith("found: state_reset", drift.Detail);
         await app.WaitForJobAsync(room, "resync", j => j.Id > drift.Id && j.Reason == "drift" && j.Outcome == "done", "the repairing resync");
         Assert.Equal("Before", (await app.RoomAsync(room))!.Topic);
