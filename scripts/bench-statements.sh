@@ -5,8 +5,11 @@
 # BENCH_STATEMENTS_SECONDS (20) measured. Prints the service's own CPU and PostgreSQL's CPU per transaction (every
 # postgres process of the machine: run it on a quiet machine) and each statement's execution and planning time in
 # microseconds per transaction. The cluster (port BENCH_STATEMENTS_PG_PORT, 55460; data in $TMPDIR) is started and stopped here.
+# BENCH_STATEMENTS_PROTOTYPE=1 then measures bench/prototype the same way, on a database of the same cluster (its own
+# port: the service's + 1), and prints its table after the service's: which statements make PostgreSQL's side of the gap.
 #   scripts/bench-statements.sh            # this checkout
 #   scripts/bench-statements.sh REV        # the service at git revision REV, built the same way
+#   BENCH_STATEMENTS_PROTOTYPE=1 scripts/bench-statements.sh   # and the prototype after it, about 4 minutes in all
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${BENCH_STATEMENTS_PG_PORT:-55460}"; SVC_PORT="${BENCH_STATEMENTS_PORT:-9470}"; SECS="${BENCH_STATEMENTS_SECONDS:-20}"
@@ -24,8 +27,10 @@ unix_socket_directories='$tmp/pg'
 shared_preload_libraries='pg_stat_statements'
 pg_stat_statements.track_planning=on
 CONF
+proto=""
 cleanup() {
   stop_service 2>/dev/null || true
+  [ -z "$proto" ] || kill "$proto" 2>/dev/null || true
   as_pg "$BIN/pg_ctl" -D "$tmp/pg" stop -m fast >/dev/null 2>&1 || true
   [ -n "${rev_tree:-}" ] && git worktree remove --force "$rev_tree" 2>/dev/null || true
   rm -rf "$tmp"
@@ -46,17 +51,37 @@ dotnet "$SERVICE_DLL" generate-registration --id statements --url "$SERVICE_URL"
   --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$SERVICE_REGISTRATION" >/dev/null
 token="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
 start_service statements "$tmp/service.log"
-load() { ( cd bench && HS_TOKEN="$token" BODY="$BODY_FILE" timeout $(( $2 + 30 )) wrk -t1 -c1 -d"$2s" -s "$SCRIPT" "$SERVICE_URL" -- "$1" ); }
-load sw01 20 >/dev/null
-P -d statements -c "SELECT pg_stat_statements_reset()" >/dev/null
-pg0=$(postgres_cpu_ticks); c0=$(process_cpu_ticks "$SERVICE_PID")
-load sm01 "$SECS" >"$tmp/wrk.txt"
-pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$SERVICE_PID")
-txns=$(awk '/requests in/{print $1}' "$tmp/wrk.txt")
-echo "$txns $((c1 - c0)) $((pg1 - pg0)) $SECS $(getconf CLK_TCK)" | awk '{printf "%d transactions, %.0f events/s; service CPU %.2f ms/txn, PostgreSQL CPU %.2f ms/txn\n", $1, $1*100/$4, $2*1000/$5/$1, $3*1000/$5/$1}'
-echo "exec_us_per_txn  plan_us_per_txn  calls  rows  statement"
-P -d statements -F $'\t' -c "
-  SELECT round((total_exec_time * 1000 / $txns)::numeric), round((total_plan_time * 1000 / $txns)::numeric), calls, rows,
-         left(regexp_replace(query, '\s+', ' ', 'g'), 100)
-  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'statements') AND calls >= $txns / 2
-  ORDER BY total_exec_time DESC LIMIT 20"
+load() { ( cd bench && HS_TOKEN="$token" BODY="$BODY_FILE" timeout $(( $3 + 30 )) wrk -t1 -c1 -d"$3s" -s "$SCRIPT" "$1" -- "$2" ); }
+# measure NAME URL PID DB: a warm-up, then pg_stat_statements of DB over SECS seconds, per transaction.
+measure() {
+  local name=$1 url=$2 pid=$3 db=$4 pg0 pg1 c0 c1 txns
+  load "$url" "${name:0:1}w01" 20 >/dev/null
+  P -d "$db" -c "SELECT pg_stat_statements_reset()" >/dev/null
+  pg0=$(postgres_cpu_ticks); c0=$(process_cpu_ticks "$pid")
+  load "$url" "${name:0:1}m01" "$SECS" >"$tmp/wrk.txt"
+  pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$pid")
+  txns=$(awk '/requests in/{print $1}' "$tmp/wrk.txt")
+  echo "$name: $txns $((c1 - c0)) $((pg1 - pg0)) $SECS $(getconf CLK_TCK)" | awk '{printf "%s %d transactions, %.0f events/s; its own CPU %.2f ms/txn, PostgreSQL CPU %.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/$6/$2, $4*1000/$6/$2}'
+  echo "exec_us_per_txn  plan_us_per_txn  calls  rows  statement"
+  P -d "$db" -F $'\t' -c "
+    SELECT round((total_exec_time * 1000 / $txns)::numeric), round((total_plan_time * 1000 / $txns)::numeric), calls, rows,
+           left(regexp_replace(query, '\s+', ' ', 'g'), 100)
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db') AND calls >= $txns / 2
+    ORDER BY total_exec_time DESC LIMIT 20"
+  P -d "$db" -c "SELECT 'sum of exec + plan: ' || round(sum(total_exec_time + total_plan_time)::numeric * 1000 / $txns) || ' us/txn'
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')"
+}
+measure service "$SERVICE_URL" "$SERVICE_PID" statements
+if [ "${BENCH_STATEMENTS_PROTOTYPE:-0}" = 1 ]; then
+  stop_service
+  # The prototype as bench.sh and bench-where.sh run it: a copy built outside the checkout, its own schema and database.
+  P -c "CREATE DATABASE proto" >/dev/null && P -d proto -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+  P -d proto -f bench/prototype/schema.sql >/dev/null 2>&1
+  cp -r bench/prototype "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+  ( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=proto;Maximum Pool Size=4" SYNC_COMMIT=on \
+    URL="http://127.0.0.1:$((SVC_PORT + 1))" exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
+  proto=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$((SVC_PORT + 1))/" && break; sleep 0.1; done
+  echo
+  token=hs_token_secret measure prototype "http://127.0.0.1:$((SVC_PORT + 1))" "$proto" proto
+fi
