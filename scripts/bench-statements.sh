@@ -61,6 +61,7 @@ measure() {
   load "$url" "${name:0:1}m01" "$SECS" >"$tmp/wrk.txt"
   pg1=$(postgres_cpu_ticks); c1=$(process_cpu_ticks "$pid")
   txns=$(awk '/requests in/{print $1}' "$tmp/wrk.txt")
+  if grep -q 'Non-2xx' "$tmp/wrk.txt"; then echo "$name answered errors:" >&2; cat "$tmp/wrk.txt" >&2; exit 1; fi
   echo "$name: $txns $((c1 - c0)) $((pg1 - pg0)) $SECS $(getconf CLK_TCK)" | awk '{printf "%s %d transactions, %.0f events/s; its own CPU %.2f ms/txn, PostgreSQL CPU %.2f ms/txn\n", $1, $2, $2*100/$5, $3*1000/$6/$2, $4*1000/$6/$2}'
   echo "exec_us_per_txn  plan_us_per_txn  calls  rows  statement"
   P -d "$db" -F $'\t' -c "
@@ -76,12 +77,14 @@ if [ "${BENCH_STATEMENTS_PROTOTYPE:-0}" = 1 ]; then
   stop_service
   # The prototype as bench.sh and bench-where.sh run it: a copy built outside the checkout, its own schema and database.
   P -c "CREATE DATABASE proto" >/dev/null && P -d proto -c "CREATE EXTENSION pg_stat_statements" >/dev/null
-  P -d proto -f bench/prototype/schema.sql >/dev/null 2>&1
+  P -d proto -v ON_ERROR_STOP=1 -f bench/prototype/schema.sql >/dev/null
   cp -r bench/prototype "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
+  [ -f "$tmp/proto/bin/Release/net10.0/Prototype.dll" ] || { echo "the prototype did not build" >&2; exit 1; }
   ( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=proto;Maximum Pool Size=4" SYNC_COMMIT=on \
     URL="http://127.0.0.1:$((SVC_PORT + 1))" exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
   proto=$!
-  for _ in $(seq 1 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$((SVC_PORT + 1))/" && break; sleep 0.1; done
+  up=""; for _ in $(seq 1 100); do curl -fsS -o /dev/null -m 1 "http://127.0.0.1:$((SVC_PORT + 1))/stats" && { up=1; break; }; sleep 0.2; done
+  [ -n "$up" ] || { echo "the prototype did not answer:" >&2; tail -n 20 "$tmp/proto.log" >&2; exit 1; }
   echo
   token=hs_token_secret measure prototype "http://127.0.0.1:$((SVC_PORT + 1))" "$proto" proto
 fi

@@ -108,7 +108,9 @@ public static class JobSql
     /// resync open is left out and not marked: the resync is about to replace its rows with the homeserver's, so a
     /// check would only report (as drift, with two homeserver calls) the difference the resync is there to repair,
     /// as it did for every room a flood of invites left waiting for its first resync, first in the order (never
-    /// synced nor checked). It is sampled again once the resync has ended, its sync time then fresh.
+    /// synced nor checked). It is sampled again once the resync has ended (its sync time then fresh if it succeeded). A
+    /// room whose resync never ends (retrying forever while the homeserver fails it) is not checked meanwhile: the
+    /// check would make the same calls; the open job and its errors are what an operator sees (docs/operations.md).
     /// </summary>
     public const string ScheduleDriftChecks = """
         WITH picked AS (

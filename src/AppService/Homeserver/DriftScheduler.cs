@@ -9,7 +9,8 @@ namespace AppService.Homeserver;
 
 /// <summary>
 /// Every <see cref="DriftCheckOptions.Interval"/>, queues a drift_check job for the <see cref="DriftCheckOptions.SampleSize"/>
-/// joined rooms synced or checked longest ago (round robin, so every room comes up in turn). The checks run in the job
+/// joined rooms synced or checked longest ago (round robin, so every room comes up in turn; a room whose resync is
+/// queued or running waits until it ends: <see cref="JobSql.ScheduleDriftChecks"/>). The checks run in the job
 /// worker, with its retries and backoff. Dendrite pushes no redactions and may redeliver state in bulk, and any
 /// homeserver can lose events (facts 2.5): this is what notices. Each tick also compares the rooms the homeserver says
 /// the bot is joined to (<c>GET /joined_rooms</c>) with ours: a room we hold as not joined that the homeserver says

@@ -67,7 +67,8 @@ public class BotLifecycleApplication : AppServiceApplication
         await EventuallyAsync(
             async () => (found = (seen = await JobsAsync(roomId)).FirstOrDefault(j => j.Kind == kind && done(j))) is not null,
             what,
-            () => $"Jobs of {roomId}, newest first:\n" + string.Join("\n", seen.Take(20).Select(j => $"  {j.Id} {j.Kind} {j.Reason} {j.Outcome ?? "open"} {j.Detail}")));
+            () => $"Jobs of {roomId}, newest first:\n" + string.Join("\n", seen.Take(20).Select(j =>
+                $"  {j.Id} {j.Kind} {j.Reason} {j.Outcome ?? "open"} attempts {j.Attempts} run after {j.RunAfter:O} {j.Detail} {j.LastError}")));
         return found!;
     }
 
@@ -136,8 +137,9 @@ public sealed class DriftCheckApplication : BotLifecycleApplication
     /// <summary>
     /// Waits until nothing queued so far can still act on the room, and returns the drift check that proves it: one
     /// queued after this call that found nothing, with no resync of the room open afterwards. A room has at most one
-    /// open drift check (its dedup key) and a drift check never runs twice, so every check that can see a change made
-    /// after this returns has a larger id than the one returned. A check already in flight when a test changes the
+    /// open drift check (its dedup key) and a completed one is never reopened, so every check that can see a change made
+    /// after this returns has a larger id than the one returned. For a joined room whose state the stub agrees with and
+    /// whose resyncs end (else no check is clean, or a resync stays open, and this times out). A check already in flight when a test changes the
     /// homeserver would otherwise find the change under an id the test took before it (and its resync repair the room
     /// before any later check looks), and a resync in flight would repair it unseen.
     /// </summary>

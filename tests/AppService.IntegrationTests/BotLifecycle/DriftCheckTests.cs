@@ -70,13 +70,16 @@ public sealed class DriftCheckTests(DriftCheckApplication app) : IClassFixture<D
             INSERT INTO jobs (kind, room_id, dedup_key, reason, attempts, run_after, rerun, created_at)
             VALUES ('resync', $1, 'resync:' || $1, 'admin', 0, now() + interval '1 hour', false, now()) RETURNING id
             """, waiting));
+        // A tick queues its checks with the time it started at: one that started before the insert committed could not
+        // see the resync (and may still have numbered its checks after it), one that started after this could.
+        var inserted = DateTimeOffset.UtcNow;
         try
         {
             // Every joined room is in each sample (this class's few rooms, a sample of 50): two rounds seen on the other room.
-            var first = await app.WaitForJobAsync(other, "drift_check", j => j.Id > resync && j.CompletedAt is not null, "a drift check of the other room");
+            var first = await app.WaitForJobAsync(other, "drift_check", j => j.CreatedAt > inserted && j.CompletedAt is not null, "a drift check of the other room");
             await app.WaitForJobAsync(other, "drift_check", j => j.Id > first.Id && j.CompletedAt is not null, "a second drift check of the other room");
 
-            Assert.DoesNotContain(await app.JobsAsync(waiting), j => j.Kind == "drift_check" && j.Id > resync);
+            Assert.DoesNotContain(await app.JobsAsync(waiting), j => j.Kind == "drift_check" && j.CreatedAt > inserted);
         }
         finally
         {
@@ -84,6 +87,6 @@ public sealed class DriftCheckTests(DriftCheckApplication app) : IClassFixture<D
         }
 
         // Once its resync has ended, the room is sampled again.
-        await app.WaitForJobAsync(waiting, "drift_check", j => j.Id > resync && j.CompletedAt is not null, "a drift check of the room after its resync");
+        await app.WaitForJobAsync(waiting, "drift_check", j => j.CreatedAt > inserted && j.CompletedAt is not null, "a drift check of the room after its resync");
     }
 }

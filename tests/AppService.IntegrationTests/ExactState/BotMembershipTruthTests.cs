@@ -114,7 +114,7 @@ public sealed class BotMembershipDriftTests(DriftCheckApplication app) : IClassF
         await app.PushOkAsync(topic2);
         Assert.Equal("After", (await app.RoomAsync(room))!.Topic);
         // Only a check queued after a clean one, with no resync open: a check in flight now could find the reset under
-        // an earlier id, and its resync repair the room before any later check looked (BotLifecycleApplication.QuietAsync).
+        // an earlier id, and its resync repair the room before any later check looked (DriftCheckApplication.QuietAsync).
         var clean = await app.QuietAsync(room);
 
         // A state reset: the homeserver's current topic goes back to topic1, and nothing is pushed.
