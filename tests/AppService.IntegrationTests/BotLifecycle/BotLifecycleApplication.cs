@@ -28,8 +28,11 @@ public class BotLifecycleApplication : AppServiceApplication
         new("AppService:Jobs:PollInterval", PollInterval),
         new("AppService:Jobs:RetryBaseDelay", "00:00:00.100"),
         new("AppService:Jobs:MaxRetryDelay", "00:00:01"),
-        new("AppService:HomeserverClient:AttemptTimeout", "00:00:02"),
-        new("AppService:HomeserverClient:TotalTimeout", "00:00:05"),
+        // Longer than any hold a test keeps on a stub request (StubHomeserver.Hold holds the first attempt only: an
+        // attempt cut by its timeout would be retried unheld, and the job finish before the test's step). Below 15 s, so
+        // the circuit's sampling window stays at its 30 s floor (HomeserverResilience).
+        new("AppService:HomeserverClient:AttemptTimeout", "00:00:14"),
+        new("AppService:HomeserverClient:TotalTimeout", "00:00:30"),
         new("AppService:HomeserverClient:RetryDelay", "00:00:00.050"),
         new("AppService:HomeserverClient:BreakDuration", "00:00:00.500"),
         .. DriftSettings,

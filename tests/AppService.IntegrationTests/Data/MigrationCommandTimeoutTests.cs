@@ -26,7 +26,9 @@ public sealed class MigrationCommandTimeoutTests
             await db.GetService<IMigrator>().MigrateAsync("20261207045846_MemberStateOnce");
         }
 
-        // ChangeLogRoomIndex's CREATE INDEX waits 3 s for this lock: three times the connection string's Command Timeout.
+        // ChangeLogRoomIndex's CREATE INDEX waits 3 s for this lock, counted from when it is seen waiting: three times the
+        // connection string's Command Timeout (counted from before the migrator started, a slow start would shorten the
+        // wait below 1 s, and the test pass without the fix).
         await using var holder = new NpgsqlConnection(connectionString);
         await holder.OpenAsync();
         await using var transaction = await holder.BeginTransactionAsync();
@@ -37,6 +39,14 @@ public sealed class MigrationCommandTimeoutTests
 
         var release = Task.Run(async () =>
         {
+            var probe = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, CommandTimeout = 30 }.ConnectionString;
+            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+            while (!await IndexBuildWaitsAsync(probe))
+            {
+                Assert.True(DateTimeOffset.UtcNow < deadline, "The migration's CREATE INDEX was never seen waiting for the lock.");
+                await Task.Delay(20);
+            }
+
             await Task.Delay(TimeSpan.FromSeconds(3));
             await transaction.CommitAsync();
         });
@@ -51,6 +61,16 @@ public sealed class MigrationCommandTimeoutTests
         await using var check = Context(connectionString);
         Assert.Empty(await check.Database.GetPendingMigrationsAsync());
         Assert.Equal(1, await check.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM pg_indexes WHERE indexname = 'ix_change_log_room'").SingleAsync());
+    }
+
+    private static async Task<bool> IndexBuildWaitsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%CREATE INDEX ix_change_log_room %'",
+            connection);
+        return (long)(await command.ExecuteScalarAsync())! > 0;
     }
 
     private static AppDbContext Context(string connectionString) =>

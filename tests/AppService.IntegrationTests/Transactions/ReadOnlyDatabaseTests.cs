@@ -8,11 +8,26 @@ using static AppService.IntegrationTests.Infrastructure.Events;
 namespace AppService.IntegrationTests.Transactions;
 
 /// <summary>
+/// The service with no background work on its pool while a test holds the database read-only: the idle job worker counts
+/// open jobs every poll interval (5 s by default), and a count inside the read-only window would open a session that
+/// stays read-only, idle in the pool, for the request "after the failover" (which would answer 503 once more and clear
+/// the pool: the homeserver's next retry would be applied, but not the test's).
+/// </summary>
+public sealed class ReadOnlyDatabaseApplication : AppServiceApplication
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("AppService:Jobs:PollInterval", "00:10:00"),
+        new("AppService:Retention:Enabled", "false"),
+    ];
+}
+
+/// <summary>
 /// A failover seen from the service without a cluster: <c>default_transaction_read_only = on</c> on the test database
 /// makes every new session read-only, as on a standby or on a primary a failover manager has just demoted
 /// (docs/operations.md "High availability"). The pool is cleared so the service's connections are such sessions.
 /// </summary>
-public sealed class ReadOnlyDatabaseTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
+public sealed class ReadOnlyDatabaseTests(ReadOnlyDatabaseApplication app) : IClassFixture<ReadOnlyDatabaseApplication>
 {
     /// <summary>Outside every pool (the test's own pooled connections would turn read-only too).</summary>
     private async Task<T> AdminAsync<T>(string sql)
