@@ -270,22 +270,6 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
     }
 
     [Fact]
-    public async Task A_500_and_a_429_on_a_resync_read_are_retried_inside_the_call()
-    {
-        string room = NewRoomId();
-        app.Stub.Script("GET", RoomPath(room, "members"),
-            StubAnswer.MatrixError(500, "M_UNKNOWN", "Internal server error"),
-            StubAnswer.MatrixError(429, "M_LIMIT_EXCEEDED", "Too many requests", retryAfterMs: 200));
-
-        await app.JoinedAndSyncedRoomAsync(room);
-
-        var resync = (await app.JobsAsync(room)).First(j => j.Kind == "resync");
-        Assert.Equal(("done", null), (resync.Outcome, resync.LastError));
-        Assert.Equal(3, app.Stub.RequestsTo("GET", RoomPath(room, "members")).Count);
-        Assert.Equal([Alice, Bot], (await app.MembersAsync(room)).Select(m => m.UserId));
-    }
-
-    [Fact]
     public async Task With_the_homeserver_down_ingest_keeps_working_and_the_join_completes_once_it_is_back()
     {
         string room = NewRoomId();
