@@ -27,10 +27,9 @@ unix_socket_directories='$tmp/pg'
 shared_preload_libraries='pg_stat_statements'
 pg_stat_statements.track_planning=on
 CONF
-proto=""
 cleanup() {
   stop_service 2>/dev/null || true
-  [ -z "$proto" ] || kill "$proto" 2>/dev/null || true
+  [ -z "${PROTOTYPE_PID:-}" ] || kill "$PROTOTYPE_PID" 2>/dev/null || true
   as_pg "$BIN/pg_ctl" -D "$tmp/pg" stop -m fast >/dev/null 2>&1 || true
   [ -n "${rev_tree:-}" ] && git worktree remove --force "$rev_tree" 2>/dev/null || true
   rm -rf "$tmp"
@@ -78,13 +77,8 @@ if [ "${BENCH_STATEMENTS_PROTOTYPE:-0}" = 1 ]; then
   # The prototype as bench.sh and bench-where.sh run it: a copy built outside the checkout, its own schema and database.
   P -c "CREATE DATABASE proto" >/dev/null && P -d proto -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   PGOPTIONS="-c client_min_messages=warning" P -d proto -v ON_ERROR_STOP=1 -f bench/prototype/schema.sql >/dev/null
-  cp -r bench/prototype "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-  [ -f "$tmp/proto/bin/Release/net10.0/Prototype.dll" ] || { echo "the prototype did not build" >&2; exit 1; }
-  ( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=proto;Maximum Pool Size=4" SYNC_COMMIT=on \
-    URL="http://127.0.0.1:$((SVC_PORT + 1))" exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
-  proto=$!
-  up=""; for _ in $(seq 1 100); do curl -fsS -o /dev/null -m 1 "http://127.0.0.1:$((SVC_PORT + 1))/stats" 2>/dev/null && { up=1; break; }; sleep 0.2; done
-  [ -n "$up" ] || { echo "the prototype did not answer:" >&2; tail -n 20 "$tmp/proto.log" >&2; exit 1; }
+  build_prototype bench/prototype "$tmp/proto"
+  launch_prototype "$tmp/proto" proto "http://127.0.0.1:$((SVC_PORT + 1))" "$tmp/proto.log"
   echo
-  token=hs_token_secret measure prototype "http://127.0.0.1:$((SVC_PORT + 1))" "$proto" proto
+  token=hs_token_secret measure prototype "http://127.0.0.1:$((SVC_PORT + 1))" "$PROTOTYPE_PID" proto
 fi

@@ -29,26 +29,23 @@ P() { psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -qAt "$@"; }
 stamp="$(date +%Y%m%d_%H%M%S)"; svc_db="where_${stamp}_service"; proto_db="where_${stamp}_proto"
 P -c "CREATE DATABASE $svc_db" -c "CREATE DATABASE $proto_db" >/dev/null
 P -d "$proto_db" -f "$shared/prototype/schema.sql" >/dev/null 2>&1
-cp -r "$shared/prototype" "$tmp/proto" && dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
 export SERVICE_REGISTRATION="$tmp/registration.yaml" ASPNETCORE_ENVIRONMENT=Production SERVICE_PORT="$WHERE_PORT" SERVICE_POOL_SIZE=4
 source scripts/lib/service.sh
 publish_service   # the service as run.sh, the Dockerfile and bench.sh build it
 dotnet "$SERVICE_DLL" generate-registration --id where --url "http://127.0.0.1:$WHERE_PORT" \
   --sender-localpart bot --namespace-regex '^@_bot_.*:localhost$' --out "$tmp/registration.yaml" >/dev/null
 SERVICE_HS_TOKEN="$(sed -n 's/^hs_token:[[:space:]]*//p' "$SERVICE_REGISTRATION" | tr -d "\"'" | head -n1)"
-proto=""
 cleanup() {
-  [ -z "$proto" ] || kill "$proto" 2>/dev/null || true
+  [ -z "$PROTOTYPE_PID" ] || kill "$PROTOTYPE_PID" 2>/dev/null || true
   stop_service 2>/dev/null || true
   P -c "DROP DATABASE IF EXISTS $svc_db" -c "DROP DATABASE IF EXISTS $proto_db" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 start_service "$svc_db" "$tmp/service.log"
-( cd "$tmp/proto"; PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$proto_db;Maximum Pool Size=4" SYNC_COMMIT=on \
-  URL=http://127.0.0.1:$PROTO_PORT exec dotnet bin/Release/net10.0/Prototype.dll ) >"$tmp/proto.log" 2>&1 &
-proto=$!
-for _ in $(seq 1 100); do curl -fsS -m 1 http://127.0.0.1:$PROTO_PORT/stats >/dev/null 2>&1 && break; sleep 0.2; done
+build_prototype "$shared/prototype" "$tmp/proto"
+launch_prototype "$tmp/proto" "$proto_db" "http://127.0.0.1:$PROTO_PORT" "$tmp/proto.log"
+proto=$PROTOTYPE_PID
 run() { # run NAME URL TOKEN PID SECONDS RUNID
   local pg0 c0 pg1 c1 req w0 w1
   w0=$(P -c "SELECT wal_bytes || ' ' || wal_fpi FROM pg_stat_wal")

@@ -215,18 +215,12 @@ rounds() { # rounds PHASE PREFIX [args...]: one phase of the tool, bounded, its 
 proto_pid=""; proto_url="http://127.0.0.1:$((PORT_BASE + 9))"
 start_prototype() {
   [ -d "$shared/prototype" ] || { say "no prototype in $shared: goal 1 measures the service alone"; return 0; }
-  cp -r "$shared/prototype" "$tmp/proto"
-  timeout 600 dotnet build "$tmp/proto" -c Release -nologo -v q 2>&1 | grep -E ' error ' || true
-  local dll="$tmp/proto/bin/Release/net10.0/Prototype.dll" db
-  [ -f "$dll" ] || { say "the prototype did not build: goal 1 measures the service alone"; return 0; }
-  db="$(new_database proto)"
+  build_prototype "$shared/prototype" "$tmp/proto" || { say "the prototype did not build: goal 1 measures the service alone"; return 0; }
+  local db; db="$(new_database proto)"
   psql -h 127.0.0.1 -p "$APPSERVICE_PG_PORT" -U postgres -d "$db" -qAt -v ON_ERROR_STOP=1 -f "$shared/prototype/schema.sql" >/dev/null 2>&1
-  ( cd "$tmp/proto"
-    export PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$db;Maximum Pool Size=4" SYNC_COMMIT=on URL="$proto_url"
-    exec dotnet "$dll" ) >>"$out/prototype.log" 2>&1 &
-  proto_pid=$!; pids+=("$proto_pid")
-  local i; for i in $(seq 1 100); do curl -fsS -m 1 "$proto_url/stats" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  say "the prototype did not answer"; tail -n 20 "$out/prototype.log" >&2; return 1
+  local up=0; launch_prototype "$tmp/proto" "$db" "$proto_url" "$out/prototype.log" || up=$?
+  proto_pid=$PROTOTYPE_PID; pids+=("$proto_pid")
+  return "$up"
 }
 proto_target() { [ -z "$proto_pid" ] || echo "--target name=prototype;url=$proto_url;token=hs_token_secret;pid=$proto_pid"; }
 

@@ -120,6 +120,28 @@ stop_service() {
   SERVICE_PID=""
 }
 
+# The shared prototype (bench/prototype), the reference bench.sh, bench-where.sh and bench-statements.sh measure against.
+# build_prototype SRC DEST: a copy built outside the checkout (the repository's Directory.Build.props must not apply to
+# it), Release; fails if it did not build.
+PROTOTYPE_PID=""
+build_prototype() {
+  cp -r "$1" "$2"
+  timeout 600 dotnet build "$2" -c Release -nologo -v q 2>&1 | grep -E ' error ' >&2 || true
+  [ -f "$2/bin/Release/net10.0/Prototype.dll" ] || { _svc_log "the prototype did not build"; return 1; }
+}
+
+# launch_prototype DIR DB URL LOG: runs the prototype built in DIR on database DB of our PostgreSQL (its schema loaded),
+# listening on URL, appending to LOG; sets PROTOTYPE_PID at once (for the caller's cleanup) and waits until its /stats
+# answers.
+launch_prototype() {
+  ( cd "$1"
+    export PGCS="Host=127.0.0.1;Port=$APPSERVICE_PG_PORT;Username=postgres;Database=$2;Maximum Pool Size=4" SYNC_COMMIT=on URL="$3"
+    exec dotnet bin/Release/net10.0/Prototype.dll ) >>"$4" 2>&1 &
+  PROTOTYPE_PID=$!
+  local i; for i in $(seq 1 100); do curl -fsS -m 1 "$3/stats" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  _svc_log "the prototype did not answer; last lines of $4:"; tail -n 20 "$4" >&2; return 1
+}
+
 # CPU time (user + system, in clock ticks: getconf CLK_TCK per second) of one process, and of every postgres process
 # of the machine together (bench-where.sh and bench-statements.sh divide their differences by the transactions run).
 process_cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -141,10 +141,10 @@ public sealed class DriftCheckApplication : BotLifecycleApplication
     /// Waits until nothing queued so far can still act on the room, and returns the drift check that proves it: one
     /// queued after this call that found nothing, with no resync of the room open afterwards. A room has at most one
     /// open drift check (its dedup key) and a completed one is never reopened, so every check that can see a change made
-    /// after this returns has a larger id than the one returned. For a joined room whose state the stub agrees with and
-    /// whose resyncs end (else no check is clean, or a resync stays open, and this times out). A check already in flight when a test changes the
+    /// after this returns has a larger id than the one returned. A check already in flight when a test changes the
     /// homeserver would otherwise find the change under an id the test took before it (and its resync repair the room
-    /// before any later check looks), and a resync in flight would repair it unseen.
+    /// before any later check looks), and a resync in flight would repair it unseen. For a joined room whose state the
+    /// stub agrees with and whose resyncs end (else no check is clean, or a resync stays open, and this times out).
     /// </summary>
     public async Task<JobResponse> QuietAsync(string roomId)
     {

@@ -66,10 +66,10 @@ public sealed class DriftCheckTests(DriftCheckApplication app) : IClassFixture<D
         // A resync of the room is queued and not yet due (behind the limit of resyncs at a time, or in backoff): its
         // rows are about to be replaced by the homeserver's, so comparing them now would only find the difference the
         // resync is there to repair, and cost two homeserver calls.
-        long resync = (await app.QueryAsync<long>("""
+        long resync = await app.QueryAsync<long>("""
             INSERT INTO jobs (kind, room_id, dedup_key, reason, attempts, run_after, rerun, created_at)
             VALUES ('resync', $1, 'resync:' || $1, 'admin', 0, now() + interval '1 hour', false, now()) RETURNING id
-            """, waiting));
+            """, waiting);
         // A tick queues its checks with the time it started at: one that started before the insert committed could not
         // see the resync (and may still have numbered its checks after it), one that started after this could.
         var inserted = DateTimeOffset.UtcNow;
