@@ -64,10 +64,11 @@ public static class ResyncSql
     /// <summary>
     /// A room the homeserver says the bot is not joined to ($1), decided under the room's lock by the caller: its
     /// member rows go (and with them the ids held for its member keys: <c>room_state</c> holds none), it is no longer
-    /// suspect ($2 now), and the bot's membership becomes $3 when the homeserver said what it is (null: ours is kept).
+    /// suspect ($2 now), and the bot's membership becomes $3, as the caller decided under that lock: the homeserver's
+    /// when it said what it is, else ours, or null (unknown) when ours was 'join'.
     /// </summary>
     public const string SettleNotJoined = """
-        WITH r AS (UPDATE rooms SET suspect = false, bot_membership = coalesce($3, bot_membership), updated_at = $2 WHERE room_id = $1)
+        WITH r AS (UPDATE rooms SET suspect = false, bot_membership = $3, updated_at = $2 WHERE room_id = $1)
         DELETE FROM room_members WHERE room_id = $1
         """;
 

@@ -24,7 +24,7 @@ public sealed partial class RoomJobs
             // fetched, and the room is settled as not joined (no member rows, not suspect).
             if (!(await homeserver.GetJoinedRoomsAsync(ct)).Contains(job.RoomId))
             {
-                return await SettleNotJoinedAsync(job, membership, ct);
+                return await SettleNotJoinedAsync(job, membership, refused: null, ct);
             }
         }
 
@@ -34,8 +34,28 @@ public sealed partial class RoomJobs
         // are not used: one source per row, so the two answers cannot contradict each other.
         var startedAt = time.GetUtcNow();
         long keepSetSince = await NextProcessingOrderAsync(ct);
-        var members = await homeserver.GetMembersAsync(job.RoomId, ct);
-        var state = await homeserver.GetStateAsync(job.RoomId, ct);
+        StateSnapshot members, state;
+        string fetching = "/members";
+        try
+        {
+            members = await homeserver.GetMembersAsync(job.RoomId, ct);
+            fetching = "/state";
+            state = await homeserver.GetStateAsync(job.RoomId, ct);
+        }
+        catch (MatrixApiException ex) when (ex.StatusCode is 403 or 404 && membership == Memberships.Join)
+        {
+            // We hold the bot as joined, but the homeserver refuses the room: Synapse answers a banned bot 403 (a bot
+            // that left or was kicked gets the state as of its leave, which the snapshot applies), and a ban of the bot
+            // that did not follow what we hold was not applied (the stale-event rule), or never reached us. Retrying cannot help (the job failed for good, the room stayed 'join' and suspect with all its
+            // members, and the drift check's 403 queued the next resync: for ever). /joined_rooms decides: not listed,
+            // the room is settled as not joined; listed, the refusal is a real failure and the job retries as jobs do.
+            if ((await homeserver.GetJoinedRoomsAsync(ct)).Contains(job.RoomId))
+            {
+                throw;
+            }
+
+            return await SettleNotJoinedAsync(job, membership, $"{ex.ErrCode} on {fetching}", ct);
+        }
 
         var strategy = db.Database.CreateExecutionStrategy();
         var (outcome, plan) = await strategy.ExecuteAsync(
@@ -65,24 +85,38 @@ public sealed partial class RoomJobs
     /// job read it (its join was pushed meanwhile), nothing is written: that join queues its own resync, and a room left
     /// suspect is settled by another run. If the job was asked for again while it fetched, the answer may predate what
     /// asked: the room is settled, the answer is not applied, and the job runs again.
+    /// <para>
+    /// Ours may also be <c>join</c>: the snapshot's fetch was refused (<paramref name="refused"/>, a 403 or 404) and
+    /// /joined_rooms does not list the room (a ban of the bot that did not follow what we hold, or was lost). The room
+    /// is then settled the same way, but never with ours kept: the bot is not joined, so 'join' is the one membership
+    /// it certainly does not have. When the homeserver cannot say (Synapse answers a banned bot 403), bot_membership
+    /// is cleared to null, not set to 'leave': null is what we already hold when we know no membership of the bot
+    /// (a room seen only through pushed events; "unknown" in the job's detail and the admin API), the change feed
+    /// reports it as cleared, and every rule that reads it works on it: the drift sample (join rooms only) no longer
+    /// picks the room, the /joined_rooms comparison (not 'join') resyncs it if the bot is joined after all, the next
+    /// settle takes the homeserver's membership when it can say it, and a pushed event of the bot applies (first
+    /// sight: no member state id is kept). 'leave' would claim an event no one sent, and mislead the feed's readers
+    /// about a ban or an invite. Not when the job was asked for again during the fetch: a pushed join may be what
+    /// asked, and it must win; the job runs again.
+    /// </para>
     /// </summary>
-    private async Task<string> SettleNotJoinedAsync(ClaimedJob job, string? membership, CancellationToken ct)
+    private async Task<string> SettleNotJoinedAsync(ClaimedJob job, string? membership, string? refused, CancellationToken ct)
     {
         var theirs = await HomeserversBotMemberAsync(job.RoomId, ct);
         string? theirMembership = theirs is null ? null : Memberships.Normalize(MatrixText.Get(theirs.Content, "membership"));
-        var (outcome, applied) = await db.Database.CreateExecutionStrategy().ExecuteAsync(
-            token => WriteSettleAsync(job, membership, theirs, theirMembership, token), ct);
-        if (applied is not null)
+        var settled = await db.Database.CreateExecutionStrategy().ExecuteAsync(
+            token => WriteSettleAsync(job, membership, refused, theirs, theirMembership, token), ct);
+        if (settled.Changed)
         {
-            Log.BotMembershipSettled(logger, job.RoomId, membership ?? "unknown", applied);
+            Log.BotMembershipSettled(logger, job.RoomId, membership ?? "unknown", settled.Membership ?? "unknown");
         }
 
-        Log.ResyncNotApplied(logger, job.RoomId, outcome);
-        return outcome;
+        Log.ResyncNotApplied(logger, job.RoomId, settled.Outcome);
+        return settled.Outcome;
     }
 
-    private async Task<(string Outcome, string? Applied)> WriteSettleAsync(
-        ClaimedJob job, string? membership, MatrixEvent? theirs, string? theirMembership, CancellationToken ct)
+    private async Task<(string Outcome, bool Changed, string? Membership)> WriteSettleAsync(
+        ClaimedJob job, string? membership, string? refused, MatrixEvent? theirs, string? theirMembership, CancellationToken ct)
     {
         await using var tx = await SqlTransaction.BeginAsync(db, hygiene, "resync", ct);
         var (room, rerun, leaseHeld) = await ReadUnderRoomLockAsync(tx, job, more: null, ct);
@@ -90,21 +124,35 @@ public sealed partial class RoomJobs
         {
             // As the resync: the job may run elsewhere already, with a newer answer. Write nothing, complete nothing.
             await tx.RollbackAsync(ct);
-            return (JobOutcomes.LeaseLost, null);
+            return (JobOutcomes.LeaseLost, false, null);
         }
 
         var now = time.GetUtcNow();
         await using var batch = tx.Batch();
         string outcome = JobOutcomes.Skipped;
         string? applied = null;
+        bool changed = false;
         var changes = ChangeSet.Empty;
-        if (room is not null && room.BotMembership == membership && membership != Memberships.Join)
+        string notJoined = refused is null ? "the homeserver says the bot is not joined" : $"the homeserver says the bot is not joined ({refused})";
+        bool fromJoin = membership == Memberships.Join;
+        if (room is not null && room.BotMembership == membership && (!fromJoin || !rerun))
         {
             // A join in the answer contradicts /joined_rooms (the bot joined since): its pushed join queues the resync.
             if (theirs is not null && theirMembership is not null && theirMembership != Memberships.Join
                 && theirMembership != room.BotMembership && !rerun)
             {
                 applied = theirMembership;
+                changed = true;
+            }
+            else if (fromJoin)
+            {
+                // Ours is join and the homeserver cannot say (or says join, contradicting /joined_rooms): unknown, not
+                // 'join' and not a made-up 'leave' (see SettleNotJoinedAsync). A join pushed later applies (first sight).
+                changed = true;
+            }
+
+            if (changed)
+            {
                 changes = new ChangeSet([], [new RoomChange(job.RoomId, null, ChangeCauses.Resync,
                     ChangeLog.Diff(room, room with { BotMembership = applied, UpdatedAt = now }))]);
             }
@@ -113,7 +161,8 @@ public sealed partial class RoomJobs
             // named after the bot's leave or ban when that is what the homeserver said, as a pushed one would be.
             string? purgedBy = applied is Memberships.Leave or Memberships.Ban ? theirs!.EventId : null;
             batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(changes, [(job.RoomId, purgedBy)]));
-            batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Timestamp(now), Text(applied)));
+            batch.BatchCommands.Add(Command(ResyncSql.SettleNotJoined, Text(job.RoomId), Timestamp(now),
+                Text(changed ? applied : room.BotMembership)));
             // Not recorded as processed, unlike a resync's snapshot events: the settle keeps no state id for the bot's key,
             // so an older event of the bot that a backlog pushes later is first sight and applies, and this event,
             // pushed after it, must apply too to bring the membership back (recorded, it was swallowed as a duplicate:
@@ -125,7 +174,17 @@ public sealed partial class RoomJobs
                 batch.BatchCommands.Add(JobSql.InsertJobsCommand([new JobRequest(JobKinds.Join, job.RoomId, JobReasons.Invite)], now));
             }
 
-            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, SettleDetail(membership, theirMembership, applied, rerun)));
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
+                SettleDetail(notJoined, membership, theirMembership, changed, applied, rerun)));
+        }
+        else if (room is not null && room.BotMembership == membership)
+        {
+            // Ours is join and the job was asked for again while it fetched: a pushed join of the bot (the refusal and
+            // /joined_rooms predate it) must win over our settle. Nothing written; run again, as below.
+            outcome = JobOutcomes.Stale;
+            batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome,
+                $"{notJoined}; asked for again during the fetch (ours: {membership ?? "unknown"}): nothing written; running again",
+                runAgain: true));
         }
         else if (room?.Suspect == true)
         {
@@ -139,8 +198,8 @@ public sealed partial class RoomJobs
         else
         {
             batch.BatchCommands.Add(JobSql.CompleteCommand(job, now, outcome, room is null
-                ? "the homeserver says the bot is not joined; the room is unknown: nothing written"
-                : $"the homeserver says the bot is not joined; the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room.BotMembership ?? "unknown"}): nothing written"));
+                ? $"{notJoined}; the room is unknown: nothing written"
+                : $"{notJoined}; the bot's membership changed during the settle (ours: {membership ?? "unknown"}, now {room.BotMembership ?? "unknown"}): nothing written"));
         }
 
         await batch.ExecuteNonQueryAsync(ct);
@@ -151,16 +210,16 @@ public sealed partial class RoomJobs
             signal.Notify();
         }
 
-        return (outcome, applied);
+        return (outcome, changed, applied);
     }
 
-    private static string SettleDetail(string? ours, string? theirs, string? applied, bool rerun)
+    private static string SettleDetail(string notJoined, string? ours, string? theirs, bool changed, string? applied, bool rerun)
     {
         string said = theirs is null ? "the homeserver could not say the bot's membership" : $"the homeserver says the bot's membership is {theirs}";
-        string result = applied is not null ? $"bot membership {ours ?? "unknown"} -> {applied}"
+        string result = changed ? $"bot membership {ours ?? "unknown"} -> {applied ?? "unknown"}"
             : rerun && theirs is not null && theirs != ours ? $"not applied (asked for again during the fetch; running again), ours kept: {ours ?? "unknown"}"
             : $"ours kept: {ours ?? "unknown"}";
-        return $"the homeserver says the bot is not joined; {said}; {result}; member rows removed, room no longer suspect";
+        return $"{notJoined}; {said}; {result}; member rows removed, room no longer suspect";
     }
 
     /// <summary>

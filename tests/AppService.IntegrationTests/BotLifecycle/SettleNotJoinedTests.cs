@@ -9,7 +9,9 @@ namespace AppService.IntegrationTests.BotLifecycle;
 /// A room settled as not joined (the homeserver's <c>/joined_rooms</c> does not list it) takes the bot's membership
 /// from the homeserver when it can say it: <c>/members</c> answers a bot that left with the state as of its leave.
 /// Found by the simulator (dendrite seed 4 on a loaded machine): the bot's leave was pushed naming a join we never
-/// held, so it was not applied (the stale-event rule), and the settle kept our <c>invite</c> for good.
+/// held, so it was not applied (the stale-event rule), and the settle kept our <c>invite</c> for good. A room we hold
+/// as joined is settled too when the resync's fetch is refused and <c>/joined_rooms</c> does not list it (review: a ban
+/// of the bot that did not follow left the room joined and suspect, its resync failing for ever).
 /// </summary>
 public sealed class SettleNotJoinedTests(BotLifecycleApplication app) : IClassFixture<BotLifecycleApplication>
 {
@@ -259,5 +261,102 @@ public sealed class SettleNotJoinedTests(BotLifecycleApplication app) : IClassFi
         var info = (await app.RoomAsync(room))!;
         Assert.Equal(("invite", true), (info.BotMembership, info.Suspect));
         Assert.Equal(1, await app.ScalarAsync($"SELECT count(*) FROM jobs WHERE room_id = '{room}' AND kind = 'resync' AND completed_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task A_ban_of_the_joined_bot_that_names_an_event_we_never_held_settles_the_room_with_the_bots_membership_unknown()
+    {
+        // Review finding: the ban was not applied (the stale-event rule), the resync's /members got Synapse's 403 for
+        // a banned bot, failed for good, and the room stayed 'join', suspect, with all its members; the drift check's
+        // 403 on /joined_members queued the next resync, which failed again.
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room, Member(room, Bob, "join", displayname: "Bob"));
+        var profile = Member(room, Bot, "join", displayname: "Bot 2"); // never reaches us
+        var ban = Member(room, Bot, "ban", sender: Alice);
+        Assert.Equal(profile.Id(), ban["unsigned"]!["replaces_state"]!.GetValue<string>());
+        app.Stub.SetState(room, ban);
+        var forbidden = Enumerable.Range(0, 40).Select(_ => StubAnswer.MatrixError(403, "M_FORBIDDEN", "User not in room")).ToArray();
+        app.Stub.Script("GET", StubHomeserver.RoomPath(room, "members"), forbidden);
+        long before = await LastJobIdAsync(room);
+
+        await app.PushOkAsync(ban);
+        var job = await SettledAsync(room, before);
+
+        Assert.Equal("skipped", job.Outcome);
+        Assert.Equal(
+            "the homeserver says the bot is not joined (M_FORBIDDEN on /members); the homeserver could not say the bot's membership; bot membership join -> unknown; member rows removed, room no longer suspect",
+            job.Detail);
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal(((string?)null, false), (info.BotMembership, info.Suspect));
+        Assert.Empty(await app.MembersAsync(room));
+        Assert.Equal(1, await app.ScalarAsync($"""
+            SELECT count(*) FROM change_log WHERE room_id = '{room}' AND kind = 'room' AND cause = 'resync'
+              AND changed::jsonb = '{"{"}"bot_membership": null{"}"}'::jsonb
+            """));
+        // The three member rows (Alice, Bob, the bot) go to the change log as a purge, in the same commit.
+        Assert.Equal(3, await app.ScalarAsync($"SELECT count(*) FROM change_log WHERE room_id = '{room}' AND kind = 'member' AND cause = 'purge'"));
+        Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM jobs WHERE room_id = '{room}' AND (completed_at IS NULL OR outcome = 'failed')"));
+    }
+
+    [Fact]
+    public async Task A_refused_members_fetch_while_the_homeserver_lists_the_room_as_joined_fails_the_resync_and_settles_nothing()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room, Member(room, Bob, "join", displayname: "Bob"));
+        var forbidden = Enumerable.Range(0, 40).Select(_ => StubAnswer.MatrixError(403, "M_FORBIDDEN", "User not in room")).ToArray();
+        app.Stub.Script("GET", StubHomeserver.RoomPath(room, "members"), forbidden);
+        long before = await LastJobIdAsync(room);
+        long changes = await app.ScalarAsync($"SELECT count(*) FROM change_log WHERE room_id = '{room}'");
+
+        using (var response = await app.Admin().PostAsync($"/admin/v1/rooms/{Uri.EscapeDataString(room)}/resync", null))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        var job = await SettledAsync(room, before);
+
+        // The bot is joined there (/joined_rooms lists the room): the 403 is a real failure, retried as jobs are.
+        Assert.Equal("failed", job.Outcome);
+        Assert.True(job.Attempts > 1);
+        Assert.Contains(app.Stub.RequestsTo("GET", "/_matrix/client/v3/joined_rooms"), r => r.At >= job.CreatedAt);
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal("join", info.BotMembership);
+        Assert.Equal(3, (await app.MembersAsync(room, "join")).Count);
+        Assert.Equal(changes, await app.ScalarAsync($"SELECT count(*) FROM change_log WHERE room_id = '{room}'"));
+    }
+
+    [Fact]
+    public async Task A_joined_room_whose_settle_was_asked_for_again_during_its_fetch_keeps_its_rows_and_runs_again()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room, Member(room, Bob, "join", displayname: "Bob"));
+        _ = Member(room, Bot, "join", displayname: "Bot 2"); // never reaches us: the ban names it
+        var ban = Member(room, Bot, "ban", sender: Alice);
+        app.Stub.SetState(room, ban);
+        app.Stub.Script("GET", StubHomeserver.RoomPath(room, "members"),
+            StubAnswer.MatrixError(403, "M_FORBIDDEN", "User not in room"), StubAnswer.MatrixError(403, "M_FORBIDDEN", "User not in room"));
+        // /joined_rooms is held, then answered as of the ban.
+        var joinedRooms = app.Stub.Hold("GET", "/_matrix/client/v3/joined_rooms");
+        app.Stub.Script("GET", "/_matrix/client/v3/joined_rooms", new StubAnswer(200, """{"joined_rooms":[]}"""));
+        long before = await LastJobIdAsync(room);
+
+        await app.PushOkAsync(ban);
+        await BotLifecycleApplication.WithinPatienceAsync(joinedRooms.Reached, "the resync's /joined_rooms");
+        // Meanwhile the bot is unbanned and joins again; its join names the ban, which we do not hold: asked for again.
+        var unban = Member(room, Bot, "leave", sender: Alice);
+        var rejoin = Member(room, Bot, "join", displayname: "Bot 2");
+        app.Stub.SetState(room, unban, rejoin);
+        await app.PushOkAsync(rejoin);
+        Assert.True((await app.JobsAsync(room)).Single(j => j.Id > before && j.Kind == "resync").Rerun);
+        joinedRooms.Release();
+
+        // The answer predates the join: nothing written, and the next run resyncs the room the bot is in.
+        await app.EventuallyAsync(async () => (await app.JobsAsync(room)).Where(j => j.Id > before && j.Kind == "resync").All(j => j.CompletedAt is not null)
+                                              && (await app.RoomAsync(room))!.Suspect == false, "the room resynced and no longer suspect");
+        Assert.Contains(app.Logs.Lines, l => l.Contains($"Resync of {room} not applied: stale", StringComparison.Ordinal));
+        Assert.Equal("done", (await app.JobsAsync(room)).Single(j => j.Id > before && j.Kind == "resync").Outcome);
+        Assert.Equal("join", (await app.RoomAsync(room))!.BotMembership);
+        Assert.Equal(3, (await app.MembersAsync(room, "join")).Count);
+        Assert.Equal(0, await app.ScalarAsync($"SELECT count(*) FROM change_log WHERE room_id = '{room}' AND kind = 'room' AND cause = 'resync' AND changed::jsonb ? 'bot_membership'"));
     }
 }
