@@ -15,6 +15,9 @@ public sealed partial class ProjectionBatch
     private readonly HashSet<string> _processedTargets = new(StringComparer.Ordinal);
     private readonly HashSet<string> _appliedInBatch = new(StringComparer.Ordinal);
 
+    // Rooms of every new redaction in this batch, whatever its target: see RerunResyncRooms.
+    private readonly HashSet<string> _redactedRooms = new(StringComparer.Ordinal);
+
     /// <summary>Redactions met in this batch whose target is unknown, to be remembered (<c>pending_redactions</c>).</summary>
     public IEnumerable<PendingRedactionRef> NewPendingRedactions =>
         _pendingByTarget.Values.Where(p => !p.Stored).OrderBy(p => p.TargetEventId, StringComparer.Ordinal);
@@ -30,11 +33,15 @@ public sealed partial class ProjectionBatch
     public void LoadProcessedTarget(string targetEventId) => _processedTargets.Add(targetEventId);
 
     /// <summary>
-    /// Rooms whose running resync (if any) must fetch again, without queuing one if none runs: a redaction changed
-    /// a projection, and a snapshot fetched before it may still show the unredacted content.
+    /// Rooms whose running resync (if any) must fetch again, without queuing one if none runs: a snapshot fetched
+    /// before a redaction may still show the unredacted content. Every new redaction counts, not only one that changed
+    /// a projection: its target may be a state event we did not apply (processed while the room was suspect, or never
+    /// seen) that the running resync's snapshot still holds unredacted, and would write. A room with no running resync
+    /// costs nothing (<see cref="Data.JobSql.InsertJobs"/> touches running jobs only).
     /// </summary>
     public IEnumerable<string> RerunResyncRooms => _redactions
         .Select(r => r.RoomId)
+        .Concat(_redactedRooms)
         .Where(roomId => !_jobs.ContainsKey(JobRequest.DedupKeyOf(JobKinds.Resync, roomId)))
         .Distinct(StringComparer.Ordinal)
         .Order(StringComparer.Ordinal);
@@ -50,8 +57,11 @@ public sealed partial class ProjectionBatch
     /// targets loaded from <c>room_state</c> or <c>room_members</c> and to targets earlier in this same batch alike. It is applied only if the
     /// homeserver applies it (<see cref="RedactionAuth"/>): otherwise nothing changes, and an undecided one resyncs.
     /// </summary>
-    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId) =>
+    private void ApplyRedaction(MatrixEvent redaction, string redactedEventId)
+    {
+        _redactedRooms.Add(redaction.RoomId);
         ApplyRedaction(redaction.RoomId, redaction.EventId, redaction.Sender, redactedEventId, rememberIfUnknown: true);
+    }
 
     private void ApplyRedaction(string roomId, string redactionEventId, string redacter, string redactedEventId, bool rememberIfUnknown)
     {

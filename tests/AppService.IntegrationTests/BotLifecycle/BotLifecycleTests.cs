@@ -214,6 +214,42 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_redaction_pushed_while_a_resync_fetches_makes_it_fetch_again_even_when_its_target_was_not_applied()
+    {
+        string room = NewRoomId();
+        var state = await app.JoinedAndSyncedRoomAsync(room, State(room, "m.room.topic", new JsonObject { ["topic"] = "Old" }));
+        _ = State(room, "m.room.topic", new JsonObject { ["topic"] = "Missed" }); // never pushed
+        var spam = State(room, "m.room.topic", new JsonObject { ["topic"] = "Spam" }); // replaces "Missed"
+        app.Stub.SetState(room, spam);
+        long before = (await app.JobsAsync(room)).Select(j => j.Id).DefaultIfEmpty(0).Max();
+
+        var fetch = app.Stub.Hold("GET", RoomPath(room, "state"));
+        await app.PushOkAsync(spam); // processed, not applied: the room is suspect and a resync fetches
+        await BotLifecycleApplication.WithinPatienceAsync(fetch.Reached, "the resync's /state fetch");
+        var suspect = (await app.RoomAsync(room))!;
+        Assert.Equal(("Old", true), (suspect.Topic, suspect.Suspect));
+
+        // The held fetch answers the state as it was before the redaction; the homeserver's state after it has the
+        // topic redacted.
+        state["m.room.topic|"] = spam;
+        var unredacted = new JsonArray(state.Values.Select(e => (JsonNode)e.DeepClone()).ToArray());
+        var redaction = BotEvents.Redaction(room, spam.Id());
+        await app.PushOkAsync(redaction);
+        var redactedSpam = (JsonObject)spam.DeepClone();
+        redactedSpam["content"] = new JsonObject();
+        redactedSpam["unsigned"]!["redacted_because"] = redaction.DeepClone();
+        app.Stub.Script("GET", RoomPath(room, "state"), new StubAnswer(200, unredacted.ToJsonString()));
+        app.Stub.SetState(room, redactedSpam);
+        fetch.Release();
+
+        await app.WaitForJobAsync(room, "resync", j => j.Id > before && j.CompletedAt is not null && j.Outcome == "done", "the resync, fetched twice");
+        var info = (await app.RoomAsync(room))!;
+        Assert.Equal(((string?)null, false), (info.Topic, info.Suspect));
+        Assert.Equal(1 + 2, app.Stub.RequestsTo("GET", RoomPath(room, "state")).Count); // the first sync, then this resync twice
+        Assert.Contains(app.Logs.Lines, l => l.Contains($"Resync of {room} not applied: stale", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_replaces_state_that_does_not_match_marks_the_room_suspect_until_a_resync()
     {
         string room = NewRoomId();

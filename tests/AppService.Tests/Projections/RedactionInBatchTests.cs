@@ -122,4 +122,32 @@ public sealed class RedactionInBatchTests : IDisposable
         Assert.Empty(_batch.RerunResyncRooms);
         Assert.Equal(JobKinds.Resync, Assert.Single(_batch.Jobs).Kind);
     }
+
+    [Fact]
+    public void A_redaction_of_an_event_we_did_not_apply_still_asks_a_running_resync_to_fetch_again()
+    {
+        // The target was processed but never became current here (it did not follow what we held: the room is
+        // suspect), so the redaction changes no projection; a resync fetching meanwhile may still see it unredacted.
+        _batch.LoadRoom(new RoomInfo(Room) { Topic = "Old" });
+        _batch.LoadState(Room, EventTypes.Topic, "", "$old", Alice);
+        _batch.LoadProcessedTarget("$spam");
+
+        _batch.Apply(_events.Redaction("$spam"));
+
+        Assert.Equal("Old", _batch.Room(Room)!.Topic);
+        Assert.Empty(_batch.Redactions);
+        Assert.Empty(_batch.NewPendingRedactions);
+        Assert.Equal([Room], _batch.RerunResyncRooms);
+    }
+
+    [Fact]
+    public void A_redaction_of_an_event_we_never_saw_is_remembered_and_asks_a_running_resync_to_fetch_again()
+    {
+        _batch.LoadRoom(new RoomInfo(Room));
+
+        _batch.Apply(_events.Redaction("$unseen"));
+
+        Assert.Equal("$unseen", Assert.Single(_batch.NewPendingRedactions).TargetEventId);
+        Assert.Equal([Room], _batch.RerunResyncRooms);
+    }
 }
