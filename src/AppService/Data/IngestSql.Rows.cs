@@ -1,3 +1,4 @@
+using System.Globalization;
 using AppService.Matrix;
 using AppService.Projections;
 using Npgsql;
@@ -92,17 +93,23 @@ public static partial class IngestSql
 
     /// <summary>
     /// The redaction-target column of <see cref="InsertProcessedEvents"/>: the key the redacted event is the current
-    /// state of, and for a member event the row it set. That row's <c>updated_at</c> is not read: a row only a
-    /// redaction touches is written only if the redaction changes it (and then at <paramref name="now"/>); a row this
-    /// batch's member events touch is loaded again, whole, by <see cref="SelectMembers"/> right after.
+    /// state of, and for a member event the row it set, with its stored <c>updated_at</c>: the change log records it
+    /// as the row's <c>prev_updated_at</c> when the redaction changes the row (<c>members?at=</c> answers it for a time
+    /// before the redaction once earlier changes have aged out). A row this batch's member events touch is loaded
+    /// again, whole, by <see cref="SelectMembers"/> right after.
     /// </summary>
     public static ((string RoomId, string Type, string StateKey) Key, RoomMember? Member, string? Sender) ReadRedactionTarget(
-        NpgsqlDataReader r, int ordinal, DateTimeOffset now)
+        NpgsqlDataReader r, int ordinal)
     {
-        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender (member row), sender (room_state)
+        // room_id, event_type, state_key, membership, displayname, avatar_url, event_id, sender (member row), sender
+        // (room_state), updated_at of the member row (microseconds since the Unix epoch)
         string?[] t = r.GetFieldValue<string?[]>(ordinal);
         var member = t[3] is { } membership
-            ? new RoomMember(t[0]!, t[2]!, membership) { DisplayName = t[4], AvatarUrl = t[5], EventId = t[6]!, Sender = t[7]!, UpdatedAt = now }
+            ? new RoomMember(t[0]!, t[2]!, membership)
+            {
+                DisplayName = t[4], AvatarUrl = t[5], EventId = t[6]!, Sender = t[7]!,
+                UpdatedAt = DateTimeOffset.UnixEpoch.AddTicks(long.Parse(t[9]!, CultureInfo.InvariantCulture) * TimeSpan.TicksPerMicrosecond),
+            }
             : null;
         return ((t[0]!, t[1]!, t[2]!), member, t.Length > 8 ? t[8] : null);
     }

@@ -143,7 +143,8 @@ public static partial class IngestSql
 
     /// <summary>
     /// A redaction target's row, as <see cref="ReadRedactionTarget"/> reads it (room_id, event_type, state_key,
-    /// membership, displayname, avatar_url, event_id, sender of the member row, sender of the state event): the
+    /// membership, displayname, avatar_url, event_id, sender of the member row, sender of the state event, and the
+    /// member row's updated_at in microseconds since the Unix epoch: exact, and free of the session's DateStyle): the
     /// <c>room_state</c> row <c>s</c> the target is the current event of (no member row), or the <c>room_members</c> row
     /// <c>m</c> a member target set (its sender is the member event's; an event pushed without a sender is stored with
     /// <c>''</c> and read as no sender, as its <c>room_state</c> row held none: the redaction rule then cannot tell, and
@@ -154,7 +155,8 @@ public static partial class IngestSql
         "ARRAY[s.room_id, s.event_type, s.state_key, NULL, NULL, NULL, NULL, NULL, s.sender]";
 
     private const string RedactionTargetMember =
-        "ARRAY[m.room_id, 'm.room.member', m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, NULLIF(m.sender, '')]";
+        "ARRAY[m.room_id, 'm.room.member', m.user_id, m.membership, m.displayname, m.avatar_url, m.event_id, m.sender, NULLIF(m.sender, ''), " +
+        "(extract(epoch FROM m.updated_at) * 1000000)::bigint::text]";
 
     /// <summary>
     /// The condition of the ingest's reads that only new events need (<see cref="SelectRoomsForIngest"/>,

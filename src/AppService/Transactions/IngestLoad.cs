@@ -82,7 +82,7 @@ internal static class IngestLoad
 
                 if (!r.IsDBNull(2))
                 {
-                    var (key, member, targetSender) = ReadRedactionTarget(r, 2, now);
+                    var (key, member, targetSender) = ReadRedactionTarget(r, 2);
                     projection.LoadState(key.RoomId, key.Type, key.StateKey, e.Redacts!, targetSender);
                     if (member is not null)
                     {

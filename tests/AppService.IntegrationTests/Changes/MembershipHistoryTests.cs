@@ -70,6 +70,29 @@ public sealed class MembershipHistoryTests(BotLifecycleApplication app) : IClass
     }
 
     [Fact]
+    public async Task A_redactions_change_keeps_the_time_the_member_row_was_written_before_it()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room);
+        var bobJoin = Member(room, Bob, "join", displayname: "Bob");
+        await app.PushOkAsync(bobJoin);
+        const string RowWritten = "SELECT updated_at FROM room_members WHERE room_id = $1 AND user_id = $2";
+        var written = await app.QueryAsync<DateTime>(RowWritten, room, Bob);
+
+        await app.PushOkAsync(BotEvents.Redaction(room, bobJoin.Id()));
+
+        // members?at= answers a time before the redaction from this row's prev_ columns once the join's change has aged
+        // out: its updated_at must be when the row was written, not when the redaction came.
+        var change = await app.QueryAsync<DateTime[]>(
+            "SELECT ARRAY[prev_updated_at, at] FROM change_log WHERE room_id = $1 AND user_id = $2 AND cause = 'redaction'", room, Bob);
+        Assert.NotNull(change);
+        var (prevUpdatedAt, at) = (change[0], change[1]);
+        Assert.Equal(written, prevUpdatedAt);
+        Assert.True(at > written, $"the redaction's change at {at:O}, the row written at {written:O}");
+        Assert.True(await app.QueryAsync<DateTime>(RowWritten, room, Bob) > written); // the redaction rewrote the row
+    }
+
+    [Fact]
     public async Task Members_at_a_time_before_the_change_log_is_gone_and_a_bad_time_is_a_bad_request()
     {
         string room = NewRoomId();
