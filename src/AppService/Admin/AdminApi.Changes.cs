@@ -57,7 +57,7 @@ public static partial class AdminApi
         {
             while (true)
             {
-                var (horizon, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectFeed, after, room_id, kind, pageSize, ct);
+                var (horizon, _, final, changes) = await ReadChangesAsync(db, ChangeSql.SelectFeed, after, room_id, kind, pageSize, ct);
                 if (after is { } cursor && cursor < horizon)
                 {
                     return Gone(
@@ -66,13 +66,15 @@ public static partial class AdminApi
                         ("oldest_token", horizon.ToString()));
                 }
 
+                // "Nothing new" is no change the filter matches: a long poll filtered to a quiet room keeps waiting
+                // while other rooms write (its next_batch moving along with them is no reason to answer early).
                 var now = time.GetUtcNow();
                 if (changes.Count > 0 || now >= deadline)
                 {
-                    var next = changes.Count > 0 ? changes[^1].Token : after ?? horizon;
+                    var next = NextBatch(after, horizon, final, changes, pageSize);
                     if (changes.Count > 0)
                     {
-                        AppServiceMetrics.ChangeFeedPosition.IncTo(next.Position);
+                        AppServiceMetrics.ChangeFeedPosition.IncTo(changes[^1].Token.Position);
                     }
 
                     return TypedResults.Ok(new ChangesResponse([.. changes.Select(ToResponse)], next.ToString()));
@@ -95,6 +97,28 @@ public static partial class AdminApi
                 AppServiceMetrics.ChangeFeedLongPolls.Dec();
             }
         }
+    }
+
+    /// <summary>
+    /// A full page resumes after its last change. A shorter one has handed out every change the filter matches up to
+    /// the last row of the log below the watermark (<paramref name="final"/>, read in the page's snapshot; rows below
+    /// it never change), so it resumes at the greatest of the cursor, the horizon, its last change and that row: a
+    /// consumer filtered to a quiet room moves along with the log and stays ahead of retention's horizon.
+    /// </summary>
+    private static FeedToken NextBatch(FeedToken? after, FeedToken horizon, FeedToken? final, List<ChangeRow> changes, int pageSize)
+    {
+        if (changes.Count >= pageSize)
+        {
+            return changes[^1].Token;
+        }
+
+        var next = after is { } cursor && cursor > horizon ? cursor : horizon;
+        if (changes.Count > 0 && changes[^1].Token > next)
+        {
+            next = changes[^1].Token;
+        }
+
+        return final is { } last && last > next ? last : next;
     }
 
     internal static async Task<Results<Ok<MemberHistoryResponse>, ValidationProblem, ProblemHttpResult>> GetMemberHistoryAsync(
@@ -121,7 +145,7 @@ public static partial class AdminApi
             return NotFound("room", roomId);
         }
 
-        var (_, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
+        var (_, _, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
         var page = changes.Take(pageSize).Select(c => new MemberHistoryEntry(
             c.Membership, c.PrevMembership, c.DisplayName, c.AvatarUrl, c.EventId, c.Cause, c.Token.ToString(), c.At)).ToList();
         return TypedResults.Ok(new MemberHistoryResponse(page, changes.Count > pageSize ? changes[pageSize - 1].Token.ToString() : null));
@@ -176,8 +200,11 @@ public static partial class AdminApi
         }
     }
 
-    /// <summary>Reads the horizon and the change rows of <paramref name="sql"/> (<see cref="ChangeSql.SelectFeed"/> or <see cref="ChangeSql.SelectHistory"/>).</summary>
-    private static async Task<(FeedToken Horizon, DateTimeOffset HorizonAt, List<ChangeRow> Changes)> ReadChangesAsync(
+    /// <summary>
+    /// Reads the horizon, the last key of the log below the watermark (<see cref="ChangeSql.SelectFeed"/> only) and the
+    /// change rows of <paramref name="sql"/> (<see cref="ChangeSql.SelectFeed"/> or <see cref="ChangeSql.SelectHistory"/>).
+    /// </summary>
+    private static async Task<(FeedToken Horizon, DateTimeOffset HorizonAt, FeedToken? Final, List<ChangeRow> Changes)> ReadChangesAsync(
         AppDbContext db, string sql, FeedToken? after, string? p3, string? p4, int limit, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
@@ -193,17 +220,19 @@ public static partial class AdminApi
             var changes = new List<ChangeRow>();
             FeedToken horizon = default;
             DateTimeOffset horizonAt = default;
+            FeedToken? final = null;
             await using var r = await command.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
             {
                 (horizon, horizonAt) = ChangeSql.ReadHorizon(r, 0);
-                if (ChangeSql.ReadChange(r, 3) is { } change)
+                final = ChangeSql.ReadToken(r, 3);
+                if (ChangeSql.ReadChange(r, 5) is { } change)
                 {
                     changes.Add(change);
                 }
             }
 
-            return (horizon, horizonAt, changes);
+            return (horizon, horizonAt, final, changes);
         }
         finally
         {

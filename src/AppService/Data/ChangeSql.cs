@@ -70,11 +70,20 @@ public static class ChangeSql
     /// <summary>
     /// One page of the feed and the horizon (what retention deleted), read in one statement, so in one snapshot: the
     /// horizon row always comes, with at most $5 changes after the cursor ($1 xid as text, $2 position; null: from the
-    /// horizon), below the watermark, filtered by room ($3) and kind ($4).
+    /// horizon), below the watermark, filtered by room ($3) and kind ($4). Each row also carries the key of the last
+    /// row of the whole log below the watermark (null: none), filter or not: every row up to it is final, so a page
+    /// shorter than $5 has handed out every row up to it that the filter matches, and next_batch may move there (a
+    /// consumer filtered to a quiet room keeps up with the log instead of falling behind retention's horizon). Read
+    /// backwards on the primary key (xid, position): one index tuple.
     /// </summary>
     public const string SelectFeed = $"""
-        SELECT h.xid::text, h.position, h.at, {ChangeColumns}
+        SELECT h.xid::text, h.position, h.at, w.xid::text, w.position, {ChangeColumns}
         FROM change_log_horizon h
+        LEFT JOIN LATERAL (
+            SELECT l.xid, l.position FROM change_log l
+            WHERE l.xid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY l.xid DESC, l.position DESC
+            LIMIT 1) w ON true
         LEFT JOIN LATERAL (
             SELECT * FROM change_log c
             WHERE (c.xid, c.position) > (coalesce($1::text::xid8, h.xid), coalesce($2, h.position))
@@ -87,9 +96,12 @@ public static class ChangeSql
         ORDER BY c.xid, c.position
         """;
 
-    /// <summary>One user's member changes in one room, oldest first, after the cursor; with the horizon, as <see cref="SelectFeed"/>.</summary>
+    /// <summary>
+    /// One user's member changes in one room, oldest first, after the cursor; with the horizon, as <see cref="SelectFeed"/>
+    /// (the same columns; no last key below the watermark: a history page ends with its last entry).
+    /// </summary>
     public const string SelectHistory = $"""
-        SELECT h.xid::text, h.position, h.at, {ChangeColumns}
+        SELECT h.xid::text, h.position, h.at, NULL::text, NULL::bigint, {ChangeColumns}
         FROM change_log_horizon h
         LEFT JOIN LATERAL (
             SELECT * FROM change_log c
@@ -227,6 +239,10 @@ public static class ChangeSql
         Nullable(r, o + 10),
         r.GetString(o + 11),
         Nullable(r, o + 12));
+
+    /// <summary>A token's columns (xid as text, position) at <paramref name="o"/>; null when there is none.</summary>
+    public static FeedToken? ReadToken(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null :
+        new FeedToken(ulong.Parse(r.GetString(o), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 1));
 
     /// <summary>The horizon columns (xid as text, position, at) at <paramref name="o"/>.</summary>
     public static (FeedToken Token, DateTimeOffset At) ReadHorizon(NpgsqlDataReader r, int o) =>

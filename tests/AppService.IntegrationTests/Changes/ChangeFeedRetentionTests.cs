@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AppService.Admin;
+using AppService.Data;
+using AppService.IntegrationTests.Infrastructure;
+using static AppService.IntegrationTests.Infrastructure.Events;
+
+namespace AppService.IntegrationTests.Changes;
+
+/// <summary>
+/// Retention against the consumers that follow the feed: a filtered consumer of a quiet room is not left behind
+/// the horizon, and a cursor behind it is a 410.
+/// </summary>
+[Collection(ChangeFeedAlone.Name)]
+public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClassFixture<AppServiceApplication>
+{
+    [Fact]
+    public async Task A_consumer_filtered_to_a_quiet_room_moves_past_other_rooms_changes_and_survives_retention()
+    {
+        string quiet = NewRoomId();
+        string path = $"/admin/v1/changes?room_id={Uri.EscapeDataString(quiet)}&limit=10";
+        await app.PushOkAsync("quiet-" + Guid.NewGuid().ToString("N"), Member(quiet, Alice, "join"));
+        string token = (await UntilAsync(path, page => page.Changes.Any(c => c.Kind == "member"), "the quiet room's changes")).NextBatch;
+
+        // Other rooms keep writing; the quiet room does not.
+        string busy = NewRoomId();
+        for (int i = 0; i < 3; i++)
+        {
+            await app.PushOkAsync("busy-" + Guid.NewGuid().ToString("N"), Member(busy, $"@busy{i}:test", "join"));
+        }
+
+        var busyLast = await LastChangeOfRoomAsync(busy, expected: 3);
+
+        // The filtered consumer reads an empty page; the other room's changes are below the watermark (the unfiltered
+        // feed handed them out), so they are final and its next_batch may move past them.
+        var empty = await ReadAsync($"{path}&from={token}");
+        Assert.Empty(empty.Changes);
+        token = empty.NextBatch;
+
+        // Retention deletes everything up to the other room's last change: the filtered consumer's token is still kept.
+        await app.ExecuteSqlAsync(
+            $"UPDATE change_log SET at = at - interval '40 days' WHERE (xid, position) <= ('{busyLast.Xid}'::xid8, {busyLast.Position})");
+        using (var prune = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null))
+        {
+            Assert.True((await prune.Content.ReadFromJsonAsync<JsonObject>())!["changes_deleted"]!.GetValue<long>() >= 4);
+        }
+
+        using (var after = await app.Admin().GetAsync($"{path}&from={token}"))
+        {
+            Assert.True(after.StatusCode == HttpStatusCode.OK, $"from={token} after the prune: {(int)after.StatusCode} {await after.Content.ReadAsStringAsync()}");
+        }
+
+        Assert.True(FeedToken.TryParse(token, out var moved) && moved >= busyLast, $"next_batch {token} is not past the other room's {busyLast}");
+
+        // And it still gets the quiet room's next change.
+        await app.PushOkAsync("quiet-" + Guid.NewGuid().ToString("N"), Member(quiet, Bob, "join"));
+        var next = await UntilAsync($"{path}&from={token}", page => page.Changes.Count > 0, "the quiet room's second change");
+        Assert.Equal(Bob, Assert.Single(next.Changes, c => c.Kind == "member").UserId);
+    }
+
+    /// <summary>The token of the last change of <paramref name="roomId"/>, once the unfiltered feed has <paramref name="expected"/> member changes of it.</summary>
+    private async Task<FeedToken> LastChangeOfRoomAsync(string roomId, int expected)
+    {
+        var follower = new FeedFollower();
+        await follower.UntilAsync(app.Admin, () => follower.Seen.Count(c => c.RoomId == roomId && c.Kind == "member") == expected, () => $"{expected} member changes of {roomId}");
+        Assert.True(FeedToken.TryParse(follower.Seen.Last(c => c.RoomId == roomId).Position, out var last));
+        return last;
+    }
+
+    private async Task<ChangesResponse> ReadAsync(string url)
+    {
+        using var response = await app.Admin().GetAsync(url);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {url}: {(int)response.StatusCode} {body}");
+        return System.Text.Json.JsonSerializer.Deserialize<ChangesResponse>(body)!;
+    }
+
+    /// <summary>Reads <paramref name="url"/> until <paramref name="done"/> holds (the watermark may hold a commit back for a moment).</summary>
+    private async Task<ChangesResponse> UntilAsync(string url, Func<ChangesResponse, bool> done, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var page = await ReadAsync(url);
+            if (done(page))
+            {
+                return page;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"GET {url} never answered {what}; last next_batch {page.NextBatch}");
+            await Task.Delay(50);
+        }
+    }
+}
