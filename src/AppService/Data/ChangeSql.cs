@@ -153,12 +153,16 @@ public static class ChangeSql
     /// <summary>
     /// One retention batch: the oldest rows in feed order, up to the first one not older than $1 ($2 rows at most),
     /// so what is deleted is always a prefix of the feed; the horizon moves to the last deleted row in the same
-    /// statement. Answers the number deleted.
+    /// statement. Only rows below the watermark, as the feed reads: a writer still open has a smaller xid than any
+    /// row above it, and deleting those (committed, old) rows would move the horizon past the writer's rows, which
+    /// would then commit behind it, unseen by every consumer. Answers the number deleted.
     /// </summary>
     public const string DeleteBatch = """
         WITH oldest AS (
             SELECT xid, position, bool_and(at < $1) OVER (ORDER BY xid, position) AS aged
-            FROM (SELECT xid, position, at FROM change_log ORDER BY xid, position LIMIT $2) o),
+            FROM (SELECT xid, position, at FROM change_log
+                  WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+                  ORDER BY xid, position LIMIT $2) o),
         deleted AS (
             DELETE FROM change_log c USING oldest o
             WHERE o.aged AND c.xid = o.xid AND c.position = o.position

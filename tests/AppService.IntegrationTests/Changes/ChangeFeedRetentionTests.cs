@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using AppService.Admin;
 using AppService.Data;
 using AppService.IntegrationTests.Infrastructure;
+using AppService.Projections;
+using Npgsql;
 using static AppService.IntegrationTests.Infrastructure.Events;
 
 namespace AppService.IntegrationTests.Changes;
@@ -57,6 +59,47 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         await app.PushOkAsync("quiet-" + Guid.NewGuid().ToString("N"), Member(quiet, Bob, "join"));
         var next = await UntilAsync($"{path}&from={token}", page => page.Changes.Count > 0, "the quiet room's second change");
         Assert.Equal(Bob, Assert.Single(next.Changes, c => c.Kind == "member").UserId);
+    }
+
+    [Fact]
+    public async Task Retention_never_moves_the_horizon_past_a_writer_still_open_whose_change_is_read_once_it_commits()
+    {
+        // Writer A, like the ingest and the resync: takes its room's lock, appends its change row, and stays open.
+        string heldRoom = NewRoomId();
+        await using var writer = new NpgsqlConnection(app.ConnectionString);
+        await writer.OpenAsync();
+        await using var held = await writer.BeginTransactionAsync();
+        await using (var batch = new NpgsqlBatch(writer, held))
+        {
+            batch.BatchCommands.Add(SqlParameters.Command(IngestSql.LockKeys, SqlParameters.BigintArray([IngestSql.LockKey("room", heldRoom)])));
+            var row = new RoomMember(heldRoom, "@held:test", "join") { EventId = NewEventId(), Sender = "@held:test" };
+            batch.BatchCommands.Add(ChangeSql.InsertChangesCommand(new ChangeSet([new MemberChange(heldRoom, row.UserId, row, null, ChangeCauses.Event)], [])));
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        FeedToken heldKey;
+        await using (var command = new NpgsqlCommand("SELECT xid::text || '_' || position FROM change_log WHERE room_id = $1", writer, held))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = heldRoom });
+            Assert.True(FeedToken.TryParse((string)(await command.ExecuteScalarAsync())!, out heldKey));
+        }
+
+        // Writer B (a larger xid) commits meanwhile, and every committed row is made old.
+        await app.PushOkAsync("after-held-" + Guid.NewGuid().ToString("N"), Member(NewRoomId(), Carol, "join"));
+        await app.ExecuteSqlAsync("UPDATE change_log SET at = at - interval '40 days'");
+        using (var prune = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, prune.StatusCode);
+        }
+
+        Assert.True(FeedToken.TryParse(await app.QueryAsync<string>("SELECT xid::text || '_' || position FROM change_log_horizon"), out var horizon));
+        Assert.True(horizon < heldKey, $"the horizon {horizon} moved past the open writer's change {heldKey}");
+
+        // A commits: its change is after the horizon, and a consumer starting there reads it.
+        await held.CommitAsync();
+        var follower = new FeedFollower();
+        await follower.UntilAsync(app.Admin, () => follower.Seen.Any(c => c.RoomId == heldRoom), () => $"the held change {heldKey} (horizon {horizon})");
+        Assert.Equal(heldKey.ToString(), Assert.Single(follower.Seen, c => c.RoomId == heldRoom).Position);
     }
 
     /// <summary>The token of the last change of <paramref name="roomId"/>, once the unfiltered feed has <paramref name="expected"/> member changes of it.</summary>
