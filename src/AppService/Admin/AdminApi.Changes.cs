@@ -145,7 +145,16 @@ public static partial class AdminApi
             return NotFound("room", roomId);
         }
 
-        var (_, _, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
+        var (horizon, _, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
+        if (after is { } cursor && cursor < horizon)
+        {
+            // As the feed: retention deleted entries after the cursor, and a next page would skip them without a word.
+            return Gone(
+                $"The changes after '{cursor}' are no longer kept (AppService:Retention:Changes), so this history has lost entries "
+                + $"since that page. Read it again from the start (without from), or from oldest_token '{horizon}'.",
+                ("oldest_token", horizon.ToString()));
+        }
+
         var page = changes.Take(pageSize).Select(c => new MemberHistoryEntry(
             c.Membership, c.PrevMembership, c.DisplayName, c.AvatarUrl, c.EventId, c.Cause, c.Token.ToString(), c.At)).ToList();
         return TypedResults.Ok(new MemberHistoryResponse(page, changes.Count > pageSize ? changes[pageSize - 1].Token.ToString() : null));

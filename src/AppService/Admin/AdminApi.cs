@@ -30,8 +30,9 @@ public static partial class AdminApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         group.MapGet("/rooms/{roomId}/members/{userId}/history", GetMemberHistoryAsync)
-            .WithSummary("One user's membership changes in a room, oldest first, from the change log (docs/change-feed.md), a page at a time.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("One user's membership changes in a room, oldest first, from the change log (docs/change-feed.md), a page at a time (410 when retention deleted entries after 'from').")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
         group.MapGet("/changes", GetChangesAsync)
             .WithSummary("The change feed: every change of the projection in commit order, exactly once when you follow next_batch; waits up to 'timeout' ms for one (docs/change-feed.md).")
             .ProducesProblem(StatusCodes.Status410Gone);

@@ -72,7 +72,7 @@ internal static class AdminOpenApi
             + "Nothing by then: an empty list and the same next_batch.", 30000),
         ["GET /admin/v1/changes room_id"] = new("Only the changes of this room.", "!OGEhHVWSdvArJzumhm:example.org"),
         ["GET /admin/v1/changes kind"] = new("Only member changes or only room changes.", "member", ["member", "room"]),
-        ["GET /admin/v1/rooms/{roomId}/members/{userId}/history from"] = new("The next_batch of the previous page; omit it for the first page.", FeedTokenExample),
+        ["GET /admin/v1/rooms/{roomId}/members/{userId}/history from"] = new("The next_batch of the previous page; omit it for the first page. Older than what retention kept: 410 with oldest_token.", FeedTokenExample),
         ["GET /admin/v1/rooms/{roomId}/members at"] = new(
             "An RFC 3339 date-time with a time zone: the member rows as they were then, from the change log (same paging and "
             + "filters). Before what the change log keeps: 410 with oldest_at.", "2026-12-01T09:30:00Z"),
@@ -134,6 +134,7 @@ internal static class AdminOpenApi
             [400] = BadPage,
             [401] = Unauthorized,
             [404] = "Unknown room: no event of this room id was processed.",
+            [410] = "from is older than what retention kept (AppService:Retention:Changes): entries after it were deleted; read the history again from the start (the answer gives oldest_token).",
             [503] = Unavailable,
         },
         ["GET /admin/v1/changes"] = new()

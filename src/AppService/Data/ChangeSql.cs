@@ -98,7 +98,8 @@ public static class ChangeSql
 
     /// <summary>
     /// One user's member changes in one room, oldest first, after the cursor; with the horizon, as <see cref="SelectFeed"/>
-    /// (the same columns; no last key below the watermark: a history page ends with its last entry).
+    /// (the same columns; no last key below the watermark: a history page ends with its last entry). Without a cursor
+    /// it starts at the horizon; a cursor below the horizon is the caller's 410, as for the feed.
     /// </summary>
     public const string SelectHistory = $"""
         SELECT h.xid::text, h.position, h.at, NULL::text, NULL::bigint, {ChangeColumns}
@@ -106,7 +107,7 @@ public static class ChangeSql
         LEFT JOIN LATERAL (
             SELECT * FROM change_log c
             WHERE c.kind = 'member' AND c.room_id = $3 AND c.user_id = $4
-              AND (c.xid, c.position) > (coalesce($1::text::xid8, '0'::xid8), coalesce($2, 0))
+              AND (c.xid, c.position) > (coalesce($1::text::xid8, h.xid), coalesce($2, h.position))
               AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY c.xid, c.position
             LIMIT $5) c ON true

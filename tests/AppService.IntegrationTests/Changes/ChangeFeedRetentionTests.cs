@@ -102,6 +102,48 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         Assert.Equal(heldKey.ToString(), Assert.Single(follower.Seen, c => c.RoomId == heldRoom).Position);
     }
 
+    [Fact]
+    public async Task A_history_page_whose_from_retention_has_since_deleted_is_410_with_the_oldest_token()
+    {
+        string room = NewRoomId();
+        await app.PushOkAsync("history-1-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alice"));
+        await app.PushOkAsync("history-2-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alicia"));
+        await app.PushOkAsync("history-3-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "leave"));
+        string path = $"/admin/v1/rooms/{Uri.EscapeDataString(room)}/members/{Uri.EscapeDataString(Alice)}/history";
+        var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
+        IReadOnlyList<MemberHistoryEntry> all;
+        while ((all = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path))!.Changes).Count < 3)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the history has {all.Count} entries, not 3");
+            await Task.Delay(50);
+        }
+
+        var first = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>($"{path}?limit=1"))!;
+        Assert.Equal(all[0].Position, Assert.Single(first.Changes).Position);
+        Assert.NotNull(first.NextBatch);
+
+        // Retention deletes the first two entries (and everything before them) between the two pages.
+        Assert.True(FeedToken.TryParse(all[1].Position, out var second));
+        await app.ExecuteSqlAsync($"UPDATE change_log SET at = at - interval '40 days' WHERE (xid, position) <= ('{second.Xid}'::xid8, {second.Position})");
+        using (var prune = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null))
+        {
+            Assert.True((await prune.Content.ReadFromJsonAsync<JsonObject>())!["changes_deleted"]!.GetValue<long>() >= 2);
+        }
+
+        using var gone = await app.Admin().GetAsync($"{path}?limit=1&from={first.NextBatch}");
+        Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
+        var problem = (await gone.Content.ReadFromJsonAsync<JsonObject>())!;
+        string oldest = problem["oldest_token"]!.GetValue<string>();
+        Assert.True(FeedToken.TryParse(oldest, out var horizon) && horizon >= second, $"oldest_token {oldest}");
+
+        // From the oldest token, and without one, the history is what was kept: the leave.
+        foreach (string query in new[] { $"?from={oldest}", "" })
+        {
+            var kept = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path + query))!;
+            Assert.Equal([all[2].Position], kept.Changes.Select(c => c.Position));
+        }
+    }
+
     /// <summary>The token of the last change of <paramref name="roomId"/>, once the unfiltered feed has <paramref name="expected"/> member changes of it.</summary>
     private async Task<FeedToken> LastChangeOfRoomAsync(string roomId, int expected)
     {
