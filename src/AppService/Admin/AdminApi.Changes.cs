@@ -35,7 +35,7 @@ public static partial class AdminApi
         {
             if (!FeedToken.TryParse(from, out var token))
             {
-                return Invalid("from", "from must be a next_batch or position from this feed ('<number>_<number>').");
+                return InvalidFeedFrom();
             }
 
             after = token;
@@ -57,7 +57,12 @@ public static partial class AdminApi
         {
             while (true)
             {
-                var (horizon, _, final, changes) = await ReadChangesAsync(db, ChangeSql.SelectFeed, after, room_id, kind, pageSize, ct);
+                var (horizon, _, final, unissued, changes) = await ReadChangesAsync(db, ChangeSql.SelectFeed, after, room_id, kind, pageSize, ct);
+                if (unissued)
+                {
+                    return InvalidFeedFrom();
+                }
+
                 if (after is { } cursor && cursor < horizon)
                 {
                     return Gone(
@@ -145,7 +150,12 @@ public static partial class AdminApi
             return NotFound("room", roomId);
         }
 
-        var (horizon, _, _, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
+        var (horizon, _, _, unissued, changes) = await ReadChangesAsync(db, ChangeSql.SelectHistory, after, roomId, userId, pageSize + 1, ct);
+        if (unissued)
+        {
+            return Paging.InvalidFrom();
+        }
+
         if (after is { } cursor && cursor < horizon)
         {
             // As the feed: retention deleted entries after the cursor, and a next page would skip them without a word.
@@ -210,10 +220,10 @@ public static partial class AdminApi
     }
 
     /// <summary>
-    /// Reads the horizon, the last key of the log below the watermark (<see cref="ChangeSql.SelectFeed"/> only) and the
-    /// change rows of <paramref name="sql"/> (<see cref="ChangeSql.SelectFeed"/> or <see cref="ChangeSql.SelectHistory"/>).
+    /// Reads the horizon, the last key of the log below the watermark (<see cref="ChangeSql.SelectFeed"/> only), whether
+    /// the cursor is one this cluster never issued, and the change rows of <paramref name="sql"/> (<see cref="ChangeSql.SelectFeed"/> or <see cref="ChangeSql.SelectHistory"/>).
     /// </summary>
-    private static async Task<(FeedToken Horizon, DateTimeOffset HorizonAt, FeedToken? Final, List<ChangeRow> Changes)> ReadChangesAsync(
+    private static async Task<(FeedToken Horizon, DateTimeOffset HorizonAt, FeedToken? Final, bool Unissued, List<ChangeRow> Changes)> ReadChangesAsync(
         AppDbContext db, string sql, FeedToken? after, string? p3, string? p4, int limit, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
@@ -230,24 +240,30 @@ public static partial class AdminApi
             FeedToken horizon = default;
             DateTimeOffset horizonAt = default;
             FeedToken? final = null;
+            bool unissued = false;
             await using var r = await command.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
             {
                 (horizon, horizonAt) = ChangeSql.ReadHorizon(r, 0);
                 final = ChangeSql.ReadToken(r, 3);
-                if (ChangeSql.ReadChange(r, 5) is { } change)
+                unissued = r.GetBoolean(5);
+                if (ChangeSql.ReadChange(r, 6) is { } change)
                 {
                     changes.Add(change);
                 }
             }
 
-            return (horizon, horizonAt, final, changes);
+            return (horizon, horizonAt, final, unissued, changes);
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    /// <summary>A cursor that is not a token of this feed: malformed, or one this cluster never issued (docs/change-feed.md).</summary>
+    private static ValidationProblem InvalidFeedFrom() =>
+        Invalid("from", "from must be a next_batch or position from this feed ('<number>_<number>'), issued by this database cluster.");
 
     private static ChangeResponse ToResponse(ChangeRow c) => new(
         c.Token.ToString(), c.Kind, c.RoomId, c.UserId, c.Membership, c.PrevMembership, c.DisplayName, c.AvatarUrl, c.EventId, c.Cause,

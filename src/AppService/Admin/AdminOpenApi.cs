@@ -139,7 +139,7 @@ internal static class AdminOpenApi
         },
         ["GET /admin/v1/changes"] = new()
         {
-            [400] = "A parameter is invalid (ValidationProblem naming it): from not a token of this feed, limit outside 1-1000, timeout negative, kind not member or room, U+0000 or invalid UTF-16.",
+            [400] = "A parameter is invalid (ValidationProblem naming it): from not a token of this feed (malformed, or never issued by this database cluster), limit outside 1-1000, timeout negative, kind not member or room, U+0000 or invalid UTF-16.",
             [401] = Unauthorized,
             [410] = "from is older than what retention kept (AppService:Retention:Changes): start again from a snapshot (the admin routes) and the oldest_token the answer gives.",
             [503] = Unavailable,

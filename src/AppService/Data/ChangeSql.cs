@@ -68,16 +68,24 @@ public static class ChangeSql
         """;
 
     /// <summary>
+    /// Whether the cursor's xid ($1) is one no transaction of this cluster has had yet (at or above the snapshot's
+    /// xmax): not a token we handed out (another cluster's, or a logical restore's). Read from the statement's snapshot;
+    /// pg_current_xact_id() would give the read an xid of its own.
+    /// </summary>
+    private const string Unissued = "coalesce($1::text::xid8 >= pg_snapshot_xmax(pg_current_snapshot()), false)";
+
+    /// <summary>
     /// One page of the feed and the horizon (what retention deleted), read in one statement, so in one snapshot: the
     /// horizon row always comes, with at most $5 changes after the cursor ($1 xid as text, $2 position; null: from the
-    /// horizon), below the watermark, filtered by room ($3) and kind ($4). Each row also carries the key of the last
+    /// horizon), below the watermark, filtered by room ($3) and kind ($4), and whether the cursor was never issued
+    /// (<see cref="Unissued"/>). Each row also carries the key of the last
     /// row of the whole log below the watermark (null: none), filter or not: every row up to it is final, so a page
     /// shorter than $5 has handed out every row up to it that the filter matches, and next_batch may move there (a
     /// consumer filtered to a quiet room keeps up with the log instead of falling behind retention's horizon). Read
     /// backwards on the primary key (xid, position): one index tuple.
     /// </summary>
     public const string SelectFeed = $"""
-        SELECT h.xid::text, h.position, h.at, w.xid::text, w.position, {ChangeColumns}
+        SELECT h.xid::text, h.position, h.at, w.xid::text, w.position, {Unissued}, {ChangeColumns}
         FROM change_log_horizon h
         LEFT JOIN LATERAL (
             SELECT l.xid, l.position FROM change_log l
@@ -102,7 +110,7 @@ public static class ChangeSql
     /// it starts at the horizon; a cursor below the horizon is the caller's 410, as for the feed.
     /// </summary>
     public const string SelectHistory = $"""
-        SELECT h.xid::text, h.position, h.at, NULL::text, NULL::bigint, {ChangeColumns}
+        SELECT h.xid::text, h.position, h.at, NULL::text, NULL::bigint, {Unissued}, {ChangeColumns}
         FROM change_log_horizon h
         LEFT JOIN LATERAL (
             SELECT * FROM change_log c

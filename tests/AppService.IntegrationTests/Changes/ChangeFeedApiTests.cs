@@ -96,6 +96,28 @@ public sealed class ChangeFeedApiTests(AppServiceApplication app) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_token_this_cluster_never_issued_is_a_400_naming_from_on_the_feed_and_the_history()
+    {
+        string room = NewRoomId();
+        await app.PushOkAsync("unissued-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join"));
+        long next = await app.ScalarAsync("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint");
+        string history = $"/admin/v1/rooms/{Uri.EscapeDataString(room)}/members/{Uri.EscapeDataString(Alice)}/history";
+        foreach (string token in new[] { "18446744073709551615_1", $"{next + 1000}_1" })
+        {
+            foreach (string url in new[] { $"/admin/v1/changes?from={token}", $"/admin/v1/changes?from={token}&timeout=300", $"{history}?from={token}" })
+            {
+                using var response = await app.Admin().GetAsync(url);
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"GET {url}: {(int)response.StatusCode}");
+                Assert.NotNull((await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["from"]);
+            }
+        }
+
+        // A token below the next xid still reads (one a consumer holds, or one it made from a position).
+        using var issued = await app.Admin().GetAsync($"/admin/v1/changes?from={next - 1}_0");
+        Assert.Equal(HttpStatusCode.OK, issued.StatusCode);
+    }
+
+    [Fact]
     public async Task A_room_filter_with_U0000_is_refused_like_every_admin_parameter()
     {
         using var response = await app.Admin().GetAsync("/admin/v1/changes?room_id=%00");
