@@ -15,7 +15,10 @@ public sealed partial class ProjectionBatch
     private readonly HashSet<string> _processedTargets = new(StringComparer.Ordinal);
     private readonly HashSet<string> _appliedInBatch = new(StringComparer.Ordinal);
 
-    // Rooms of every new redaction in this batch, whatever its target: see RerunResyncRooms.
+    // Processed targets that are not state events (a message): their redaction cannot change what a snapshot writes.
+    private readonly HashSet<string> _processedNonStateTargets = new(StringComparer.Ordinal);
+
+    // Rooms of the new redactions in this batch whose target may be a state event: see RerunResyncRooms.
     private readonly HashSet<string> _redactedRooms = new(StringComparer.Ordinal);
 
     /// <summary>Redactions met in this batch whose target is unknown, to be remembered (<c>pending_redactions</c>).</summary>
@@ -29,15 +32,27 @@ public sealed partial class ProjectionBatch
     public void LoadPendingRedaction(string targetEventId, string roomId, string redactionEventId, string sender) =>
         _pendingByTarget[targetEventId] = new PendingRedactionRef(targetEventId, roomId, redactionEventId, sender, Stored: true);
 
-    /// <summary>Tells the batch that a redaction's target was processed before this transaction (so it is not waited for).</summary>
-    public void LoadProcessedTarget(string targetEventId) => _processedTargets.Add(targetEventId);
+    /// <summary>
+    /// Tells the batch that a redaction's target was processed before this transaction (so it is not waited for), and
+    /// whether it was a state event (<c>processed_events.state_key</c> set).
+    /// </summary>
+    public void LoadProcessedTarget(string targetEventId, bool isState)
+    {
+        _processedTargets.Add(targetEventId);
+        if (!isState)
+        {
+            _processedNonStateTargets.Add(targetEventId);
+        }
+    }
 
     /// <summary>
     /// Rooms whose running resync (if any) must fetch again, without queuing one if none runs: a snapshot fetched
-    /// before a redaction may still show the unredacted content. Every new redaction counts, not only one that changed
-    /// a projection: its target may be a state event we did not apply (processed while the room was suspect, or never
-    /// seen) that the running resync's snapshot still holds unredacted, and would write. A room with no running resync
-    /// costs nothing (<see cref="Data.JobSql.InsertJobs"/> touches running jobs only).
+    /// before a redaction may still show the unredacted content. Not only a redaction that changed a projection: its
+    /// target may be a state event we did not apply (processed while the room was suspect, or never seen) that the
+    /// running resync's snapshot still holds unredacted, and would write. Only a redaction whose target we processed
+    /// as a message (no state key) is left out: every rerun makes the resync fetch the whole room again, and in a busy
+    /// room, message deletions coming faster than a fetch would otherwise keep the resync fetching for ever. A room with
+    /// no running resync costs nothing (<see cref="Data.JobSql.InsertJobs"/> touches running jobs only).
     /// </summary>
     public IEnumerable<string> RerunResyncRooms => _redactions
         .Select(r => r.RoomId)
@@ -59,7 +74,11 @@ public sealed partial class ProjectionBatch
     /// </summary>
     private void ApplyRedaction(MatrixEvent redaction, string redactedEventId)
     {
-        _redactedRooms.Add(redaction.RoomId);
+        if (!_processedNonStateTargets.Contains(redactedEventId))
+        {
+            _redactedRooms.Add(redaction.RoomId);
+        }
+
         ApplyRedaction(redaction.RoomId, redaction.EventId, redaction.Sender, redactedEventId, rememberIfUnknown: true);
     }
 

@@ -66,7 +66,7 @@ internal static class IngestLoad
             {
                 string eventId = r.GetString(0);
                 newIds.Add(eventId);
-                if (r.IsDBNull(1) && r.IsDBNull(2) && r.IsDBNull(4) && (r.IsDBNull(3) || !r.GetBoolean(3)))
+                if (r.IsDBNull(1) && r.IsDBNull(2) && r.IsDBNull(3) && r.IsDBNull(4))
                 {
                     return;
                 }
@@ -90,9 +90,9 @@ internal static class IngestLoad
                     }
                 }
 
-                if (!r.IsDBNull(3) && r.GetBoolean(3))
+                if (!r.IsDBNull(3))
                 {
-                    projection.LoadProcessedTarget(e.Redacts!);
+                    projection.LoadProcessedTarget(e.Redacts!, isState: r.GetBoolean(3));
                 }
 
                 if (!r.IsDBNull(4))

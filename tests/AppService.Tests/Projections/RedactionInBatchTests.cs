@@ -124,13 +124,27 @@ public sealed class RedactionInBatchTests : IDisposable
     }
 
     [Fact]
+    public void A_redaction_of_a_message_we_processed_does_not_ask_a_running_resync_to_fetch_again()
+    {
+        // It cannot change what a snapshot writes; counted, message deletions in a busy room could keep a resync
+        // fetching for ever.
+        _batch.LoadRoom(new RoomInfo(Room) { Topic = "Old" });
+        _batch.LoadProcessedTarget("$message", isState: false);
+
+        _batch.Apply(_events.Redaction("$message"));
+
+        Assert.Empty(_batch.NewPendingRedactions);
+        Assert.Empty(_batch.RerunResyncRooms);
+    }
+
+    [Fact]
     public void A_redaction_of_an_event_we_did_not_apply_still_asks_a_running_resync_to_fetch_again()
     {
         // The target was processed but never became current here (it did not follow what we held: the room is
         // suspect), so the redaction changes no projection; a resync fetching meanwhile may still see it unredacted.
         _batch.LoadRoom(new RoomInfo(Room) { Topic = "Old" });
         _batch.LoadState(Room, EventTypes.Topic, "", "$old", Alice);
-        _batch.LoadProcessedTarget("$spam");
+        _batch.LoadProcessedTarget("$spam", isState: true);
 
         _batch.Apply(_events.Redaction("$spam"));
 

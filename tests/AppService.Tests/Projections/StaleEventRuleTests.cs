@@ -133,7 +133,7 @@ public sealed class StaleEventRuleTests : IDisposable
     [Fact]
     public void A_redaction_of_an_event_processed_before_is_not_remembered()
     {
-        _batch.LoadProcessedTarget("$old-message");
+        _batch.LoadProcessedTarget("$old-message", isState: false);
 
         _batch.Apply(_events.Redaction("$old-message"));
 
