@@ -167,7 +167,12 @@ public static partial class AdminApi
 
         var page = changes.Take(pageSize).Select(c => new MemberHistoryEntry(
             c.Membership, c.PrevMembership, c.DisplayName, c.AvatarUrl, c.EventId, c.Cause, c.Token.ToString(), c.At)).ToList();
-        return TypedResults.Ok(new MemberHistoryResponse(page, changes.Count > pageSize ? changes[pageSize - 1].Token.ToString() : null));
+        // next_batch is the key just before the next page's first entry, not the last entry's own: a prune that deletes
+        // the last entry but not the next one has lost nothing of this history, and must not make the next page a 410.
+        // (Positions start at 1, so the key is never negative; no other entry of this user lies between the two.)
+        return TypedResults.Ok(new MemberHistoryResponse(page, changes.Count > pageSize
+            ? (changes[pageSize].Token with { Position = changes[pageSize].Token.Position - 1 }).ToString()
+            : null));
     }
 
     /// <summary>The member rows of a room as they were at <paramref name="at"/> (see <see cref="ChangeSql.SelectMembersAt"/>).</summary>
@@ -263,7 +268,8 @@ public static partial class AdminApi
 
     /// <summary>A cursor that is not a token of this feed: malformed, or one this cluster never issued (docs/change-feed.md).</summary>
     private static ValidationProblem InvalidFeedFrom() =>
-        Invalid("from", "from must be a next_batch or position from this feed ('<number>_<number>'), issued by this database cluster.");
+        Invalid("from", "from must be a next_batch or position from this feed ('<number>_<number>'), issued by this database cluster. "
+            + "After a restore, a point-in-time recovery or a failover that lost commits, start again from a snapshot.");
 
     private static ChangeResponse ToResponse(ChangeRow c) => new(
         c.Token.ToString(), c.Kind, c.RoomId, c.UserId, c.Membership, c.PrevMembership, c.DisplayName, c.AvatarUrl, c.EventId, c.Cause,

@@ -144,6 +144,47 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         }
     }
 
+    [Fact]
+    public async Task A_prune_between_two_history_pages_that_deletes_only_what_was_read_is_not_a_410()
+    {
+        // Alice's first entry, then a change of another user, then Alice's second entry. The prune deletes the first
+        // two: the horizon moves past the entry page 1 ended with, but not to the entry page 2 starts with. Nothing
+        // of Alice's history is lost, so page 2 answers it (a next_batch that was the last entry's own key was a 410).
+        string room = NewRoomId();
+        await app.PushOkAsync("history-a-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alice"));
+        await app.PushOkAsync("history-b-" + Guid.NewGuid().ToString("N"), Member(room, Bob, "join", displayname: "Bob"));
+        var bobs = await LastChangeOfRoomAsync(room, 2);
+        await app.PushOkAsync("history-c-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alicia"));
+        string path = $"/admin/v1/rooms/{Uri.EscapeDataString(room)}/members/{Uri.EscapeDataString(Alice)}/history";
+        var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
+        IReadOnlyList<MemberHistoryEntry> all;
+        while ((all = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path))!.Changes).Count < 2)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the history has {all.Count} entries, not 2");
+            await Task.Delay(50);
+        }
+
+        var first = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>($"{path}?limit=1"))!;
+        Assert.Equal(all[0].Position, Assert.Single(first.Changes).Position);
+        Assert.NotNull(first.NextBatch);
+
+        await app.ExecuteSqlAsync($"UPDATE change_log SET at = at - interval '40 days' WHERE (xid, position) <= ('{bobs.Xid}'::xid8, {bobs.Position})");
+        using (var prune = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null))
+        {
+            Assert.True((await prune.Content.ReadFromJsonAsync<JsonObject>())!["changes_deleted"]!.GetValue<long>() >= 2);
+        }
+
+        Assert.True(FeedToken.TryParse(all[0].Position, out var alices));
+        var horizon = await app.QueryAsync<string>("SELECT xid::text || '_' || position FROM change_log_horizon");
+        Assert.True(FeedToken.TryParse(horizon, out var h) && h > alices && h >= bobs, $"the horizon {horizon} is past Alice's first entry");
+
+        using var next = await app.Admin().GetAsync($"{path}?limit=1&from={first.NextBatch}");
+        string body = await next.Content.ReadAsStringAsync();
+        Assert.True(next.StatusCode == HttpStatusCode.OK, $"page 2 from {first.NextBatch}: {(int)next.StatusCode} {body}");
+        var second = (await next.Content.ReadFromJsonAsync<MemberHistoryResponse>())!;
+        Assert.Equal([all[1].Position], second.Changes.Select(c => c.Position));
+    }
+
     /// <summary>The token of the last change of <paramref name="roomId"/>, once the unfiltered feed has <paramref name="expected"/> member changes of it.</summary>
     private async Task<FeedToken> LastChangeOfRoomAsync(string roomId, int expected)
     {
