@@ -70,9 +70,11 @@ public static partial class IngestSql
     /// ($8 = <c>redacts</c>, else null) with, for a member event, the member row it set, and the sender of the targeted
     /// event (the redaction rule compares its server with the redacter's; the room's power levels come with
     /// <see cref="SelectRooms"/>); for a redaction, whether its target was ever processed (null: never, and the
-    /// redaction waits for it in <c>pending_redactions</c>) and if so whether as a state event (its state_key: a
-    /// redaction of a message cannot change what a running resync writes; a state event processed before processed
-    /// rows had a state key counts as a message here); for a new state event, the redaction that arrived before it, if one waits.
+    /// redaction waits for it in <c>pending_redactions</c>) and if so whether it may be a state event (a redaction of a
+    /// message cannot change what a running resync writes). Only a row with no state key whose type is a message type
+    /// counts as a message: a state event processed before processed rows had a state key (migration HotPathSchema
+    /// back-filled only the events then current) has none either, and its redaction must still make a running resync
+    /// fetch again; for a new state event, the redaction that arrived before it, if one waits.
     /// The lookups are subqueries of the output list, so they run for inserted rows only: redelivered events cost
     /// none, and the ingest no extra statement.
     /// </para>
@@ -136,7 +138,8 @@ public static partial class IngestSql
                     WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = k.redacts)
                       AND m.room_id = k.room_id AND m.event_id = k.redacts)) END,
                CASE WHEN k.redacts IS NOT NULL THEN
-                   (SELECT p.state_key IS NOT NULL FROM processed_events p WHERE p.event_id = k.redacts) END,
+                   (SELECT NOT (p.state_key IS NULL AND p.event_type IN ('m.room.message', 'm.room.encrypted', 'm.sticker', 'm.reaction'))
+                    FROM processed_events p WHERE p.event_id = k.redacts) END,
                CASE WHEN k.state_key IS NOT NULL AND (SELECT EXISTS (SELECT 1 FROM pending_redactions)) THEN
                    (SELECT ARRAY[r.redaction_event_id, r.sender] FROM pending_redactions r WHERE r.target_event_id = k.event_id) END,
                (SELECT set_config('appservice.ingest_inserted', 'yes', true))

@@ -34,7 +34,7 @@ public sealed partial class ProjectionBatch
 
     /// <summary>
     /// Tells the batch that a redaction's target was processed before this transaction (so it is not waited for), and
-    /// whether it was a state event (<c>processed_events.state_key</c> set).
+    /// whether it may be a state event (false only for a message: no state key, and a message type).
     /// </summary>
     public void LoadProcessedTarget(string targetEventId, bool isState)
     {

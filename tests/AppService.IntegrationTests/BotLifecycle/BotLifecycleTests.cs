@@ -214,7 +214,39 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
     }
 
     [Fact]
-    public async Task A_redaction_pushed_while_a_resync_fetches_makes_it_fetch_again_even_when_its_target_was_not_applied()
+    public Task A_redaction_pushed_while_a_resync_fetches_makes_it_fetch_again_even_when_its_target_was_not_applied() =>
+        RedactionOfAnUnappliedTargetDuringAFetchAsync(stateKeyLost: false);
+
+    [Fact]
+    public Task A_redaction_during_a_fetch_of_a_state_event_processed_before_processed_rows_had_a_state_key_still_fetches_again() =>
+        // A database upgraded from the release before HotPathSchema: the back-fill gave state keys only to the events
+        // current then, so a state event processed but not applied has none. It is still not a message.
+        RedactionOfAnUnappliedTargetDuringAFetchAsync(stateKeyLost: true);
+
+    [Fact]
+    public async Task A_redaction_of_a_message_pushed_while_a_resync_fetches_does_not_make_it_fetch_again()
+    {
+        string room = NewRoomId();
+        await app.JoinedAndSyncedRoomAsync(room, State(room, "m.room.topic", new JsonObject { ["topic"] = "Old" }));
+        var message = Message(room, Alice, "hello");
+        await app.PushOkAsync(message);
+        _ = State(room, "m.room.topic", new JsonObject { ["topic"] = "Missed" }); // never pushed
+        var spam = State(room, "m.room.topic", new JsonObject { ["topic"] = "Spam" }); // replaces "Missed"
+        app.Stub.SetState(room, spam);
+        long before = (await app.JobsAsync(room)).Select(j => j.Id).DefaultIfEmpty(0).Max();
+
+        var fetch = app.Stub.Hold("GET", RoomPath(room, "state"));
+        await app.PushOkAsync(spam); // processed, not applied: the room is suspect and a resync fetches
+        await BotLifecycleApplication.WithinPatienceAsync(fetch.Reached, "the resync's /state fetch");
+        await app.PushOkAsync(BotEvents.Redaction(room, message.Id())); // a message: nothing a snapshot writes
+        fetch.Release();
+
+        await app.WaitForJobAsync(room, "resync", j => j.Id > before && j.CompletedAt is not null && j.Outcome == "done", "the resync");
+        Assert.Equal(("Spam", false), ((await app.RoomAsync(room))!.Topic, (await app.RoomAsync(room))!.Suspect));
+        Assert.Equal(1 + 1, app.Stub.RequestsTo("GET", RoomPath(room, "state")).Count); // the first sync, then this resync once
+    }
+
+    private async Task RedactionOfAnUnappliedTargetDuringAFetchAsync(bool stateKeyLost)
     {
         string room = NewRoomId();
         var state = await app.JoinedAndSyncedRoomAsync(room, State(room, "m.room.topic", new JsonObject { ["topic"] = "Old" }));
@@ -228,6 +260,10 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
         await BotLifecycleApplication.WithinPatienceAsync(fetch.Reached, "the resync's /state fetch");
         var suspect = (await app.RoomAsync(room))!;
         Assert.Equal(("Old", true), (suspect.Topic, suspect.Suspect));
+        if (stateKeyLost)
+        {
+            await app.ExecuteSqlAsync($"UPDATE processed_events SET state_key = NULL WHERE event_id = '{spam.Id()}'");
+        }
 
         // The held fetch answers the state as it was before the redaction; the homeserver's state after it has the
         // topic redacted.
