@@ -240,7 +240,7 @@ public static class ChangeSql
 
     /// <summary>A row of <see cref="ChangeColumns"/>, starting at <paramref name="o"/>; null when the row has none (no change).</summary>
     public static ChangeRow? ReadChange(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null : new ChangeRow(
-        new FeedToken(ulong.Parse(r.GetString(o), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 1)),
+        ReadKey(r, o),
         r.GetFieldValue<DateTimeOffset>(o + 2),
         r.GetString(o + 3),
         r.GetString(o + 4),
@@ -254,13 +254,15 @@ public static class ChangeSql
         Nullable(r, o + 12));
 
     /// <summary>A token's columns (xid as text, position) at <paramref name="o"/>; null when there is none.</summary>
-    public static FeedToken? ReadToken(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null :
-        new FeedToken(ulong.Parse(r.GetString(o), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 1));
+    public static FeedToken? ReadToken(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null : ReadKey(r, o);
 
     /// <summary>The horizon columns (xid as text, position, at) at <paramref name="o"/>.</summary>
     public static (FeedToken Token, DateTimeOffset At) ReadHorizon(NpgsqlDataReader r, int o) =>
-        (new FeedToken(ulong.Parse(r.GetString(o), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 1)),
-         r.GetFieldValue<DateTimeOffset>(o + 2));
+        (ReadKey(r, o), r.GetFieldValue<DateTimeOffset>(o + 2));
+
+    /// <summary>A key's columns (xid as text, position) at <paramref name="o"/>, not null.</summary>
+    private static FeedToken ReadKey(NpgsqlDataReader r, int o) =>
+        new(ulong.Parse(r.GetString(o), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 1));
 
     private static string? Nullable(NpgsqlDataReader r, int o) => r.IsDBNull(o) ? null : r.GetString(o);
 }

@@ -227,17 +227,8 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
     public async Task A_redaction_of_a_message_pushed_while_a_resync_fetches_does_not_make_it_fetch_again()
     {
         string room = NewRoomId();
-        await app.JoinedAndSyncedRoomAsync(room, State(room, "m.room.topic", new JsonObject { ["topic"] = "Old" }));
         var message = Message(room, Alice, "hello");
-        await app.PushOkAsync(message);
-        _ = State(room, "m.room.topic", new JsonObject { ["topic"] = "Missed" }); // never pushed
-        var spam = State(room, "m.room.topic", new JsonObject { ["topic"] = "Spam" }); // replaces "Missed"
-        app.Stub.SetState(room, spam);
-        long before = (await app.JobsAsync(room)).Select(j => j.Id).DefaultIfEmpty(0).Max();
-
-        var fetch = app.Stub.Hold("GET", RoomPath(room, "state"));
-        await app.PushOkAsync(spam); // processed, not applied: the room is suspect and a resync fetches
-        await BotLifecycleApplication.WithinPatienceAsync(fetch.Reached, "the resync's /state fetch");
+        var (_, _, before, fetch) = await ResyncFetchingAfterAnUnappliedTopicAsync(room, message);
         await app.PushOkAsync(BotEvents.Redaction(room, message.Id())); // a message: nothing a snapshot writes
         fetch.Release();
 
@@ -246,10 +237,20 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
         Assert.Equal(1 + 1, app.Stub.RequestsTo("GET", RoomPath(room, "state")).Count); // the first sync, then this resync once
     }
 
-    private async Task RedactionOfAnUnappliedTargetDuringAFetchAsync(bool stateKeyLost)
+    /// <summary>
+    /// A joined, synced room with topic "Old" (and <paramref name="pushedFirst"/> pushed, if given); then a topic "Spam"
+    /// that replaces one never pushed, so it is processed, not applied, and the room's resync is held in its /state
+    /// fetch. Answers the room's state as synced, the "Spam" event, the last job id before it, and the held fetch.
+    /// </summary>
+    private async Task<(Dictionary<string, JsonObject> State, JsonObject Spam, long Before, StubGate Fetch)> ResyncFetchingAfterAnUnappliedTopicAsync(
+        string room, JsonObject? pushedFirst = null)
     {
-        string room = NewRoomId();
         var state = await app.JoinedAndSyncedRoomAsync(room, State(room, "m.room.topic", new JsonObject { ["topic"] = "Old" }));
+        if (pushedFirst is not null)
+        {
+            await app.PushOkAsync(pushedFirst);
+        }
+
         _ = State(room, "m.room.topic", new JsonObject { ["topic"] = "Missed" }); // never pushed
         var spam = State(room, "m.room.topic", new JsonObject { ["topic"] = "Spam" }); // replaces "Missed"
         app.Stub.SetState(room, spam);
@@ -258,6 +259,13 @@ public sealed class BotLifecycleTests(BotLifecycleApplication app) : IClassFixtu
         var fetch = app.Stub.Hold("GET", RoomPath(room, "state"));
         await app.PushOkAsync(spam); // processed, not applied: the room is suspect and a resync fetches
         await BotLifecycleApplication.WithinPatienceAsync(fetch.Reached, "the resync's /state fetch");
+        return (state, spam, before, fetch);
+    }
+
+    private async Task RedactionOfAnUnappliedTargetDuringAFetchAsync(bool stateKeyLost)
+    {
+        string room = NewRoomId();
+        var (state, spam, before, fetch) = await ResyncFetchingAfterAnUnappliedTopicAsync(room);
         var suspect = (await app.RoomAsync(room))!;
         Assert.Equal(("Old", true), (suspect.Topic, suspect.Suspect));
         if (stateKeyLost)

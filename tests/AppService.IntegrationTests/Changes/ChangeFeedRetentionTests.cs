@@ -110,17 +110,7 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         await app.PushOkAsync("history-2-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alicia"));
         await app.PushOkAsync("history-3-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "leave"));
         string path = $"/admin/v1/rooms/{Uri.EscapeDataString(room)}/members/{Uri.EscapeDataString(Alice)}/history";
-        var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
-        IReadOnlyList<MemberHistoryEntry> all;
-        while ((all = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path))!.Changes).Count < 3)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"the history has {all.Count} entries, not 3");
-            await Task.Delay(50);
-        }
-
-        var first = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>($"{path}?limit=1"))!;
-        Assert.Equal(all[0].Position, Assert.Single(first.Changes).Position);
-        Assert.NotNull(first.NextBatch);
+        var (all, first) = await HistoryAndFirstPageAsync(path, 3);
 
         // Retention deletes the first two entries (and everything before them) between the two pages.
         Assert.True(FeedToken.TryParse(all[1].Position, out var second));
@@ -156,17 +146,7 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         var bobs = await LastChangeOfRoomAsync(room, 2);
         await app.PushOkAsync("history-c-" + Guid.NewGuid().ToString("N"), Member(room, Alice, "join", displayname: "Alicia"));
         string path = $"/admin/v1/rooms/{Uri.EscapeDataString(room)}/members/{Uri.EscapeDataString(Alice)}/history";
-        var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
-        IReadOnlyList<MemberHistoryEntry> all;
-        while ((all = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path))!.Changes).Count < 2)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"the history has {all.Count} entries, not 2");
-            await Task.Delay(50);
-        }
-
-        var first = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>($"{path}?limit=1"))!;
-        Assert.Equal(all[0].Position, Assert.Single(first.Changes).Position);
-        Assert.NotNull(first.NextBatch);
+        var (all, first) = await HistoryAndFirstPageAsync(path, 2);
 
         await app.ExecuteSqlAsync($"UPDATE change_log SET at = at - interval '40 days' WHERE (xid, position) <= ('{bobs.Xid}'::xid8, {bobs.Position})");
         using (var prune = await app.Admin().PostAsync("/admin/v1/maintenance/prune", null))
@@ -183,6 +163,26 @@ public sealed class ChangeFeedRetentionTests(AppServiceApplication app) : IClass
         Assert.True(next.StatusCode == HttpStatusCode.OK, $"page 2 from {first.NextBatch}: {(int)next.StatusCode} {body}");
         var second = (await next.Content.ReadFromJsonAsync<MemberHistoryResponse>())!;
         Assert.Equal([all[1].Position], second.Changes.Select(c => c.Position));
+    }
+
+    /// <summary>
+    /// The whole history at <paramref name="path"/> once it has <paramref name="expected"/> entries (the watermark may
+    /// hold a commit back for a moment), and its first page of one entry, which must have a next page.
+    /// </summary>
+    private async Task<(IReadOnlyList<MemberHistoryEntry> All, MemberHistoryResponse First)> HistoryAndFirstPageAsync(string path, int expected)
+    {
+        var deadline = DateTimeOffset.UtcNow + FeedFollower.Patience;
+        IReadOnlyList<MemberHistoryEntry> all;
+        while ((all = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>(path))!.Changes).Count < expected)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the history has {all.Count} entries, not {expected}");
+            await Task.Delay(50);
+        }
+
+        var first = (await app.Admin().GetFromJsonAsync<MemberHistoryResponse>($"{path}?limit=1"))!;
+        Assert.Equal(all[0].Position, Assert.Single(first.Changes).Position);
+        Assert.NotNull(first.NextBatch);
+        return (all, first);
     }
 
     /// <summary>The token of the last change of <paramref name="roomId"/>, once the unfiltered feed has <paramref name="expected"/> member changes of it.</summary>
